@@ -1,0 +1,73 @@
+// reduce_rows: one pass of a row reduction. Input viewed as [R, C] (row-major), output [R, nb] with
+// nb = ceil(C / (WG * per)): workgroup g (global index g0 + local) reduces block b = g mod nb of row
+// r = g div nb, i.e. columns [b*WG*per, (b+1)*WG*per). Each invocation folds its `per` elements in order,
+// then the workgroup combines the WG partial results as a balanced tree, so a sum's rounding error grows
+// like (per + log2 WG) per pass rather than with C. The host repeats passes until nb = 1.
+// Bindings: 0 x (read), 1 out (read_write), 2 Params. Matches CpuBackend.reduce(op, out, x, R, C, 1).
+// OP: 0 sum, 1 max, 2 min. WG must be a power of two.
+override WG: u32 = 128;
+override OP: u32 = 0;
+
+struct Params {
+  groups: u32,  // workgroups in this dispatch
+  g0: u32,      // global index of the first
+  cols: u32,    // C
+  nb: u32,      // blocks per row
+  per: u32,     // elements per invocation
+  xOrigin: u32, // tensor index of x[0]
+  oOrigin: u32, // tensor index of out[0]
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<uniform> params: Params;
+
+var<workgroup> part: array<f32, WG>;
+
+fn identity() -> f32 {
+  switch OP {
+    case 0u: { return 0.0; }
+    case 1u: { return -3.4028234e38; }
+    default: { return 3.4028234e38; }
+  }
+}
+
+fn combine(a: f32, b: f32) -> f32 {
+  switch OP {
+    case 0u: { return a + b; }
+    case 1u: { return select(a, b, b > a); }
+    default: { return select(a, b, b < a); }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) li: u32) {
+  let local = wg.x + wg.y * nwg.x;
+  let valid = local < params.groups;
+  let g = params.g0 + local;
+  var acc = identity();
+  if (valid) {
+    let r = g / params.nb;
+    let b = g - r * params.nb;
+    let c0 = b * WG * params.per;
+    let base = r * params.cols - params.xOrigin;
+    for (var j = 0u; j < params.per; j++) {
+      let c = c0 + j * WG + li;
+      if (c < params.cols) {
+        acc = combine(acc, x[base + c]);
+      }
+    }
+  }
+  part[li] = acc;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    if (li < s) {
+      part[li] = combine(part[li], part[li + s]);
+    }
+    workgroupBarrier();
+  }
+  if (valid && li == 0u) {
+    out[g - params.oOrigin] = part[0];
+  }
+}

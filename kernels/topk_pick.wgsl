@@ -1,0 +1,66 @@
+// BatchTopK radix select, pick step (one workgroup): from the global digit histogram of the candidates,
+// finds the digit bucket holding the kRem-th largest key, appends that digit to the prefix and subtracts
+// the counts of the larger buckets from kRem. After the last digit, state = [T, r]: the exact cut key and
+// how many keys equal to T must be kept. Zeroes the histogram for the next pass.
+// Bindings: 0 hist [2048] (u32, read_write), 1 state [prefix, kRem] (read_write), 2 Params.
+override WG: u32 = 128;
+
+struct Params {
+  shift: u32,
+  bits: u32,
+  first: u32, // 1 on the first pass: prefix 0 and kRem = k, state not read
+  k: u32,
+}
+
+@group(0) @binding(0) var<storage, read_write> hist: array<u32>;
+@group(0) @binding(1) var<storage, read_write> state: array<u32>;
+@group(0) @binding(2) var<uniform> p: Params;
+
+var<workgroup> sums: array<u32, WG>;
+
+fn scanIncl(lid: u32, v: u32) -> u32 {
+  sums[lid] = v;
+  workgroupBarrier();
+  for (var off = 1u; off < WG; off <<= 1u) {
+    // An if, not select(): llvmpipe (Mesa 22.3) returned stale values for a select() over this load.
+    var t = 0u;
+    if (lid >= off) { t = sums[lid - off]; }
+    workgroupBarrier();
+    sums[lid] += t;
+    workgroupBarrier();
+  }
+  return sums[lid];
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) lid: u32) {
+  let prefix = select(state[0], 0u, p.first == 1u);
+  let kRem = select(state[1], p.k, p.first == 1u);
+  let bins = 1u << p.bits;
+  let per = (bins + WG - 1u) / WG;
+  // Thread lid owns positions [lid*per, lid*per + per) of the bins in descending digit order.
+  var s = 0u;
+  for (var j = 0u; j < per; j++) {
+    let q = lid * per + j;
+    if (q < bins) { s += hist[bins - 1u - q]; }
+  }
+  let incl = scanIncl(lid, s);
+  var acc = incl - s;
+  if (acc < kRem && kRem <= incl) {
+    for (var j = 0u; j < per; j++) {
+      let q = lid * per + j;
+      if (q >= bins) { break; }
+      let c = hist[bins - 1u - q];
+      if (acc + c >= kRem) {
+        state[0] = prefix | ((bins - 1u - q) << p.shift);
+        state[1] = kRem - acc;
+        break;
+      }
+      acc += c;
+    }
+  }
+  for (var j = 0u; j < per; j++) {
+    let q = lid * per + j;
+    if (q < bins) { hist[bins - 1u - q] = 0u; }
+  }
+}

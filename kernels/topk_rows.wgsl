@@ -1,0 +1,132 @@
+// Per-row top-k of an [rows, cols] f32 matrix, one workgroup per row (TopK SAE, AuxK): a radix select over
+// the row's order-preserving u32 keys (digits of 11, 11 and 10 bits, workgroup histograms) finds the cut key
+// T and the number r of elements equal to T to keep; a sweep in tiles then writes, in ascending column
+// order, the columns above T and the first r equal to T. Must match `topk` in src/backend/cpu.ts exactly
+// (value descending, column ascending; -0 and +0 tie).
+// Bindings: 0 x window (f32, read), 1 out window (i32, rows*k flat indices), 2 Params.
+override WG: u32 = 128;
+override ITEMS: u32 = 16; // contiguous columns per invocation in a sweep tile (WG*ITEMS < 65536)
+
+struct Params {
+  cols: u32,
+  k: u32,
+  rows: u32,     // rows in this window
+  xShift: u32,   // index in `x` of the window's first element
+  outShift: u32, // index in `out` of the window's first output slot
+  rowBase: u32,  // global index of the window's first row
+  nx: u32,
+  _a: u32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<i32>;
+@group(0) @binding(2) var<uniform> p: Params;
+
+var<workgroup> hist: array<atomic<u32>, 2048>;
+var<workgroup> sums: array<u32, WG>;
+var<workgroup> cut: vec2<u32>;
+
+fn key(v: f32) -> u32 {
+  var b = bitcast<u32>(v);
+  if (b == 0x80000000u) { b = 0u; }
+  return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
+}
+
+fn scanIncl(lid: u32, v: u32) -> u32 {
+  sums[lid] = v;
+  workgroupBarrier();
+  for (var off = 1u; off < WG; off <<= 1u) {
+    // An if, not select(): llvmpipe (Mesa 22.3) returned stale values for a select() over this load.
+    var t = 0u;
+    if (lid >= off) { t = sums[lid - off]; }
+    workgroupBarrier();
+    sums[lid] += t;
+    workgroupBarrier();
+  }
+  return sums[lid];
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = wg.x + wg.y * p.nx;
+  if (row >= p.rows) { return; }
+  let xb = p.xShift + row * p.cols;
+  var prefix = 0u;
+  var kRem = p.k;
+  for (var ps = 0u; ps < 3u; ps++) {
+    let shift = select(select(0u, 10u, ps == 1u), 21u, ps == 0u);
+    let bits = select(11u, 10u, ps == 2u);
+    // Bits fixed by the earlier passes; none on the first (where shift + bits = 32).
+    let mask = select(~((1u << (shift + bits)) - 1u), 0u, ps == 0u);
+    let bins = 1u << bits;
+    for (var b = lid; b < bins; b += WG) { atomicStore(&hist[b], 0u); }
+    workgroupBarrier();
+    for (var c = lid; c < p.cols; c += WG) {
+      let k = key(x[xb + c]);
+      if ((k & mask) == prefix) { atomicAdd(&hist[(k >> shift) & (bins - 1u)], 1u); }
+    }
+    workgroupBarrier();
+    // Invocation lid owns positions [lid*per, lid*per + per) of the bins in descending digit order.
+    let per = (bins + WG - 1u) / WG;
+    var s = 0u;
+    for (var j = 0u; j < per; j++) {
+      let q = lid * per + j;
+      if (q < bins) { s += atomicLoad(&hist[bins - 1u - q]); }
+    }
+    let incl = scanIncl(lid, s);
+    var acc = incl - s;
+    if (acc < kRem && kRem <= incl) {
+      for (var j = 0u; j < per; j++) {
+        let q = lid * per + j;
+        if (q >= bins) { break; }
+        let c = atomicLoad(&hist[bins - 1u - q]);
+        if (acc + c >= kRem) {
+          cut = vec2<u32>(prefix | ((bins - 1u - q) << shift), kRem - acc);
+          break;
+        }
+        acc += c;
+      }
+    }
+    let pick = workgroupUniformLoad(&cut);
+    prefix = pick.x;
+    kRem = pick.y;
+  }
+
+  let r = kRem;
+  let ob = p.outShift + row * p.k;
+  let fb = (p.rowBase + row) * p.cols;
+  var gtBase = 0u;
+  var eqBase = 0u;
+  for (var t0 = 0u; t0 < p.cols; t0 += WG * ITEMS) {
+    let b = t0 + lid * ITEMS;
+    let e = min(b + ITEMS, p.cols);
+    var gt = 0u;
+    var eq = 0u;
+    for (var c = b; c < e; c++) {
+      let k = key(x[xb + c]);
+      gt += select(0u, 1u, k > prefix);
+      eq += select(0u, 1u, k == prefix);
+    }
+    let mine = (gt << 16u) | eq;
+    let excl = scanIncl(lid, mine) - mine;
+    if (gt + eq != 0u) {
+      var g = gtBase + (excl >> 16u);
+      var q = eqBase + (excl & 0xffffu);
+      for (var c = b; c < e; c++) {
+        let k = key(x[xb + c]);
+        if (k > prefix) {
+          out[ob + g + min(q, r)] = i32(fb + c);
+          g++;
+        } else if (k == prefix) {
+          if (q < r) { out[ob + g + q] = i32(fb + c); }
+          q++;
+        }
+      }
+    }
+    let tot = workgroupUniformLoad(&sums[WG - 1u]);
+    gtBase += tot >> 16u;
+    eqBase += tot & 0xffffu;
+    if (gtBase + min(eqBase, r) >= p.k) { break; }
+    workgroupBarrier();
+  }
+}

@@ -1,0 +1,40 @@
+// The backends every contract spec runs on. One WebGPU device is shared by all spec files (Dawn gives one
+// device per adapter, and Node only exits after device.destroy(), done by closeSharedBackends()).
+// A missing WebGPU adapter is an error, not a skip: the WebGPU specs are half of the contract.
+// Set BATCHTOPK_ALLOW_NO_WEBGPU=1 to run the CPU specs alone on a machine without Mesa or a GPU
+// (never in CI).
+import type { Backend } from '../../src/backend/backend.js';
+import { CpuBackend } from '../../src/backend/cpu.js';
+
+export const cpu: Backend = new CpuBackend();
+
+let gpu: Promise<Backend | null> | null = null;
+
+/** The shared WebGPU backend, or null only when BATCHTOPK_ALLOW_NO_WEBGPU=1 and no adapter exists. */
+export function webgpu(): Promise<Backend | null> {
+  gpu ??= (async () => {
+    try {
+      const { createWebGpuBackend } = await import('../../src/backend/webgpu/webgpu.js');
+      return await createWebGpuBackend({});
+    } catch (err) {
+      if (process.env.BATCHTOPK_ALLOW_NO_WEBGPU === '1' && process.env.CI !== 'true') {
+        console.warn(`\n  WebGPU specs SKIPPED: ${(err as Error).message}\n`);
+        return null;
+      }
+      throw err;
+    }
+  })();
+  return gpu;
+}
+
+/** Both backends, for contract suites (WebGPU last; absent only under BATCHTOPK_ALLOW_NO_WEBGPU=1). */
+export async function allBackends(): Promise<Backend[]> {
+  const g = await webgpu();
+  return g ? [cpu, g] : [cpu];
+}
+
+export async function closeSharedBackends(): Promise<void> {
+  if (!gpu) return;
+  const g = await gpu.catch(() => null);
+  g?.dispose();
+}

@@ -1,0 +1,140 @@
+// The backend contract: the small set of primitives every device implements.
+// Two implementations: `cpu.ts` (the reference, plain typed-array loops) and `webgpu/` (WGSL kernels).
+// Every primitive is destination first (llm.c style): `op(out, inputs..., sizes...)`.
+// Only `read` is asynchronous; every other call enqueues work and returns at once.
+// Matrices are row-major and dense; a "[R,C]" buffer holds R*C elements.
+
+/** Element types. f32 for values, i32 for indices (flat indices fit: 4096 x 24576 < 2^31). */
+export type DType = 'f32' | 'i32';
+
+/** An opaque handle to device memory holding `length` elements of `dtype`. */
+export interface Storage {
+  readonly length: number;
+  readonly dtype: DType;
+}
+
+export type HostArray = Float32Array | Int32Array;
+
+/**
+ * Elementwise unary ops on f32.
+ * neg: -x, exp, log, sqrt, abs, square: x*x, recip: 1/x,
+ * relu: x > 0 ? x : 0, step: x > 0 ? 1 : 0 (relu's derivative; step(0) = 0).
+ */
+export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'square' | 'recip' | 'relu' | 'step';
+export const UNARY_OPS: readonly UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'square', 'recip', 'relu', 'step'];
+
+/**
+ * Elementwise binary ops on f32. Comparisons return 1 or 0.
+ * add, sub, mul, div, max, min, gt: a > b, ge: a >= b.
+ */
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'gt' | 'ge';
+export const BINARY_OPS: readonly BinaryOp[] = ['add', 'sub', 'mul', 'div', 'max', 'min', 'gt', 'ge'];
+
+/**
+ * How an operand of a binary op is laid over the [R,C] output (the only broadcasts SAE training needs):
+ * full: [R,C]; row: a [C] vector repeated for every row; col: an [R] vector repeated across columns;
+ * scalar: a single element.
+ */
+export type Broadcast = 'full' | 'row' | 'col' | 'scalar';
+
+/** Reductions. sum, max, min. */
+export type ReduceOp = 'sum' | 'max' | 'min';
+
+/** Adam hyper-parameters for one step; bc1 = 1 - beta1^t and bc2 = 1 - beta2^t are computed on the host. */
+export interface AdamParams {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  bc1: number;
+  bc2: number;
+}
+
+export interface Backend {
+  readonly name: 'cpu' | 'webgpu';
+
+  // ---- memory ----
+  /** New storage of `length` elements, contents zero. */
+  alloc(length: number, dtype: DType): Storage;
+  /** Copy host data into `dst` (lengths and dtypes must match). */
+  write(dst: Storage, data: HostArray): void;
+  /** Copy device data to the host. The only asynchronous primitive. */
+  read(src: Storage): Promise<HostArray>;
+  /** Release storage; using it afterwards is an error. */
+  free(s: Storage): void;
+  /** out[i] = value for all i. */
+  fill(out: Storage, value: number): void;
+  /** out[i] = src[i] (same length and dtype). */
+  copy(out: Storage, src: Storage): void;
+
+  // ---- elementwise ----
+  /** out[i] = op(x[i]), n = out.length = x.length. */
+  unary(op: UnaryOp, out: Storage, x: Storage): void;
+  /**
+   * out[r,c] = op(A(r,c), B(r,c)) for an [rows, cols] output, where each operand is read
+   * according to its Broadcast (full [R,C], row [C], col [R], scalar [1]).
+   */
+  binary(
+    op: BinaryOp,
+    out: Storage,
+    a: Storage,
+    aMode: Broadcast,
+    b: Storage,
+    bMode: Broadcast,
+    rows: number,
+    cols: number,
+  ): void;
+
+  // ---- reductions ----
+  /**
+   * Reduce an [rows, cols] matrix along an axis. axis 0: out[c] = op over r of x[r,c] (out has cols);
+   * axis 1: out[r] = op over c of x[r,c] (out has rows). A full reduction is axis 1 over [1, n].
+   * Sums should accumulate with at least f32 pairwise/blocked accuracy.
+   */
+  reduce(op: ReduceOp, out: Storage, x: Storage, rows: number, cols: number, axis: 0 | 1): void;
+
+  // ---- linear algebra ----
+  /**
+   * out[m,n] = opA(a)[m,k] . opB(b)[k,n], overwriting out.
+   * a is stored [m,k], or [k,m] when transA; b is stored [k,n], or [n,k] when transB.
+   */
+  matmul(out: Storage, a: Storage, b: Storage, m: number, k: number, n: number, transA: boolean, transB: boolean): void;
+
+  // ---- selection ----
+  /**
+   * Per-row top-k of an [rows, cols] f32 matrix. outIdx (i32, rows*k) receives FLAT indices r*cols + c
+   * of the selected entries, each row's k indices in ascending column order, rows in order, so the
+   * whole output is strictly ascending.
+   * Tie rule: entries are ranked by (value descending, column ascending); the k best are kept. So among
+   * values equal to the cut value, the lowest columns win, and exactly k are kept per row.
+   * BatchTopK is this op over a [1, n*m] view with k = n*k_sample (flat indices are then r*m + c).
+   * Requires 1 <= k <= cols. Values are finite.
+   */
+  topk(outIdx: Storage, x: Storage, rows: number, cols: number, k: number): void;
+
+  // ---- indexing ----
+  /** out[i] = x[idx[i]] for i < idx.length (f32 values, i32 indices). */
+  gather(out: Storage, x: Storage, idx: Storage): void;
+  /** out[idx[i]] += src[i] for i < idx.length, accumulated onto out's current contents. Deterministic. */
+  scatterAdd(out: Storage, src: Storage, idx: Storage): void;
+
+  // ---- sparse products over a selection (idx strictly ascending flat indices r*m + c, as topk makes) ----
+  /** out[i] = dot(a[r_i, :], w[c_i, :]) with a [B,d], w [M,d], r_i = idx[i] div m, c_i = idx[i] mod m. */
+  sddmm(out: Storage, a: Storage, w: Storage, idx: Storage, m: number, d: number): void;
+  /** out[b, :] = sum over entries i in row b of vals[i] * w[c_i, :]; out [B,d] is overwritten (rows with no entry: 0). */
+  spmm(out: Storage, vals: Storage, idx: Storage, m: number, w: Storage, batch: number, d: number): void;
+  /** out[c, :] = sum over entries i with c_i = c of vals[i] * g[r_i, :]; out [M,d] is overwritten. Deterministic. */
+  spmmT(out: Storage, vals: Storage, idx: Storage, m: number, g: Storage, d: number): void;
+
+  // ---- optimiser ----
+  /**
+   * One Adam step in place over n = p.length parameters:
+   * m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr * (m / bc1) / (sqrt(v / bc2) + eps).
+   */
+  adam(p: Storage, m: Storage, v: Storage, g: Storage, h: AdamParams): void;
+
+  /** Wait for all enqueued work (no-op on the CPU). */
+  sync(): Promise<void>;
+  /** Release the device (WebGPU: device.destroy(), without which Node never exits). */
+  dispose(): void;
+}

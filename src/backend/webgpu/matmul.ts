@@ -1,0 +1,118 @@
+// Dense matmul: out[M,N] = opA(a)[M,K] . opB(b)[K,N] with two kernel families chosen per adapter:
+//   'register' (matmul_reg.wgsl): 4x4 outputs per invocation, no workgroup memory. Best on llvmpipe, where
+//     every workgroupBarrier is a coroutine switch (measured in bench/RESULTS.md).
+//   'tiled' (matmul_tiled.wgsl): 64x64 workgroup tiles staged in workgroup memory. Best on real GPUs.
+// Operands larger than one binding are split into blocks (M, N and K partitions) whose stored spans each
+// fit a window; K blocks after the first accumulate onto out.
+import { ParamWriter, window, windowElems } from './chunk.js';
+import type { GpuContext } from './context.js';
+import type { GpuTensor } from './storage.js';
+
+export type MatmulVariant = 'register' | 'tiled';
+
+interface KernelShape {
+  kernel: string;
+  tileM: number;
+  tileN: number;
+}
+
+const KERNELS: Record<MatmulVariant, KernelShape> = {
+  register: { kernel: 'matmul_reg', tileM: 32, tileN: 64 },
+  tiled: { kernel: 'matmul_tiled', tileM: 64, tileN: 64 },
+};
+
+/** The variant for an adapter: 'register' on CPU rasterisers (llvmpipe, lavapipe, SwiftShader), else 'tiled'. */
+export function matmulVariantFor(info: GPUAdapterInfo | undefined): MatmulVariant {
+  const text = `${info?.device ?? ''} ${info?.description ?? ''} ${info?.architecture ?? ''}`.toLowerCase();
+  return /llvmpipe|lavapipe|swiftshader|softpipe/.test(text) ? 'register' : 'tiled';
+}
+
+interface Blocking {
+  pm: number;
+  pn: number;
+  pk: number;
+}
+
+/** Partition M, N, K (doubling the offending dimension) until every operand block's stored span fits E. */
+export function blocking(M: number, N: number, K: number, transA: boolean, transB: boolean, E: number): Blocking {
+  const p = { pm: 1, pn: 1, pk: 1 };
+  for (;;) {
+    const mb = Math.ceil(M / p.pm), nb = Math.ceil(N / p.pn), kb = Math.ceil(K / p.pk);
+    const spanA = transA ? (kb - 1) * M + mb : (mb - 1) * K + kb;
+    const spanB = transB ? (nb - 1) * K + kb : (kb - 1) * N + nb;
+    const spanC = (mb - 1) * N + nb;
+    if (spanC > E) {
+      if (mb > 1) p.pm *= 2;
+      else p.pn *= 2;
+    } else if (spanA > E) {
+      if (transA ? kb === 1 : mb > 1) p.pm *= 2;
+      else p.pk *= 2;
+    } else if (spanB > E) {
+      if (transB ? nb > 1 : kb === 1) p.pn *= 2;
+      else p.pk *= 2;
+    } else {
+      return p;
+    }
+  }
+}
+
+/** [start, size) of block i when n is split into p near-equal parts. */
+function part(n: number, p: number, i: number): [number, number] {
+  const size = Math.ceil(n / p);
+  const start = i * size;
+  return [start, Math.max(0, Math.min(size, n - start))];
+}
+
+export function matmulGpu(
+  ctx: GpuContext,
+  variant: MatmulVariant,
+  out: GpuTensor,
+  a: GpuTensor,
+  b: GpuTensor,
+  M: number,
+  K: number,
+  N: number,
+  transA: boolean,
+  transB: boolean,
+): void {
+  if (M === 0 || N === 0) return;
+  if (K === 0) {
+    ctx.clear(out.buffer, 0, out.bytes);
+    return;
+  }
+  const shape = KERNELS[variant];
+  const { pm, pn, pk } = blocking(M, N, K, transA, transB, windowElems(ctx));
+  const constants = { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0 };
+  for (let i = 0; i < pm; i++) {
+    const [m0, mb] = part(M, pm, i);
+    if (mb === 0) continue;
+    for (let j = 0; j < pn; j++) {
+      const [n0, nb] = part(N, pn, j);
+      if (nb === 0) continue;
+      const cw = window(ctx, out.buffer, m0 * N + n0, (mb - 1) * N + nb);
+      for (let l = 0; l < pk; l++) {
+        const [k0, kb] = part(K, pk, l);
+        if (kb === 0) continue;
+        const aw = transA ? window(ctx, a.buffer, k0 * M + m0, (kb - 1) * M + mb) : window(ctx, a.buffer, m0 * K + k0, (mb - 1) * K + kb);
+        const bw = transB ? window(ctx, b.buffer, n0 * K + k0, (nb - 1) * K + kb) : window(ctx, b.buffer, k0 * N + n0, (kb - 1) * N + nb);
+        const aStart = transA ? k0 * M + m0 : m0 * K + k0;
+        const bStart = transB ? n0 * K + k0 : k0 * N + n0;
+        const tilesX = Math.ceil(nb / shape.tileN);
+        const tiles = tilesX * Math.ceil(mb / shape.tileM);
+        const p = new ParamWriter(11)
+          .u32(mb)
+          .u32(nb)
+          .u32(kb)
+          .u32(transA ? M : K)
+          .u32(transB ? K : N)
+          .u32(N)
+          .u32(aStart - aw.origin)
+          .u32(bStart - bw.origin)
+          .u32(m0 * N + n0 - cw.origin)
+          .u32(l > 0 ? 1 : 0)
+          .u32(tilesX);
+        ctx.dispatch(shape.kernel, constants, [aw.binding, bw.binding, cw.binding], p.bytes, ctx.grid(tiles));
+      }
+    }
+  }
+}

@@ -1,0 +1,129 @@
+// Kernel sources and compute pipelines. Each kernel is one file `kernels/<name>.wgsl` with entry point
+// `main`, read once. Pipelines are cached by name + JSON of the override constants.
+// Bind group layouts are explicit, derived from the `@binding(i) var<storage, read|read_write>` /
+// `var<uniform>` declarations, so a binding a kernel happens not to use statically is still accepted
+// (layout 'auto' would drop it and reject the bind group).
+// Compile errors are collected through an error scope plus getCompilationInfo and reported with the
+// kernel's name by the context at its next checkpoint.
+/// <reference types="@webgpu/types" />
+import { readFileSync } from 'node:fs';
+
+const SHADER_STAGE_COMPUTE = 0x4;
+
+const sources = new Map<string, string>();
+/** Test and extension hook: kernels registered here shadow the files in kernels/. */
+const registered = new Map<string, string>();
+
+/** Register WGSL source under a kernel name (used by specs to compile a deliberately broken kernel). */
+export function registerKernelSource(name: string, code: string): void {
+  registered.set(name, code);
+}
+
+export function kernelSource(name: string): string {
+  const reg = registered.get(name);
+  if (reg !== undefined) return reg;
+  let src = sources.get(name);
+  if (src === undefined) {
+    if (!/^[a-z0-9_]+$/.test(name)) throw new Error(`WebGPU: bad kernel name '${name}'`);
+    const url = new URL(`../../../kernels/${name}.wgsl`, import.meta.url);
+    try {
+      src = readFileSync(url, 'utf8');
+    } catch (err) {
+      throw new Error(`WebGPU: kernel '${name}' not found at ${url.pathname}: ${(err as Error).message}`);
+    }
+    sources.set(name, src);
+  }
+  return src;
+}
+
+type BindingKind = 'read-only-storage' | 'storage' | 'uniform';
+
+/** Binding kinds in @binding order, parsed from the module's declarations. */
+export function parseBindings(name: string, code: string): BindingKind[] {
+  const kinds: BindingKind[] = [];
+  const noComments = code.replace(/\/\/[^\n]*/g, '');
+  const re = /@binding\(\s*(\d+)\s*\)[^;]*?var\s*<\s*(storage|uniform)\s*(?:,\s*(read_write|read)\s*)?>/g;
+  for (const m of noComments.matchAll(re)) {
+    const i = Number(m[1]);
+    const kind: BindingKind = m[2] === 'uniform' ? 'uniform' : m[3] === 'read_write' ? 'storage' : 'read-only-storage';
+    if (kinds[i] !== undefined) throw new Error(`WebGPU kernel '${name}': @binding(${i}) declared twice`);
+    kinds[i] = kind;
+  }
+  for (let i = 0; i < kinds.length; i++) {
+    if (kinds[i] === undefined) throw new Error(`WebGPU kernel '${name}': bindings must be 0..n-1, @binding(${i}) missing`);
+  }
+  return kinds;
+}
+
+export interface Pipeline {
+  readonly pipeline: GPUComputePipeline;
+  readonly layout: GPUBindGroupLayout;
+  readonly kinds: readonly BindingKind[];
+}
+
+export class PipelineCache {
+  private readonly cache = new Map<string, Pipeline>();
+  private readonly modules = new Map<string, GPUShaderModule>();
+  /** Outstanding compile checks; each resolves to an error message or null. */
+  private checks: Promise<string | null>[] = [];
+
+  constructor(private readonly device: GPUDevice) {}
+
+  get(name: string, constants: Record<string, number>): Pipeline {
+    const key = `${name}|${JSON.stringify(constants)}`;
+    const hit = this.cache.get(key);
+    if (hit) return hit;
+    const code = kernelSource(name);
+    const kinds = parseBindings(name, code);
+    const dev = this.device;
+    dev.pushErrorScope('validation');
+    let module = this.modules.get(name);
+    let info: Promise<GPUCompilationInfo> | null = null;
+    if (!module) {
+      module = dev.createShaderModule({ code, label: name });
+      this.modules.set(name, module);
+      info = module.getCompilationInfo();
+    }
+    const layout = dev.createBindGroupLayout({
+      label: name,
+      entries: kinds.map((type, binding) => ({
+        binding,
+        visibility: SHADER_STAGE_COMPUTE,
+        buffer: { type },
+      })),
+    });
+    const pipeline = dev.createComputePipeline({
+      label: name,
+      layout: dev.createPipelineLayout({ bindGroupLayouts: [layout], label: name }),
+      compute: { module, entryPoint: 'main', constants },
+    });
+    const scope = dev.popErrorScope();
+    this.checks.push(
+      Promise.all([scope, info]).then(([err, ci]) => {
+        const lines = (ci?.messages ?? [])
+          .filter((m) => m.type === 'error')
+          .map((m) => `  ${name}.wgsl:${m.lineNum}:${m.linePos}: ${m.message}`);
+        if (!err && lines.length === 0) return null;
+        const detail = lines.length > 0 ? lines.join('\n') : (err?.message ?? '');
+        return `WebGPU kernel '${name}' (constants ${JSON.stringify(constants)}) failed to compile:\n${detail}`;
+      }),
+    );
+    const p = { pipeline, layout, kinds };
+    this.cache.set(key, p);
+    return p;
+  }
+
+  /** Wait for every pending compile check; returns the first error message, or null. */
+  async settle(): Promise<string | null> {
+    const checks = this.checks;
+    this.checks = [];
+    const results = await Promise.all(checks);
+    return results.find((r) => r !== null) ?? null;
+  }
+
+  /** Forget a kernel's module and pipelines (test hook, after re-registering its source). */
+  evict(name: string): void {
+    this.modules.delete(name);
+    for (const k of [...this.cache.keys()]) if (k.startsWith(`${name}|`)) this.cache.delete(k);
+  }
+}

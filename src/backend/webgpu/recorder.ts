@@ -1,0 +1,220 @@
+// The shared recording state behind every GpuContext view: one command encoder that collects dispatches,
+// clears and copies until a flush (on read, sync, write, a full uniform arena, or every MAX_DISPATCHES),
+// per-dispatch uniform slots, the buffer pool, and error surfacing.
+// Errors (shader compile errors, validation errors, device loss) arrive asynchronously; they are stored
+// and thrown by the next call that can throw (dispatch, write, read, sync), then cleared so a test that
+// provokes one can keep using the shared device.
+/// <reference types="@webgpu/types" />
+import { BufferPool, BUFFER_USAGE, READBACK_USAGE, STORAGE_USAGE } from './pool.js';
+import { PipelineCache } from './pipelines.js';
+import type { GpuBinding } from './context.js';
+
+const MAP_MODE_READ = 0x1;
+/** Dispatches per submit: large enough to amortise submit cost, small enough to keep the GPU fed. */
+const MAX_DISPATCHES = 256;
+const UNIFORM_ARENA_BYTES = 256 * 1024;
+
+export class Recorder {
+  readonly pool: BufferPool;
+  readonly pipelines: PipelineCache;
+  readonly limits: GPUSupportedLimits;
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private dispatches = 0;
+  private readonly uniformBuf: GPUBuffer;
+  private readonly arena = new Uint8Array(UNIFORM_ARENA_BYTES);
+  private arenaUsed = 0;
+  private readonly uniformAlign: number;
+  private error: Error | null = null;
+  private lastKernel = '(none)';
+  private destroyed = false;
+  /** Counters for specs and benchmarks. */
+  readonly stats = { submits: 0, dispatches: 0 };
+
+  constructor(readonly device: GPUDevice) {
+    this.limits = device.limits;
+    this.uniformAlign = device.limits.minUniformBufferOffsetAlignment;
+    const maxFree = Math.min(2 ** 30, device.limits.maxBufferSize * 2);
+    this.pool = new BufferPool(device, maxFree, device.limits.maxBufferSize);
+    this.pipelines = new PipelineCache(device);
+    this.uniformBuf = device.createBuffer({
+      size: UNIFORM_ARENA_BYTES,
+      usage: BUFFER_USAGE.UNIFORM | BUFFER_USAGE.COPY_DST,
+      label: 'batchtopk-uniforms',
+    });
+    device.addEventListener('uncapturederror', (ev) => {
+      const msg = (ev as GPUUncapturedErrorEvent).error.message;
+      this.fail(new Error(`WebGPU device error (last kernel dispatched: ${this.lastKernel}): ${msg}`));
+    });
+    void device.lost.then((info) => {
+      if (!this.destroyed) this.fail(new Error(`WebGPU device lost (${info.reason}): ${info.message}`));
+    });
+  }
+
+  private fail(err: Error): void {
+    this.error ??= err;
+  }
+
+  /** Throw (and clear) a pending asynchronous error. */
+  check(): void {
+    if (this.destroyed) throw new Error('WebGPU: backend used after dispose()');
+    const e = this.error;
+    if (e) {
+      this.error = null;
+      throw e;
+    }
+  }
+
+  /** Wait for pending compile checks, then throw any pending error. */
+  async settle(): Promise<void> {
+    const compileError = await this.pipelines.settle();
+    if (compileError) this.fail(new Error(compileError));
+    this.check();
+  }
+
+  private enc(): GPUCommandEncoder {
+    this.encoder ??= this.device.createCommandEncoder({ label: 'batchtopk' });
+    return this.encoder;
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    this.pass ??= this.enc().beginComputePass({ label: 'batchtopk' });
+    return this.pass;
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+
+  /** The resource for one storage binding; a bare buffer is bound whole up to the device's binding limit. */
+  private resource(b: GpuBinding): GPUBufferBinding {
+    if ('offset' in b) return { buffer: b.buffer, offset: b.offset, size: b.size };
+    return { buffer: b, offset: 0, size: Math.min(b.size, this.limits.maxStorageBufferBindingSize) };
+  }
+
+  dispatch(
+    kernel: string,
+    constants: Record<string, number>,
+    bindings: GpuBinding[],
+    params: ArrayBuffer | ArrayBufferView | null,
+    workgroups: [number, number?, number?],
+  ): void {
+    this.check();
+    const [x, y = 1, z = 1] = workgroups;
+    const maxDim = this.limits.maxComputeWorkgroupsPerDimension;
+    for (const w of [x, y, z]) {
+      if (!Number.isInteger(w) || w < 0 || w > maxDim) {
+        throw new Error(`WebGPU kernel '${kernel}': bad workgroup count ${JSON.stringify(workgroups)}`);
+      }
+    }
+    if (x === 0 || y === 0 || z === 0) return;
+    const p = this.pipelines.get(kernel, constants);
+    const expected = bindings.length + (params ? 1 : 0);
+    if (p.kinds.length !== expected) {
+      throw new Error(`WebGPU kernel '${kernel}': declares ${p.kinds.length} bindings, dispatch gave ${expected}`);
+    }
+    const entries: GPUBindGroupEntry[] = bindings.map((b, i) => ({ binding: i, resource: this.resource(b) }));
+    if (params) {
+      const bytes =
+        params instanceof ArrayBuffer ? new Uint8Array(params) : new Uint8Array(params.buffer, params.byteOffset, params.byteLength);
+      const size = Math.max(16, Math.ceil(bytes.byteLength / 16) * 16);
+      if (this.arenaUsed + size > UNIFORM_ARENA_BYTES) this.flush();
+      const offset = this.arenaUsed;
+      this.arena.fill(0, offset, offset + size);
+      this.arena.set(bytes, offset);
+      this.arenaUsed = Math.ceil((offset + size) / this.uniformAlign) * this.uniformAlign;
+      entries.push({ binding: bindings.length, resource: { buffer: this.uniformBuf, offset, size } });
+    }
+    const group = this.device.createBindGroup({ layout: p.layout, entries, label: kernel });
+    const pass = this.computePass();
+    pass.setPipeline(p.pipeline);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(x, y, z);
+    this.lastKernel = kernel;
+    this.stats.dispatches++;
+    if (++this.dispatches >= MAX_DISPATCHES) this.flush();
+  }
+
+  clear(buf: GPUBuffer, offset = 0, size?: number): void {
+    this.check();
+    this.endPass();
+    this.enc().clearBuffer(buf, offset, size ?? buf.size - offset);
+  }
+
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
+    this.check();
+    if (size === 0) return;
+    this.endPass();
+    this.enc().copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
+  }
+
+  /** True when commands are recorded but not submitted. */
+  get dirty(): boolean {
+    return this.encoder !== null;
+  }
+
+  flush(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.uniformBuf, 0, this.arena, 0, this.arenaUsed);
+    this.device.queue.submit([this.encoder.finish()]);
+    this.stats.submits++;
+    this.encoder = null;
+    this.arenaUsed = 0;
+    this.dispatches = 0;
+    this.pool.trim();
+  }
+
+  /** Copy host bytes into a buffer, after everything recorded so far (queue writes jump ahead of the encoder). */
+  write(buf: GPUBuffer, offset: number, data: ArrayBufferView): void {
+    this.check();
+    this.flush();
+    this.device.queue.writeBuffer(buf, offset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  async readBytes(buf: GPUBuffer, offset: number, size: number): Promise<ArrayBuffer> {
+    this.check();
+    if (size === 0) {
+      await this.settle();
+      return new ArrayBuffer(0);
+    }
+    const start = Math.floor(offset / 4) * 4;
+    const span = Math.ceil((offset + size) / 4) * 4 - start;
+    const staging = this.pool.acquire(span, READBACK_USAGE, 'batchtopk-readback');
+    this.endPass();
+    this.enc().copyBufferToBuffer(buf, start, staging, 0, span);
+    this.flush();
+    try {
+      await staging.mapAsync(MAP_MODE_READ, 0, span);
+    } catch (err) {
+      await this.settle();
+      throw new Error(`WebGPU readback failed: ${(err as Error).message}`);
+    }
+    const out = staging.getMappedRange(0, span).slice(offset - start, offset - start + size);
+    staging.unmap();
+    this.pool.release(staging);
+    await this.settle();
+    return out;
+  }
+
+  async sync(): Promise<void> {
+    this.check();
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    await this.settle();
+  }
+
+  /** A pooled storage buffer (STORAGE | COPY_SRC | COPY_DST). */
+  acquire(bytes: number, label?: string): GPUBuffer {
+    return this.pool.acquire(bytes, STORAGE_USAGE, label);
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.encoder = null;
+    this.pass = null;
+    this.device.destroy();
+  }
+}

@@ -1,0 +1,290 @@
+// `batchtopk train`: data -> loader -> trainer, with checkpoints, progress, metrics.jsonl, a held-out
+// evaluation and the SAELens export. Knows nothing of argument parsing (cli.ts maps flags to TrainOptions).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Backend } from '../backend/backend.js';
+import { BatchLoader, type LoaderState } from '../data/loader.js';
+import { openSource, type ActivationSource } from '../data/source.js';
+import { DataError } from '../data/errors.js';
+import { evaluate } from '../eval.js';
+import { writeSaelens } from '../io/saelens.js';
+import type { EvalMetrics } from '../metrics.js';
+import type { Arch, NormalizeMode } from '../sae/config.js';
+import { toSaeExport } from '../sae/export.js';
+import { downloadParams } from '../sae/params.js';
+import { featureRecovery, SyntheticModel, SyntheticSource, type SynthConfig } from '../synth.js';
+import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { makeTrainConfig, type TrainConfig } from '../train/config.js';
+import { Trainer, type StepMetrics } from '../train/trainer.js';
+import { writeJsonAtomic } from '../io/atomic.js';
+import { Progress } from './progress.js';
+
+export interface TrainOptions {
+  /** Activation file or directory of shards; undefined: the embedded synthetic data set. */
+  data?: string;
+  /** safetensors tensor name. */
+  tensor?: string;
+  arch: Arch;
+  k: number;
+  dictSize?: number;
+  expansion?: number;
+  batchSize: number;
+  steps?: number;
+  tokens?: number;
+  lr: number;
+  l0Coeff: number;
+  l1Coeff: number;
+  kAux: number;
+  auxAlpha: number;
+  deadTokens: number;
+  bandwidth: number;
+  thetaInit: number;
+  warmupSteps: number;
+  decayFraction: number;
+  clipGradNorm: number;
+  normalize: NormalizeMode;
+  seed: number;
+  out: string;
+  resume?: string;
+  evalFraction: number;
+  shuffleBuffer: number;
+  checkpointEvery: number;
+  logEvery: number;
+  /** Stop after this many steps of this invocation (tests of resume; the run is then resumable). */
+  stopAfter?: number;
+  quiet: boolean;
+  /** Which options the user gave explicitly (a resume refuses changes to run-defining ones). */
+  explicit?: Set<string>;
+}
+
+/** The embedded default data set: small enough to train in well under a minute on a laptop CPU. */
+export const EMBEDDED_SYNTH: Partial<SynthConfig> = { dIn: 64, nFeatures: 128, meanActive: 6, activeSigma: 0.8, zipf: 0.5, noise: 0.01 };
+const EMBEDDED_ROWS = 1 << 20;
+
+export interface TrainSummary {
+  arch: Arch;
+  k: number;
+  dictSize: number;
+  dIn: number;
+  steps: number;
+  tokens: number;
+  backend: string;
+  nmse: number;
+  fvu: number;
+  l0: number;
+  deadFraction: number;
+  threshold: number | null;
+  tokensPerSecond: number;
+  evalTokens: number;
+  l0Histogram: number[];
+  skippedNonFinite: number;
+  featureRecovery?: { meanMaxCos: number; fracAbove09: number };
+  out: string;
+  finished: boolean;
+}
+
+interface RunFiles {
+  dir: string;
+  checkpoint: string;
+  metrics: string;
+  sae: string;
+}
+
+function files(dir: string): RunFiles {
+  return { dir, checkpoint: path.join(dir, CHECKPOINT_FILE), metrics: path.join(dir, 'metrics.jsonl'), sae: path.join(dir, 'sae') };
+}
+
+function openData(o: TrainOptions): { source: ActivationSource; synth: SyntheticModel | null } {
+  if (o.data) return { source: openSource(o.data, { tensor: o.tensor }), synth: null };
+  const synth = new SyntheticModel({ ...EMBEDDED_SYNTH, seed: o.seed });
+  return { source: new SyntheticSource(synth, EMBEDDED_ROWS), synth };
+}
+
+function buildConfig(o: TrainOptions, dIn: number, trainRows: number): TrainConfig {
+  if (o.dictSize !== undefined && o.expansion !== undefined) throw new DataError('give --dict-size or --expansion, not both');
+  const dSae = o.dictSize ?? dIn * (o.expansion ?? 8);
+  let steps = o.steps;
+  if (steps !== undefined && o.tokens !== undefined) throw new DataError('give --steps or --tokens, not both');
+  if (o.tokens !== undefined) steps = Math.ceil(o.tokens / o.batchSize);
+  steps ??= Math.max(1, Math.ceil(trainRows / o.batchSize));
+  return makeTrainConfig({
+    sae: {
+      arch: o.arch,
+      dIn,
+      dSae,
+      k: o.k,
+      kAux: o.kAux,
+      auxAlpha: o.auxAlpha,
+      deadTokens: o.deadTokens,
+      l1Coeff: o.l1Coeff,
+      l0Coeff: o.l0Coeff,
+      bandwidth: o.bandwidth,
+      thetaInit: o.thetaInit,
+    },
+    batchSize: o.batchSize,
+    steps,
+    adam: { lr: o.lr },
+    warmupSteps: o.warmupSteps,
+    decayFraction: o.decayFraction,
+    clipGradNorm: o.clipGradNorm,
+    normalize: o.normalize,
+    seed: o.seed,
+  });
+}
+
+/** The options that define a run; a resume must not change them. */
+const RUN_DEFINING: (keyof TrainOptions)[] = [
+  'data', 'tensor', 'arch', 'k', 'dictSize', 'expansion', 'batchSize', 'lr', 'l0Coeff', 'l1Coeff', 'kAux', 'auxAlpha',
+  'deadTokens', 'bandwidth', 'thetaInit', 'warmupSteps', 'decayFraction', 'clipGradNorm', 'normalize', 'seed',
+  'evalFraction', 'shuffleBuffer',
+];
+
+export async function runTrain(o: TrainOptions, backend: Backend): Promise<TrainSummary> {
+  const progress = new Progress(process.stderr, 10, o.quiet);
+  let opts = o;
+  let resumed: ReturnType<typeof loadCheckpoint> | null = null;
+  if (o.resume) {
+    const ckFile = fs.statSync(o.resume, { throwIfNoEntry: false })?.isDirectory() ? files(o.resume).checkpoint : o.resume;
+    if (!fs.existsSync(ckFile)) throw new DataError(`${o.resume}: no checkpoint found (expected ${ckFile})`);
+    resumed = loadCheckpoint(ckFile);
+    const saved = resumed.extra['options'] as TrainOptions;
+    const changed = RUN_DEFINING.filter((k) => o.explicit?.has(k) && JSON.stringify(o[k]) !== JSON.stringify(saved[k]));
+    if (changed.length) throw new DataError(`--resume: the run was made with different ${changed.map((k) => `--${kebab(k)}`).join(', ')}; drop those flags to continue it`);
+    // The checkpoint's run-defining options win; steps/tokens, out and I/O cadence may be given anew.
+    opts = { ...o, ...Object.fromEntries(RUN_DEFINING.map((k) => [k, saved[k]])) } as TrainOptions;
+    if (o.steps === undefined && o.tokens === undefined) opts.steps = saved.steps ?? (resumed.extra['steps'] as number);
+  }
+  const f = files(opts.out);
+  fs.mkdirSync(f.dir, { recursive: true });
+  const { source, synth } = openData(opts);
+  try {
+    const loader = new BatchLoader({
+      source,
+      batchSize: opts.batchSize,
+      seed: opts.seed,
+      evalFraction: opts.evalFraction,
+      shuffleBufferRows: Math.max(opts.shuffleBuffer, opts.batchSize),
+    });
+    if (loader.trainRows < 1) throw new DataError(`${source.describe()}: no training rows left after the eval split`);
+    const cfg = buildConfig(opts, source.dIn, loader.trainRows);
+    progress.log(`data: ${source.describe()}; train ${loader.trainRows} rows, eval ${loader.evalRows} rows`);
+    progress.log(
+      `sae: ${cfg.sae.arch} d_in=${cfg.sae.dIn} d_sae=${cfg.sae.dSae} k=${cfg.sae.k} batch=${cfg.batchSize} steps=${cfg.steps} lr=${cfg.adam.lr} normalize=${cfg.normalize} backend=${backend.name}`,
+    );
+    const batch = new Float32Array(cfg.batchSize * cfg.sae.dIn);
+    let trainer: Trainer;
+    if (resumed) {
+      loader.restore(resumed.extra['loader'] as LoaderState);
+      trainer = Trainer.restore(backend, cfg, resumed.trainer);
+      progress.log(`resumed at step ${trainer.step} from ${opts.resume}`);
+    } else {
+      loader.nextBatch(batch); // initialises b_dec (and the scalar normalisation), not trained on
+      trainer = await Trainer.create(backend, cfg, batch);
+      fs.writeFileSync(f.metrics, '');
+    }
+    const checkpoint = () =>
+      trainer.getState().then((st) =>
+        saveCheckpoint(f.checkpoint, { trainer: st, extra: { options: { ...opts, steps: cfg.steps, explicit: undefined }, loader: loader.getState(), steps: cfg.steps } }),
+      );
+    const t0 = performance.now();
+    const startStep = trainer.step;
+    let last: StepMetrics | null = null;
+    let window: StepMetrics[] = [];
+    const stopAt = opts.stopAfter !== undefined ? Math.min(cfg.steps, startStep + opts.stopAfter) : cfg.steps;
+    while (trainer.step < stopAt) {
+      loader.nextBatch(batch);
+      last = await trainer.trainStep(batch);
+      window.push(last);
+      const elapsed = (performance.now() - t0) / 1000;
+      const tps = ((trainer.step - startStep) * cfg.batchSize) / elapsed;
+      progress.update({ step: trainer.step, steps: cfg.steps, tokens: trainer.step * cfg.batchSize, tokensPerSecond: tps, loss: last.loss, l0: last.l0, dead: last.dead });
+      if (trainer.step % opts.logEvery === 0 || trainer.step === stopAt) {
+        fs.appendFileSync(f.metrics, JSON.stringify(intervalRecord(window, cfg.batchSize, tps)) + '\n');
+        window = [];
+      }
+      if (opts.checkpointEvery > 0 && trainer.step % opts.checkpointEvery === 0) await checkpoint();
+    }
+    progress.done();
+    const elapsed = (performance.now() - t0) / 1000;
+    const tokensPerSecond = ((trainer.step - startStep) * cfg.batchSize) / Math.max(elapsed, 1e-9);
+    await checkpoint();
+    const finished = trainer.step >= cfg.steps;
+    const theta = cfg.sae.arch === 'batchtopk' ? trainer.threshold.value : 0;
+    const evalModel = { params: trainer.params, cfg: cfg.sae, theta, normalize: cfg.normalize, normScale: trainer.normScale };
+    let metrics: EvalMetrics;
+    if (loader.evalRows > 0) {
+      metrics = await evaluate(backend, evalModel, loader.evalBatches(Math.min(cfg.batchSize, 4096)));
+    } else {
+      progress.log('no eval split (--eval-fraction 0): metrics are on the last training batch');
+      metrics = await evaluate(backend, evalModel, [batch]);
+    }
+    const host = await downloadParams(trainer.params);
+    const recovery = synth ? featureRecovery(synth.dictionary, host.W_dec, cfg.sae.dIn) : undefined;
+    const summary: TrainSummary = {
+      arch: cfg.sae.arch,
+      k: cfg.sae.k,
+      dictSize: cfg.sae.dSae,
+      dIn: cfg.sae.dIn,
+      steps: trainer.step,
+      tokens: trainer.step * cfg.batchSize,
+      backend: backend.name,
+      nmse: metrics.nmse,
+      fvu: metrics.fvu,
+      l0: metrics.l0,
+      deadFraction: metrics.deadFraction,
+      threshold: cfg.sae.arch === 'batchtopk' ? theta : null,
+      tokensPerSecond,
+      evalTokens: metrics.tokens,
+      l0Histogram: metrics.l0Histogram,
+      skippedNonFinite: loader.skippedNonFinite,
+      out: f.dir,
+      finished,
+      ...(recovery ? { featureRecovery: recovery } : {}),
+    };
+    if (finished && (cfg.sae.arch !== 'batchtopk' || theta > 0)) {
+      writeSaelens(
+        f.sae,
+        toSaeExport({
+          arch: cfg.sae.arch,
+          dIn: cfg.sae.dIn,
+          dSae: cfg.sae.dSae,
+          k: cfg.sae.k,
+          params: host,
+          theta,
+          normalize: cfg.normalize,
+          normScale: trainer.normScale,
+          info: { config: { ...cfg }, data: source.describe(), results: { ...summary, l0Histogram: undefined } },
+        }),
+      );
+      progress.log(`saved SAELens folder ${f.sae}`);
+    }
+    writeJsonAtomic(path.join(f.dir, 'summary.json'), summary);
+    trainer.dispose();
+    return summary;
+  } finally {
+    source.close();
+  }
+}
+
+/** One metrics.jsonl line: means over the steps since the previous line. */
+function intervalRecord(w: StepMetrics[], batchSize: number, tokensPerSecond: number): Record<string, number> {
+  const mean = (k: keyof StepMetrics) => w.reduce((a, m) => a + (Number.isFinite(m[k]) ? m[k] : 0), 0) / w.length;
+  const last = w[w.length - 1]!;
+  return {
+    step: last.step,
+    tokens: last.step * batchSize,
+    loss: mean('loss'),
+    mse: mean('mse'),
+    aux: mean('aux'),
+    sparsity: mean('sparsity'),
+    l0: mean('l0'),
+    dead: last.dead,
+    threshold: last.threshold,
+    lr: last.lr,
+    tokensPerSecond,
+  };
+}
+
+function kebab(s: string): string {
+  return s.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}

@@ -1,0 +1,64 @@
+// Inference-time evaluation of a trained SAE over batches of original-space activations, using the
+// batch-independent encoders (theta for batchtopk), never the training batch selection.
+import type { Backend } from './backend/backend.js';
+import * as o from './ops.js';
+import { MetricsAccumulator, type EvalMetrics } from './metrics.js';
+import type { SaeConfig, NormalizeMode } from './sae/config.js';
+import { reconstructInference } from './sae/inference.js';
+import { normalizeInput } from './sae/normalize.js';
+import type { SaeParams } from './sae/params.js';
+import { fromArray, tidy, type Tensor } from './tensor.js';
+import { noGrad } from './autodiff/tape.js';
+
+export interface EvalModel {
+  params: SaeParams;
+  cfg: SaeConfig;
+  /** Inference threshold (batchtopk). */
+  theta: number;
+  normalize: NormalizeMode;
+  normScale: number;
+}
+
+/** Evaluate over host batches (each [rows * dIn], any row count). */
+export async function evaluate(backend: Backend, model: EvalModel, batches: Iterable<Float32Array>): Promise<EvalMetrics> {
+  const { dIn, dSae } = model.cfg;
+  const acc = new MetricsAccumulator(dIn, dSae);
+  for (const batch of batches) {
+    if (batch.length === 0) continue;
+    if (batch.length % dIn !== 0) throw new Error(`evaluate: batch of ${batch.length} values is not a multiple of dIn (${dIn})`);
+    const rows = batch.length / dIn;
+    const out = noGrad(() =>
+      tidy(() => {
+        const x = fromArray(backend, batch, [rows, dIn]);
+        const nx = normalizeInput(x, model.normalize, model.normScale);
+        const { f, xhat } = reconstructInference(nx.x, model.params, model.cfg, model.theta);
+        const err = o.sub(x, nx.undo(xhat));
+        const colMean = o.mulScalar(o.sumAxis(x, 0), 1 / rows);
+        const on = o.step(f);
+        return {
+          sse: o.sum(o.square(err)),
+          sumSq: o.sum(o.square(x)),
+          colMean,
+          colM2: o.sumAxis(o.square(o.sub(x, colMean)), 0),
+          l0: o.sumAxis(on, 1),
+          fired: o.sumAxis(on, 0),
+        };
+      }),
+    );
+    const rd = async (t: Tensor) => {
+      const v = (await t.read()) as Float32Array;
+      t.free();
+      return v;
+    };
+    const [sse, sumSq, colMean, colM2, l0, fired] = await Promise.all([
+      rd(out.sse),
+      rd(out.sumSq),
+      rd(out.colMean),
+      rd(out.colM2),
+      rd(out.l0),
+      rd(out.fired),
+    ]);
+    acc.add({ rows, sse: sse[0]!, sumSq: sumSq[0]!, colMean, colM2, l0, fired });
+  }
+  return acc.result();
+}

@@ -1,0 +1,61 @@
+// SAE configuration: typed, defaulted, documented, validated once.
+export const ARCHS = ['batchtopk', 'topk', 'jumprelu', 'relu'] as const;
+export type Arch = (typeof ARCHS)[number];
+
+export const NORMALIZE_MODES = ['none', 'layernorm', 'scalar'] as const;
+export type NormalizeMode = (typeof NORMALIZE_MODES)[number];
+
+export interface SaeConfig {
+  /** Architecture: batchtopk (n*k per batch), topk (k per sample), jumprelu (learned threshold + L0), relu (L1). */
+  arch: Arch;
+  /** Input dimension d. */
+  dIn: number;
+  /** Number of latents m. */
+  dSae: number;
+  /** Active latents per sample: exact for topk, the batch average for batchtopk. */
+  k: number;
+  /** Dead latents used by the AuxK loss (topk/batchtopk), as the BatchTopK paper's top_k_aux. */
+  kAux: number;
+  /** AuxK loss weight alpha (paper: 1/32). */
+  auxAlpha: number;
+  /** A latent is dead after this many tokens without a positive activation (paper's code: 5 batches of 4096). */
+  deadTokens: number;
+  /** L1 coefficient (relu). */
+  l1Coeff: number;
+  /** L0 coefficient (jumprelu). */
+  l0Coeff: number;
+  /** Rectangle-kernel bandwidth of the JumpReLU straight-through estimator. */
+  bandwidth: number;
+  /** Initial JumpReLU threshold (in normalised input units). */
+  thetaInit: number;
+}
+
+export const SAE_DEFAULTS: Omit<SaeConfig, 'dIn' | 'dSae'> = {
+  arch: 'batchtopk',
+  k: 32,
+  kAux: 512,
+  auxAlpha: 1 / 32,
+  deadTokens: 20_480,
+  l1Coeff: 1e-3,
+  l0Coeff: 1e-3,
+  bandwidth: 0.001,
+  thetaInit: 0.001,
+};
+
+export function makeSaeConfig(c: Partial<SaeConfig> & Pick<SaeConfig, 'dIn' | 'dSae'>): SaeConfig {
+  const cfg: SaeConfig = { ...SAE_DEFAULTS, ...c };
+  const bad = (msg: string): never => {
+    throw new Error(`sae config: ${msg}`);
+  };
+  if (!ARCHS.includes(cfg.arch)) bad(`arch must be one of ${ARCHS.join(', ')}, got '${cfg.arch}'`);
+  for (const key of ['dIn', 'dSae', 'k', 'kAux', 'deadTokens'] as const) {
+    if (!Number.isInteger(cfg[key]) || cfg[key] < 1) bad(`${key} must be a positive integer, got ${cfg[key]}`);
+  }
+  if ((cfg.arch === 'topk' || cfg.arch === 'batchtopk') && cfg.k > cfg.dSae) bad(`k (${cfg.k}) must be <= dSae (${cfg.dSae})`);
+  for (const key of ['auxAlpha', 'l1Coeff', 'l0Coeff'] as const) {
+    if (!(cfg[key] >= 0) || !Number.isFinite(cfg[key])) bad(`${key} must be a finite number >= 0, got ${cfg[key]}`);
+  }
+  if (!(cfg.bandwidth > 0)) bad(`bandwidth must be > 0, got ${cfg.bandwidth}`);
+  if (!(cfg.thetaInit > 0)) bad(`thetaInit must be > 0, got ${cfg.thetaInit}`);
+  return cfg;
+}

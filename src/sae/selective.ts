@@ -1,0 +1,44 @@
+// The shared training forward of TopK and BatchTopK SAEs: a dense no-gradient encoder pass chooses the
+// entries, the selected values are recomputed at those entries (so gradients of W_enc and b_enc touch
+// only selected entries), and the decoder is a sparse gather-sum of decoder rows.
+// ReLU comes before the selection (as the paper's code): zero or negative entries never outrank a
+// positive one, and a selected entry whose value is 0 contributes nothing.
+import { noGrad } from '../autodiff/tape.js';
+import * as o from '../ops.js';
+import { densify, gatherAt, gatherCols, sddmm, spmm, sumByCol, type Selection } from '../sparse.js';
+import type { Tensor } from '../tensor.js';
+import { auxkLoss } from './auxk.js';
+import { center, decodeDense, mse, preActs, type ForwardCtx, type TrainOut } from './common.js';
+import type { SaeParams } from './params.js';
+
+/** Stands in for +inf when taking the minimum over positive entries only. */
+const BIG = 3.0e38;
+
+export function selectiveForward(
+  x: Tensor,
+  p: SaeParams,
+  ctx: ForwardCtx,
+  select: (post: Tensor) => Selection,
+): TrainOut & { sel: Selection } {
+  const xc = center(x, p);
+  const { pre, post, sel, minSelected } = noGrad(() => {
+    const pre = preActs(xc, p);
+    const post = o.relu(pre);
+    const sel = select(post);
+    // The cut: the smallest positive selected activation (BIG when none is positive).
+    const chosen = gatherAt(post, sel);
+    const minSelected = o.reduceAll('min', o.add(chosen, o.mulScalar(o.addScalar(o.step(chosen), -1), -BIG)));
+    return { pre, post, sel, minSelected };
+  });
+  post.free();
+  const vals = o.relu(o.add(sddmm(xc, p.W_enc, sel), gatherCols(p.b_enc, sel))); // [K]
+  const xhat = ctx.dense ? decodeDense(densify(vals, sel), p) : o.add(spmm(vals, sel, p.W_dec), p.b_dec);
+  const rec = mse(xhat, x);
+  const aux = auxkLoss(xc, pre, o.sub(x, xhat), p, ctx);
+  const loss = aux ? o.add(rec, o.mulScalar(aux, ctx.cfg.auxAlpha)) : rec;
+  const { l0, fired } = noGrad(() => {
+    const on = o.step(vals);
+    return { l0: o.mulScalar(o.sum(on), 1 / x.rows), fired: sumByCol(on, sel) };
+  });
+  return { loss, mse: rec, aux, sparsity: null, l0, fired, minSelected, xhat, sel };
+}

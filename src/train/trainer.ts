@@ -1,0 +1,215 @@
+// The training step, independent of any CLI: feed it host batches, it runs forward, backward, the
+// decoder-gradient projection, optional clipping, Adam with the learning-rate schedule, the decoder
+// renormalisation, dead-latent bookkeeping and the threshold estimate. Deterministic from the seed.
+// Its whole state (parameters, Adam moments, step, theta, dead counters) can be saved and restored, so a
+// resumed run continues bit for bit.
+import type { Backend } from '../backend/backend.js';
+import { backward, zeroGrad } from '../autodiff/grad.js';
+import { noGrad } from '../autodiff/tape.js';
+import * as o from '../ops.js';
+import { Adam, type AdamState } from '../optim/adam.js';
+import { clipGradNorm } from '../optim/clip.js';
+import { Rng } from '../rng.js';
+import { fromArray, scalar, Tensor, tidy } from '../tensor.js';
+import { trainForward } from '../sae/forward.js';
+import { normalizeInput, scalarNormFactor } from '../sae/normalize.js';
+import {
+  downloadParams,
+  initHostParams,
+  normalizeDecoder,
+  paramList,
+  projectDecoderGrad,
+  uploadParams,
+  type HostParams,
+  type SaeParams,
+} from '../sae/params.js';
+import { ThresholdEstimator, type ThresholdState } from '../sae/threshold.js';
+import { learningRate, type TrainConfig } from './config.js';
+
+export interface StepMetrics {
+  step: number;
+  loss: number;
+  mse: number;
+  /** AuxK loss before alpha (0 when no latent is dead). */
+  aux: number;
+  /** Sparsity penalty before its coefficient (L1 or L0), 0 for topk/batchtopk. */
+  sparsity: number;
+  /** Mean active latents per sample in this batch (the batch selection for topk/batchtopk). */
+  l0: number;
+  /** Latents dead after this step. */
+  dead: number;
+  /** Smallest positive selected activation of this batch (topk/batchtopk), else NaN. */
+  minSelected: number;
+  /** Current inference threshold estimate (batchtopk), else NaN. */
+  threshold: number;
+  lr: number;
+}
+
+export interface TrainerState {
+  step: number;
+  params: HostParams;
+  adam: AdamState;
+  threshold: ThresholdState;
+  /** Per latent: training steps since it last had a positive activation. */
+  stepsSinceFired: Float32Array;
+  /** Scalar normalisation factor (1 unless normalize = scalar). */
+  normScale: number;
+}
+
+export class Trainer {
+  readonly params: SaeParams;
+  private readonly adam: Adam;
+  step = 0;
+  threshold: ThresholdEstimator;
+  private readonly since: Tensor; // [M] steps since fired
+  private deadCount = 0;
+  private deadCountPending: Tensor | null = null;
+
+  private constructor(
+    readonly backend: Backend,
+    readonly cfg: TrainConfig,
+    host: HostParams,
+    readonly normScale: number,
+  ) {
+    this.params = uploadParams(backend, cfg.sae, host);
+    this.adam = new Adam(paramList(this.params), cfg.adam);
+    this.threshold = new ThresholdEstimator(cfg.thresholdWarmupSteps);
+    this.since = fromArray(backend, new Float32Array(cfg.sae.dSae), [cfg.sae.dSae]).keep();
+  }
+
+  /**
+   * A fresh trainer. The first batch initialises b_dec (its mean, in normalised space) and, for
+   * normalize = scalar, the normalisation factor; it is not trained on here.
+   */
+  static async create(backend: Backend, cfg: TrainConfig, firstBatch: Float32Array): Promise<Trainer> {
+    const { dIn: D } = cfg.sae;
+    checkBatch(firstBatch, cfg);
+    const normScale = cfg.normalize === 'scalar' ? scalarNormFactor(firstBatch, D) : 1;
+    const rows = firstBatch.length / D;
+    const meanT = noGrad(() =>
+      tidy(() => {
+        const x = fromArray(backend, firstBatch, [rows, D]);
+        return o.mulScalar(o.sumAxis(normalizeInput(x, cfg.normalize, normScale).x, 0), 1 / rows);
+      }),
+    );
+    const mean = (await meanT.read()) as Float32Array;
+    meanT.free();
+    const host = initHostParams(cfg.sae, new Rng(cfg.seed), mean);
+    return new Trainer(backend, cfg, host, normScale);
+  }
+
+  static restore(backend: Backend, cfg: TrainConfig, st: TrainerState): Trainer {
+    const t = new Trainer(backend, cfg, st.params, st.normScale);
+    t.adam.setState(st.adam);
+    t.step = st.step;
+    t.threshold = ThresholdEstimator.fromState(st.threshold);
+    backend.write(t.since.storage, st.stepsSinceFired);
+    t.refreshDead();
+    return t;
+  }
+
+  /** [M] 1 for dead latents: no positive activation for deadTokens tokens, counted in whole batches. */
+  private deadMask(): Tensor {
+    const steps = Math.ceil(this.cfg.sae.deadTokens / this.cfg.batchSize);
+    return o.ge(this.since, scalar(this.backend, steps));
+  }
+
+  /** After a restore: count the dead latents (read at the next step, with no extra sync now). */
+  private refreshDead(): void {
+    this.deadCountPending = noGrad(() => tidy(() => o.sum(this.deadMask()))).keep();
+  }
+
+  /** One optimisation step on a host batch [batchSize * dIn]. */
+  async trainStep(batch: Float32Array): Promise<StepMetrics> {
+    const { sae, batchSize } = this.cfg;
+    checkBatch(batch, this.cfg);
+    if (this.deadCountPending) {
+      this.deadCount = await this.deadCountPending.item();
+      this.deadCountPending.free();
+      this.deadCountPending = null;
+    }
+    this.step++;
+    const lr = learningRate(this.cfg, this.step);
+    const params = paramList(this.params);
+    const scalars = tidy(() => {
+      const x = fromArray(this.backend, batch, [batchSize, sae.dIn]);
+      const xn = noGrad(() => normalizeInput(x, this.cfg.normalize, this.normScale).x);
+      const dead = this.deadCount > 0 ? noGrad(() => this.deadMask()) : null;
+      const out = trainForward(xn, this.params, { cfg: sae, dead, deadCount: this.deadCount });
+      backward(out.loss);
+      projectDecoderGrad(this.params);
+      if (this.cfg.clipGradNorm > 0) clipGradNorm(params, this.cfg.clipGradNorm);
+      this.adam.step(lr);
+      zeroGrad(params);
+      normalizeDecoder(this.params);
+      return noGrad(() => {
+        // since = (since + 1) * (fired == 0)
+        const quiet = o.addScalar(o.neg(o.step(out.fired)), 1);
+        this.backend.copy(this.since.storage, o.mul(o.addScalar(this.since, 1), quiet).storage);
+        return {
+          loss: out.loss,
+          mse: out.mse,
+          aux: out.aux,
+          sparsity: out.sparsity,
+          l0: out.l0,
+          minSelected: out.minSelected,
+          dead: o.sum(this.deadMask()),
+        };
+      });
+    });
+    const read = async (t: Tensor | null, dflt: number) => {
+      if (!t) return dflt;
+      const v = await t.item();
+      t.free();
+      return v;
+    };
+    const [loss, mse, aux, sparsity, l0, minSelected, dead] = await Promise.all([
+      read(scalars.loss, 0),
+      read(scalars.mse, 0),
+      read(scalars.aux, 0),
+      read(scalars.sparsity, 0),
+      read(scalars.l0, 0),
+      read(scalars.minSelected, NaN),
+      read(scalars.dead, 0),
+    ]);
+    this.deadCount = dead;
+    if (sae.arch === 'batchtopk') this.threshold.update(this.step, minSelected);
+    return {
+      step: this.step,
+      loss,
+      mse,
+      aux,
+      sparsity,
+      l0,
+      dead,
+      minSelected,
+      threshold: sae.arch === 'batchtopk' ? this.threshold.value : NaN,
+      lr,
+    };
+  }
+
+  async getState(): Promise<TrainerState> {
+    return {
+      step: this.step,
+      params: await downloadParams(this.params),
+      adam: await this.adam.getState(),
+      threshold: this.threshold.getState(),
+      stepsSinceFired: (await this.since.read()) as Float32Array,
+      normScale: this.normScale,
+    };
+  }
+
+  dispose(): void {
+    for (const p of paramList(this.params)) p.free();
+    this.since.free();
+    this.deadCountPending?.free();
+    this.adam.dispose();
+  }
+}
+
+function checkBatch(batch: Float32Array, cfg: TrainConfig): void {
+  const want = cfg.batchSize * cfg.sae.dIn;
+  if (batch.length !== want) {
+    throw new Error(`train: batch has ${batch.length} values, expected batchSize (${cfg.batchSize}) x dIn (${cfg.sae.dIn}) = ${want}`);
+  }
+}
