@@ -126,7 +126,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let tot = workgroupUniformLoad(&sums[WG - 1u]);
     gtBase += tot >> 16u;
     eqBase += tot & 0xffffu;
-    if (gtBase + min(eqBase, r) >= p.k) { break; }
     workgroupBarrier();
   }
 }

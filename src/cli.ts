@@ -1,6 +1,7 @@
 // The `batchtopk` command line: cac wiring only. Each action maps flags to options, opens the backend and
 // calls the command's run function; errors print one line (no stack trace) and exit 1.
 import { cac } from 'cac';
+import type { Backend } from './backend/backend.js';
 import { openBackend, type BackendChoice } from './backend/open.js';
 import { runEval } from './cli/eval.js';
 import { runInfo } from './cli/info.js';
@@ -131,9 +132,10 @@ cli
   .example('batchtopk train --resume runs/gpt2-l8')
   .action(async (flags: Flags) => {
     const o = trainOptions(flags);
-    const backend = await openBackend(oneOf(flags, 'backend', ['auto', 'webgpu', 'cpu'], 'auto') as BackendChoice, (m) => !o.quiet && console.error(m));
+    const choice = oneOf(flags, 'backend', ['auto', 'webgpu', 'cpu'], 'auto') as BackendChoice;
+    let backend: Backend | null = null;
     try {
-      const s = await runTrain(o, backend);
+      const s = await runTrain(o, async () => (backend = await openBackend(choice, (m) => !o.quiet && console.error(m))));
       emit(Boolean(flags['json']), s as unknown as Record<string, unknown>, () =>
         [
           `${s.finished ? 'trained' : 'stopped at step ' + s.steps + ' (resumable)'}: ${s.arch} d_in=${s.dIn} d_sae=${s.dictSize} k=${s.k}, ${s.steps} steps, ${s.tokens} tokens on ${s.backend} (${Math.round(s.tokensPerSecond)} tok/s)`,
@@ -146,7 +148,7 @@ cli
         ].join('\n'),
       );
     } finally {
-      backend.dispose();
+      (backend as Backend | null)?.dispose();
     }
   });
 
@@ -162,9 +164,12 @@ cli
   .action(async (dir: string, flags: Flags) => {
     const data = str(flags, 'data');
     if (!data) throw new UsageError('eval needs --data <path>');
-    const backend = await openBackend(oneOf(flags, 'backend', ['auto', 'webgpu', 'cpu'], 'auto') as BackendChoice, (m) => console.error(m));
+    const choice = oneOf(flags, 'backend', ['auto', 'webgpu', 'cpu'], 'auto') as BackendChoice;
+    const batchSize = num(flags, 'batchSize', { int: true, min: 1 }) ?? 4096;
+    const maxRows = num(flags, 'maxRows', { int: true, min: 1 });
+    let backend: Backend | null = null;
     try {
-      const s = await runEval({ sae: dir, data, tensor: str(flags, 'tensor'), batchSize: num(flags, 'batchSize', { int: true, min: 1 }) ?? 4096, maxRows: num(flags, 'maxRows', { int: true, min: 1 }) }, backend);
+      const s = await runEval({ sae: dir, data, tensor: str(flags, 'tensor'), batchSize, maxRows }, async () => (backend = await openBackend(choice, (m) => console.error(m))));
       emit(Boolean(flags['json']), s as unknown as Record<string, unknown>, () =>
         [
           `${s.architecture} d_in=${s.dIn} d_sae=${s.dictSize} on ${s.tokens} tokens (${s.backend})`,
@@ -173,7 +178,7 @@ cli
         ].join('\n'),
       );
     } finally {
-      backend.dispose();
+      (backend as Backend | null)?.dispose();
     }
   });
 

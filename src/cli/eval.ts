@@ -26,12 +26,14 @@ export interface EvalSummary extends EvalMetrics {
   backend: string;
 }
 
-export async function runEval(o: EvalOptions, backend: Backend): Promise<EvalSummary> {
+/** `backend` may be a factory, called only once the SAE and the data have been opened and checked. */
+export async function runEval(o: EvalOptions, backendOrOpen: Backend | (() => Promise<Backend>)): Promise<EvalSummary> {
   const exp = readSae(o.sae);
   const { model, params: host, theta } = fromSaeExport(exp);
   const source = openSource(o.data, { tensor: o.tensor });
   try {
     if (source.dIn !== exp.dIn) throw new DataError(`${o.data}: rows have d=${source.dIn} but the SAE in ${o.sae} expects d_in=${exp.dIn}`);
+    const backend = typeof backendOrOpen === 'function' ? await backendOrOpen() : backendOrOpen;
     const params = uploadParams(backend, model.cfg, host);
     const rows = Math.min(source.rows, o.maxRows ?? Infinity);
     const batches = function* () {

@@ -139,7 +139,8 @@ const RUN_DEFINING: (keyof TrainOptions)[] = [
   'evalFraction', 'shuffleBuffer',
 ];
 
-export async function runTrain(o: TrainOptions, backend: Backend): Promise<TrainSummary> {
+/** `backend` may be a factory, called only once the data and configuration are known to be good. */
+export async function runTrain(o: TrainOptions, backendOrOpen: Backend | (() => Promise<Backend>)): Promise<TrainSummary> {
   const progress = new Progress(process.stderr, 10, o.quiet);
   let opts = o;
   let resumed: ReturnType<typeof loadCheckpoint> | null = null;
@@ -168,10 +169,11 @@ export async function runTrain(o: TrainOptions, backend: Backend): Promise<Train
     if (loader.trainRows < 1) throw new DataError(`${source.describe()}: no training rows left after the eval split`);
     const cfg = buildConfig(opts, source.dIn, loader.trainRows);
     progress.log(`data: ${source.describe()}; train ${loader.trainRows} rows, eval ${loader.evalRows} rows`);
+    const backend = typeof backendOrOpen === 'function' ? await backendOrOpen() : backendOrOpen;
+    const batch = new Float32Array(cfg.batchSize * cfg.sae.dIn);
     progress.log(
       `sae: ${cfg.sae.arch} d_in=${cfg.sae.dIn} d_sae=${cfg.sae.dSae} k=${cfg.sae.k} batch=${cfg.batchSize} steps=${cfg.steps} lr=${cfg.adam.lr} normalize=${cfg.normalize} backend=${backend.name}`,
     );
-    const batch = new Float32Array(cfg.batchSize * cfg.sae.dIn);
     let trainer: Trainer;
     if (resumed) {
       loader.restore(resumed.extra['loader'] as LoaderState);

@@ -1,0 +1,118 @@
+// The backend contract, part 2: reductions and matmul agree between the CPU reference and every other backend.
+// Tolerances:
+//   reduce max/min: exact (== on values; either zero may win between -0 and +0).
+//   reduce sum: the WebGPU kernels sum in f32 blocks (16 in order per invocation, then a 128-way tree, per pass
+//     along rows; 32 rows in order per pass along columns; at most 3 passes for 2^30 elements), so
+//     |gpu - exact| <= 128 * 2^-24 * sum|x|; the CPU adds one rounding of the result (2^-24 |ref|).
+//   matmul: f32 accumulation over K (FMA per step, plus one addition per K block when operands are split):
+//     |gpu - exact| <= (K + 4) * 2^-24 * (|A||B|)_ij, plus the CPU's one rounding.
+import fc from 'fast-check';
+import { suite } from 'uvu';
+import { Rng } from '../../src/rng.js';
+import { assertClose, seed, style, U32, values } from './cpu_util.js';
+import { agree, size } from './contract_util.js';
+
+const s = suite('backend contract: reduce, matmul');
+const RUNS = { numRuns: 30 };
+const SUM_DEPTH = 128;
+
+/** sum |x| along the reduced axis, for each output. */
+function absSums(x: Float32Array, rows: number, cols: number, axis: 0 | 1): Float64Array {
+  const out = new Float64Array(axis === 1 ? rows : cols);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) out[axis === 1 ? r : c]! += Math.abs(x[r * cols + c]!);
+  }
+  return out;
+}
+
+async function checkReduce(x: Float32Array, rows: number, cols: number, axis: 0 | 1, op: 'sum' | 'max' | 'min') {
+  const abs = op === 'sum' ? absSums(x, rows, cols, axis) : null;
+  await agree(
+    [x, new Float32Array(axis === 1 ? rows : cols)],
+    (be, [xs, o]) => be.reduce(op, o!, xs!, rows, cols, axis),
+    [1],
+    (name, [got], [ref]) =>
+      assertClose(`${name} ${op} axis ${axis} [${rows}, ${cols}]`, got!, ref!, (i) =>
+        abs ? SUM_DEPTH * U32 * abs[i]! + U32 * Math.abs(ref![i]!) : 0,
+      ),
+  );
+}
+
+s('reduce: every op and axis over random shapes and value styles', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom('sum' as const, 'max' as const, 'min' as const),
+      fc.constantFrom(0 as const, 1 as const),
+      size,
+      size,
+      seed,
+      style,
+      async (op, axis, rows, cols, sd, st) => {
+        // The extreme style overflows sums (inf - inf); its finite ends still exercise max/min.
+        const x = values(new Rng(sd), rows * cols, op === 'sum' && st === 'extreme' ? 'dense' : st);
+        await checkReduce(x, rows, cols, axis, op);
+      },
+    ),
+    RUNS,
+  );
+});
+
+s('reduce: all-equal values, long rows and columns, a full reduction over [1, 2^20 + 3]', async () => {
+  await checkReduce(new Float32Array(100_003).fill(0.1), 1, 100_003, 1, 'sum');
+  await checkReduce(new Float32Array(5000 * 3).fill(-0.1), 5000, 3, 0, 'sum');
+  await checkReduce(new Float32Array(3 * 5000).fill(2), 3, 5000, 0, 'max');
+  const n = 2 ** 20 + 3;
+  const x = values(new Rng(7), n, 'uniform');
+  for (const op of ['sum', 'max', 'min'] as const) await checkReduce(x, 1, n, 1, op);
+  await checkReduce(values(new Rng(8), 4099 * 33, 'uniform'), 4099, 33, 0, 'sum');
+});
+
+async function checkMatmul(m: number, k: number, n: number, ta: boolean, tb: boolean, sd: number, st: 'uniform' | 'ints' | 'dense') {
+  const rng = new Rng(sd);
+  const a = values(rng, m * k, st);
+  const b = values(rng, k * n, st);
+  // (|A||B|)_ij for the error bound.
+  const absAB = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let p = 0; p < k; p++) {
+      const av = Math.abs(a[ta ? p * m + i : i * k + p]!);
+      for (let j = 0; j < n; j++) absAB[i * n + j]! += av * Math.abs(b[tb ? j * k + p : p * n + j]!);
+    }
+  }
+  await agree(
+    [a, b, new Float32Array(m * n)],
+    (be, [as, bs, o]) => be.matmul(o!, as!, bs!, m, k, n, ta, tb),
+    [2],
+    (name, [got], [ref]) =>
+      assertClose(`${name} matmul ${m}x${k}x${n} transA=${ta} transB=${tb}`, got!, ref!, (i) =>
+        (k + 4) * U32 * absAB[i]! + U32 * Math.abs(ref![i]!),
+      ),
+  );
+}
+
+s('matmul: all four transposition cases over random (odd) sizes', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      size,
+      size,
+      size,
+      fc.boolean(),
+      fc.boolean(),
+      seed,
+      fc.constantFrom('uniform' as const, 'ints' as const, 'dense' as const),
+      async (m, k, n, ta, tb, sd, st) => checkMatmul(m, k, n, ta, tb, sd, st),
+    ),
+    RUNS,
+  );
+});
+
+s('matmul: empty and degenerate sizes (k = 0 gives zeros, m or n = 0), long K', async () => {
+  await checkMatmul(3, 0, 5, false, false, 1, 'uniform');
+  await checkMatmul(0, 4, 5, true, false, 2, 'uniform');
+  await checkMatmul(4, 3, 0, false, true, 3, 'uniform');
+  await checkMatmul(1, 1, 1, true, true, 4, 'ints');
+  await checkMatmul(3, 4099, 5, false, true, 5, 'uniform');
+  await checkMatmul(131, 67, 197, true, false, 6, 'uniform');
+});
+
+s.run();

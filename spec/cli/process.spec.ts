@@ -1,0 +1,112 @@
+// The installed command as a user runs it: the --json contract (one JSON object, last line of stdout),
+// --help, and bad input producing one clear line on stderr and exit code 1, never a stack trace.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { writeNpy } from '../../src/data/npy.js';
+import { SyntheticModel } from '../../src/synth.js';
+
+const s = suite('cli: the batchtopk command');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'batchtopk-cli-'));
+s.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const bin = path.resolve(import.meta.dirname, '../../bin/batchtopk.js');
+
+function run(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, BATCHTOPK_DEBUG: '' }, timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').pop()!);
+
+const data = path.join(tmp, 'acts.npy');
+writeNpy(data, new SyntheticModel({ dIn: 12, nFeatures: 24, meanActive: 3, seed: 1 }).rows(0, 3000), 3000, 12);
+const fast = ['--backend', 'cpu', '--quiet', '--batch-size', '64', '--k', '3', '--dict-size', '24'];
+
+s('train --json: the last stdout line is one object with the documented keys', () => {
+  const r = run('train', '--data', data, '--steps', '12', '--out', path.join(tmp, 'r1'), '--json', ...fast);
+  assert.is(r.code, 0, r.err);
+  const j = lastJson(r.out);
+  for (const key of ['arch', 'k', 'dictSize', 'dIn', 'steps', 'tokens', 'backend', 'nmse', 'fvu', 'l0', 'deadFraction', 'threshold', 'tokensPerSecond']) {
+    assert.ok(key in j, `missing ${key}`);
+  }
+  assert.is(j.arch, 'batchtopk');
+  assert.is(j.steps, 12);
+  assert.is(j.tokens, 12 * 64);
+  assert.is(j.dIn, 12);
+  assert.is(j.backend, 'cpu');
+  assert.ok(j.nmse > 0 && j.nmse < 10);
+  const e = run('eval', path.join(tmp, 'r1', 'sae'), '--data', data, '--backend', 'cpu', '--json');
+  assert.is(e.code, 0, e.err);
+  const ej = lastJson(e.out);
+  assert.is(ej.architecture, 'jumprelu');
+  assert.is(ej.tokens, 3000);
+  assert.ok(Array.isArray(ej.l0Histogram));
+});
+
+s('synth writes data and dictionary that train reads', () => {
+  const out = path.join(tmp, 'synth.npy');
+  const r = run('synth', '--out', out, '--rows', '500', '--d-in', '8', '--features', '16', '--json');
+  assert.is(r.code, 0, r.err);
+  assert.is(lastJson(r.out).rows, 500);
+  assert.ok(fs.existsSync(path.join(tmp, 'synth.dictionary.npy')));
+  const t = run('train', '--data', out, '--steps', '3', '--out', path.join(tmp, 'r2'), '--json', '--backend', 'cpu', '--quiet', '--batch-size', '32', '--k', '2', '--dict-size', '16');
+  assert.is(t.code, 0, t.err);
+  assert.is(lastJson(t.out).dIn, 8);
+});
+
+s('--help lists options and examples', () => {
+  const r = run('train', '--help');
+  assert.is(r.code, 0);
+  for (const flag of ['--data', '--arch', '--k', '--dict-size', '--batch-size', '--resume', '--json', 'Examples']) assert.ok(r.out.includes(flag), flag);
+});
+
+const bad = (name: string, file: string, bytes: Uint8Array | string) => {
+  const p = path.join(tmp, file);
+  fs.writeFileSync(p, bytes);
+  return [name, p] as const;
+};
+
+s('bad input: one line naming the problem, exit 1, no stack trace', () => {
+  const good = fs.readFileSync(data);
+  const dir = path.join(tmp, 'mixed');
+  fs.mkdirSync(dir);
+  writeNpy(path.join(dir, 'a.npy'), new Float32Array(40), 10, 4);
+  writeNpy(path.join(dir, 'b.npy'), new Float32Array(50), 10, 5);
+  const cases: [string[], RegExp][] = [
+    [['train', '--data', bad('trunc', 'trunc.npy', good.subarray(0, 1000))[1]], /trunc\.npy.*(truncat|size)/i],
+    [['train', '--data', bad('txt', 'junk.npy', 'not an npy file')[1]], /junk\.npy/],
+    [['train', '--data', bad('st', 'bad.safetensors', new Uint8Array(4))[1]], /bad\.safetensors/],
+    [['train', '--data', dir], /d(im|=)|width|mismatch|differ/i],
+    [['train', '--data', path.join(tmp, 'missing.npy')], /missing\.npy/],
+    [['train', '--arch', 'gated'], /--arch must be one of/],
+    [['train', '--k', 'abc'], /--k expects a number/],
+    [['train', '--data', data, '--k', '100', '--dict-size', '24'], /k \(100\) must be <= dSae/],
+    [['eval', path.join(tmp, 'nowhere'), '--data', data], /nowhere/],
+    [['frobnicate'], /unknown command/],
+    [['eval', path.join(tmp, 'r1', 'sae'), '--data', data, '--bogus'], /Unknown option `--bogus`/],
+  ];
+  for (const [args, msg] of cases) {
+    const r = run(...args, ...(args[0] === 'train' ? ['--backend', 'cpu', '--quiet', '--out', path.join(tmp, 'bad-out')] : []));
+    assert.is(r.code, 1, `${args.join(' ')}: exit ${r.code}\n${r.err}`);
+    const lines = r.err.trim().split('\n').filter((l) => !l.startsWith('Warning:'));
+    assert.is(lines.length, 1, `${args.join(' ')}: expected one line, got\n${r.err}`);
+    assert.match(lines[0]!, /^batchtopk: /);
+    assert.match(lines[0]!, msg);
+  }
+});
+
+s('NaN/Inf rows are skipped and counted, not trained on', () => {
+  const x = new SyntheticModel({ dIn: 12, nFeatures: 24, meanActive: 3, seed: 2 }).rows(0, 1000);
+  for (const r of [3, 77, 500]) x[r * 12 + 5] = r === 77 ? Infinity : NaN;
+  const p = path.join(tmp, 'nan.npy');
+  writeNpy(p, x, 1000, 12);
+  const r = run('train', '--data', p, '--steps', '20', '--out', path.join(tmp, 'r3'), '--json', '--eval-fraction', '0.1', ...fast);
+  assert.is(r.code, 0, r.err);
+  const j = lastJson(r.out);
+  assert.is(j.skippedNonFinite, 3);
+  assert.ok(Number.isFinite(j.nmse));
+});
+
+s.run();
