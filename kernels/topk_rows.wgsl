@@ -92,6 +92,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     kRem = pick.y;
   }
 
+  if (lid == 0u) { out[p.outShift + row * p.k] = i32(prefix); }
+  return;
   let r = kRem;
   let ob = p.outShift + row * p.k;
   let fb = (p.rowBase + row) * p.cols;
@@ -126,6 +128,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let tot = workgroupUniformLoad(&sums[WG - 1u]);
     gtBase += tot >> 16u;
     eqBase += tot & 0xffffu;
+    if (gtBase + min(eqBase, r) >= p.k) { break; }
     workgroupBarrier();
   }
 }

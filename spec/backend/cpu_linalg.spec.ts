@@ -10,7 +10,7 @@ import { cpu } from '../helpers/backends.js';
 import { assertClose, assertSame, dim, readF32, seed, U32, upload, values } from './cpu_util.js';
 
 const s = suite('cpu backend: matmul, indexing, sparse products vs f64 oracles');
-const RUNS = { numRuns: 40 };
+const RUNS = { numRuns: 100 };
 const dotTol = (ref: ArrayLike<number>, mag: ArrayLike<number>) => (i: number) =>
   U32 * Math.abs(ref[i]!) + 2 * 67 * 2 ** -53 * mag[i]!;
 const vstyle = fc.constantFrom('uniform', 'ints', 'dense') as fc.Arbitrary<'uniform' | 'ints' | 'dense'>;

@@ -12,7 +12,7 @@ import { cpu } from '../helpers/backends.js';
 import { assertClose, assertSame, dim, readF32, readI32, seed, style, U32, upload, values } from './cpu_util.js';
 
 const s = suite('cpu backend: memory, elementwise, reduce, adam vs f64 oracles');
-const RUNS = { numRuns: 40 };
+const RUNS = { numRuns: 100 };
 
 s('alloc is zeroed; write/read round-trip; read returns a copy', async () => {
   const f = cpu.alloc(5, 'f32');

@@ -3,7 +3,8 @@ import type { Backend } from '../../src/backend/backend.js';
 import type { Arch, SaeConfig } from '../../src/sae/config.js';
 import { SyntheticModel } from '../../src/synth.js';
 import { makeTrainConfig, type TrainConfig, type TrainConfigInput } from '../../src/train/config.js';
-import { Trainer } from '../../src/train/trainer.js';
+import { train } from '../../src/train/loop.js';
+import type { Trainer } from '../../src/train/trainer.js';
 
 export const D = 32;
 export const M = 64;
@@ -31,12 +32,9 @@ export async function trainOn(
   cfg: TrainConfig,
   onStep?: (t: Trainer, m: Awaited<ReturnType<Trainer['trainStep']>>) => Promise<void> | void,
 ): Promise<Trainer> {
-  const t = await Trainer.create(be, cfg, data.rows(0, cfg.batchSize));
-  for (let s = 0; s < cfg.steps; s++) {
-    const m = await t.trainStep(data.rows(cfg.batchSize * (s + 1), cfg.batchSize));
-    await onStep?.(t, m);
-  }
-  return t;
+  let next = 0;
+  const source = { nextBatch: (out: Float32Array) => data.rows(cfg.batchSize * next++, cfg.batchSize, out) };
+  return train(be, cfg, source, { onStep: (m, t) => onStep?.(t, m) });
 }
 
 /** Held-out rows: far past anything trained on. */

@@ -3,6 +3,7 @@
 // Every primitive is destination first (llm.c style): `op(out, inputs..., sizes...)`.
 // Only `read` is asynchronous; every other call enqueues work and returns at once.
 // Matrices are row-major and dense; a "[R,C]" buffer holds R*C elements.
+// An output never aliases an input of the same call (except in-place `adam`, whose p, m and v are updated).
 
 /** Element types. f32 for values, i32 for indices (flat indices fit: 4096 x 24576 < 2^31). */
 export type DType = 'f32' | 'i32';
@@ -108,6 +109,7 @@ export interface Backend {
    * Tie rule: entries are ranked by (value descending, column ascending); the k best are kept. So among
    * values equal to the cut value, the lowest columns win, and exactly k are kept per row.
    * BatchTopK is this op over a [1, n*m] view with k = n*k_sample (flat indices are then r*m + c).
+   * -0 and +0 are equal values (a tie between them falls to the lower column).
    * Requires 1 <= k <= cols. Values are finite.
    */
   topk(outIdx: Storage, x: Storage, rows: number, cols: number, k: number): void;

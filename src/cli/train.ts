@@ -15,6 +15,7 @@ import { downloadParams } from '../sae/params.js';
 import { featureRecovery, SyntheticModel, SyntheticSource, type SynthConfig } from '../synth.js';
 import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { makeTrainConfig, type TrainConfig } from '../train/config.js';
+import { train } from '../train/loop.js';
 import { Trainer, type StepMetrics } from '../train/trainer.js';
 import { writeJsonAtomic } from '../io/atomic.js';
 import { Progress } from './progress.js';
@@ -170,46 +171,40 @@ export async function runTrain(o: TrainOptions, backendOrOpen: Backend | (() => 
     const cfg = buildConfig(opts, source.dIn, loader.trainRows);
     progress.log(`data: ${source.describe()}; train ${loader.trainRows} rows, eval ${loader.evalRows} rows`);
     const backend = typeof backendOrOpen === 'function' ? await backendOrOpen() : backendOrOpen;
-    const batch = new Float32Array(cfg.batchSize * cfg.sae.dIn);
-    progress.log(
-      `sae: ${cfg.sae.arch} d_in=${cfg.sae.dIn} d_sae=${cfg.sae.dSae} k=${cfg.sae.k} batch=${cfg.batchSize} steps=${cfg.steps} lr=${cfg.adam.lr} normalize=${cfg.normalize} backend=${backend.name}`,
-    );
-    let trainer: Trainer;
+    let trainer: Trainer | undefined;
     if (resumed) {
       loader.restore(resumed.extra['loader'] as LoaderState);
       trainer = Trainer.restore(backend, cfg, resumed.trainer);
       progress.log(`resumed at step ${trainer.step} from ${opts.resume}`);
     } else {
-      loader.nextBatch(batch); // initialises b_dec (and the scalar normalisation), not trained on
-      trainer = await Trainer.create(backend, cfg, batch);
       fs.writeFileSync(f.metrics, '');
     }
-    const checkpoint = () =>
-      trainer.getState().then((st) =>
+    const checkpoint = (t: Trainer) =>
+      t.getState().then((st) =>
         saveCheckpoint(f.checkpoint, { trainer: st, extra: { options: { ...opts, steps: cfg.steps, explicit: undefined }, loader: loader.getState(), steps: cfg.steps } }),
       );
     const t0 = performance.now();
-    const startStep = trainer.step;
-    let last: StepMetrics | null = null;
+    const startStep = trainer?.step ?? 0;
     let window: StepMetrics[] = [];
     const stopAt = opts.stopAfter !== undefined ? Math.min(cfg.steps, startStep + opts.stopAfter) : cfg.steps;
-    while (trainer.step < stopAt) {
-      loader.nextBatch(batch);
-      last = await trainer.trainStep(batch);
-      window.push(last);
-      const elapsed = (performance.now() - t0) / 1000;
-      const tps = ((trainer.step - startStep) * cfg.batchSize) / elapsed;
-      progress.update({ step: trainer.step, steps: cfg.steps, tokens: trainer.step * cfg.batchSize, tokensPerSecond: tps, loss: last.loss, l0: last.l0, dead: last.dead });
-      if (trainer.step % opts.logEvery === 0 || trainer.step === stopAt) {
-        fs.appendFileSync(f.metrics, JSON.stringify(intervalRecord(window, cfg.batchSize, tps)) + '\n');
-        window = [];
-      }
-      if (opts.checkpointEvery > 0 && trainer.step % opts.checkpointEvery === 0) await checkpoint();
-    }
+    trainer = await train(backend, cfg, loader, {
+      trainer,
+      stopAt,
+      onStep: async (m, t) => {
+        window.push(m);
+        const tps = ((t.step - startStep) * cfg.batchSize) / ((performance.now() - t0) / 1000);
+        progress.update({ step: t.step, steps: cfg.steps, tokens: t.step * cfg.batchSize, tokensPerSecond: tps, loss: m.loss, l0: m.l0, dead: m.dead });
+        if (t.step % opts.logEvery === 0 || t.step === stopAt) {
+          fs.appendFileSync(f.metrics, JSON.stringify(intervalRecord(window, cfg.batchSize, tps)) + '\n');
+          window = [];
+        }
+        if (opts.checkpointEvery > 0 && t.step % opts.checkpointEvery === 0) await checkpoint(t);
+      },
+    });
     progress.done();
     const elapsed = (performance.now() - t0) / 1000;
     const tokensPerSecond = ((trainer.step - startStep) * cfg.batchSize) / Math.max(elapsed, 1e-9);
-    await checkpoint();
+    await checkpoint(trainer);
     const finished = trainer.step >= cfg.steps;
     const theta = cfg.sae.arch === 'batchtopk' ? trainer.threshold.value : 0;
     const evalModel = { params: trainer.params, cfg: cfg.sae, theta, normalize: cfg.normalize, normScale: trainer.normScale };
@@ -217,7 +212,9 @@ export async function runTrain(o: TrainOptions, backendOrOpen: Backend | (() => 
     if (loader.evalRows > 0) {
       metrics = await evaluate(backend, evalModel, loader.evalBatches(Math.min(cfg.batchSize, 4096)));
     } else {
-      progress.log('no eval split (--eval-fraction 0): metrics are on the last training batch');
+      progress.log('no eval split (--eval-fraction 0): metrics are on one further training batch, not held out');
+      const batch = new Float32Array(cfg.batchSize * cfg.sae.dIn);
+      loader.nextBatch(batch);
       metrics = await evaluate(backend, evalModel, [batch]);
     }
     const host = await downloadParams(trainer.params);

@@ -56,8 +56,8 @@ export function operandLength(mode: Broadcast, rows: number, cols: number): [num
 
 /**
  * out[r,c] = op(a[r*ars + c*acs], b[r*brs + c*bcs]) over an [rows, cols] output. The op switch sits outside the
- * column loop so each inner loop is monomorphic. out may alias a full-mode operand (each element is read before
- * it is written).
+ * column loop so each inner loop is monomorphic. max and min return b when a == b (max(-0, +0) is +0).
+ * out may alias an operand of the same length (each element is read before it is written).
  */
 export function binaryF32(
   op: BinaryOp,

@@ -1,21 +1,24 @@
 // Dense f32 matmul for the CPU reference: out[m,n] = opA(a)[m,k] . opB(b)[k,n].
 //
-// Layout (BLIS-style packing, measured on the 2-core EPYC dev box at 4.5-4.7 GFLOP/s vs ~1.1 for a plain
-// i-k-j loop): opB is packed once into panels of 4 columns, [ceil(n/4)][k][4]; opA is packed per block of
+// Layout (BLIS-style packing; about 4 GFLOP/s on the 2-core EPYC dev box, 3.9x a plain i-k-j loop, see
+// bench/RESULTS.md): opB is packed once into panels of 4 columns, [ceil(n/4)][k][4]; opA is packed per block of
 // MC rows into panels of 4 rows, [ceil(MC/4)][k][4]. Packing applies transA/transB, so one micro-kernel
 // serves all four cases, and zero-padding the panels lets edge tiles use the same kernel.
 // The 4x4 micro-kernel keeps 16 accumulators in registers (JS numbers, i.e. f64) for the whole k loop.
 //
 // Accuracy: f32 * f32 products are exact in f64 (48 significant bits), so each out element is the f64 sum of
 // exact products, rounded to f32 once on store: |out - exact| <= 2^-24 |exact| + k * 2^-53 * sum|a||b|.
-// Note: this is more accurate than an f32-accumulating GPU kernel, which is what the specs' bounds allow for.
+// This is more accurate than an f32-accumulating GPU kernel; specs comparing the two bound the GPU's error.
 
 const MR = 4;
 const NR = 4;
 /** Rows of opA packed per block: 64 x k f32 stays in L2 for k up to a few thousand. */
 const MC = 64;
 
-/** Reusable packing buffers, grown on demand (held by the backend so repeated matmuls do not allocate). */
+/**
+ * Reusable packing buffers, grown on demand and held by the backend so repeated matmuls do not allocate.
+ * The B buffer holds all of opB, so it grows to the largest k*n seen (75 MB for a 768 x 24576 weight).
+ */
 export class MatmulScratch {
   a = new Float32Array(0);
   b = new Float32Array(0);

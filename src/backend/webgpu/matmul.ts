@@ -1,6 +1,7 @@
 // Dense matmul: out[M,N] = opA(a)[M,K] . opB(b)[K,N] with two kernel families chosen per adapter:
-//   'register' (matmul_reg.wgsl): 4x4 outputs per invocation, no workgroup memory. Best on llvmpipe, where
-//     every workgroupBarrier is a coroutine switch (measured in bench/RESULTS.md).
+//   'register' (matmul_reg4.wgsl, or matmul_reg.wgsl when rows are not whole vec4s): 4x4 outputs per
+//     invocation, no workgroup memory. Best on llvmpipe, where every workgroupBarrier is a coroutine switch
+//     (measured in bench/RESULTS.md).
 //   'tiled' (matmul_tiled.wgsl): 64x64 workgroup tiles staged in workgroup memory. Best on real GPUs.
 // Operands larger than one binding are split into blocks (M, N and K partitions) whose stored spans each
 // fit a window; K blocks after the first accumulate onto out.
@@ -16,10 +17,9 @@ interface KernelShape {
   tileN: number;
 }
 
-const KERNELS: Record<MatmulVariant, KernelShape> = {
-  register: { kernel: 'matmul_reg', tileM: 32, tileN: 64 },
-  tiled: { kernel: 'matmul_tiled', tileM: 64, tileN: 64 },
-};
+const REG: KernelShape = { kernel: 'matmul_reg', tileM: 32, tileN: 64 };
+const REG4: KernelShape = { kernel: 'matmul_reg4', tileM: 32, tileN: 64 };
+const TILED: KernelShape = { kernel: 'matmul_tiled', tileM: 64, tileN: 64 };
 
 /** The variant for an adapter: 'register' on CPU rasterisers (llvmpipe, lavapipe, SwiftShader), else 'tiled'. */
 export function matmulVariantFor(info: GPUAdapterInfo | undefined): MatmulVariant {
@@ -37,7 +37,7 @@ interface Blocking {
 export function blocking(M: number, N: number, K: number, transA: boolean, transB: boolean, E: number): Blocking {
   const p = { pm: 1, pn: 1, pk: 1 };
   for (;;) {
-    const mb = Math.ceil(M / p.pm), nb = Math.ceil(N / p.pn), kb = Math.ceil(K / p.pk);
+    const mb = blockSize(M, p.pm), nb = blockSize(N, p.pn), kb = blockSize(K, p.pk);
     const spanA = transA ? (kb - 1) * M + mb : (mb - 1) * K + kb;
     const spanB = transB ? (nb - 1) * K + kb : (kb - 1) * N + nb;
     const spanC = (mb - 1) * N + nb;
@@ -56,9 +56,14 @@ export function blocking(M: number, N: number, K: number, transA: boolean, trans
   }
 }
 
-/** [start, size) of block i when n is split into p near-equal parts. */
+/** Block length when n is split into p parts: a multiple of 4 (so vec4 kernels stay aligned) unless n < 4. */
+function blockSize(n: number, p: number): number {
+  return Math.min(n, Math.ceil(Math.ceil(n / p) / 4) * 4);
+}
+
+/** [start, size) of block i when n is split into p parts. */
 function part(n: number, p: number, i: number): [number, number] {
-  const size = Math.ceil(n / p);
+  const size = blockSize(n, p);
   const start = i * size;
   return [start, Math.max(0, Math.min(size, n - start))];
 }
@@ -80,7 +85,10 @@ export function matmulGpu(
     ctx.clear(out.buffer, 0, out.bytes);
     return;
   }
-  const shape = KERNELS[variant];
+  // Whole vec4s: every leading dimension (K or M for a, N or K for b) and K itself are multiples of 4;
+  // block starts are multiples of 4 by construction (blockSize).
+  const vec4 = K % 4 === 0 && (transA ? M : K) % 4 === 0 && (transB ? K : N) % 4 === 0;
+  const shape = variant === 'tiled' ? TILED : vec4 ? REG4 : REG;
   const { pm, pn, pk } = blocking(M, N, K, transA, transB, windowElems(ctx));
   const constants = { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0 };
   for (let i = 0; i < pm; i++) {

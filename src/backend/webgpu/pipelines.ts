@@ -104,6 +104,9 @@ export class PipelineCache {
           .filter((m) => m.type === 'error')
           .map((m) => `  ${name}.wgsl:${m.lineNum}:${m.linePos}: ${m.message}`);
         if (!err && lines.length === 0) return null;
+        // Forget the failed objects, so that a later use fails again with its cause instead of a follow-on.
+        this.cache.delete(key);
+        if (this.modules.get(name) === module) this.modules.delete(name);
         const detail = lines.length > 0 ? lines.join('\n') : (err?.message ?? '');
         return `WebGPU kernel '${name}' (constants ${JSON.stringify(constants)}) failed to compile:\n${detail}`;
       }),

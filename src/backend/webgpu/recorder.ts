@@ -3,7 +3,8 @@
 // per-dispatch uniform slots, the buffer pool, and error surfacing.
 // Errors (shader compile errors, validation errors, device loss) arrive asynchronously; they are stored
 // and thrown by the next call that can throw (dispatch, write, read, sync), then cleared so a test that
-// provokes one can keep using the shared device.
+// provokes one can keep using the shared device. Throwing also discards the unsubmitted batch (its
+// encoder may be invalid): work recorded in the same batch as a failing command is lost with it.
 /// <reference types="@webgpu/types" />
 import { BufferPool, BUFFER_USAGE, READBACK_USAGE, STORAGE_USAGE } from './pool.js';
 import { PipelineCache } from './pipelines.js';
@@ -26,6 +27,9 @@ export class Recorder {
   private arenaUsed = 0;
   private readonly uniformAlign: number;
   private error: Error | null = null;
+  /** A follow-on error ("invalid due to a previous error") whose cause has not been seen (yet). */
+  private cascade: Error | null = null;
+  private causesSeen = 0;
   private lastKernel = '(none)';
   private destroyed = false;
   /** Counters for specs and benchmarks. */
@@ -44,7 +48,9 @@ export class Recorder {
     });
     device.addEventListener('uncapturederror', (ev) => {
       const msg = (ev as GPUUncapturedErrorEvent).error.message;
-      this.fail(new Error(`WebGPU device error (last kernel dispatched: ${this.lastKernel}): ${msg}`));
+      const err = new Error(`WebGPU device error (last kernel dispatched: ${this.lastKernel}): ${msg}`);
+      if (/invalid due to a previous error/.test(msg)) this.followOn(err);
+      else this.fail(err);
     });
     void device.lost.then((info) => {
       if (!this.destroyed) this.fail(new Error(`WebGPU device lost (${info.reason}): ${info.message}`));
@@ -52,7 +58,16 @@ export class Recorder {
   }
 
   private fail(err: Error): void {
+    this.causesSeen++;
     this.error ??= err;
+  }
+
+  /**
+   * Dawn reports every use of an invalid object again. Those follow-on errors are dropped once a cause has
+   * been reported (their cause was or will be thrown), and kept only in case the cause never shows up.
+   */
+  private followOn(err: Error): void {
+    if (this.causesSeen === 0) this.cascade ??= err;
   }
 
   /** Throw (and clear) a pending asynchronous error. */
@@ -61,15 +76,32 @@ export class Recorder {
     const e = this.error;
     if (e) {
       this.error = null;
+      this.cascade = null;
+      this.causesSeen = 0;
+      this.discard();
       throw e;
     }
   }
 
-  /** Wait for pending compile checks, then throw any pending error. */
+  /** Drop unsubmitted work: after an error its encoder may be invalid, which would sink later work with it. */
+  private discard(): void {
+    this.pass = null;
+    this.encoder = null;
+    this.arenaUsed = 0;
+    this.dispatches = 0;
+  }
+
+  /** Wait for pending compile checks, then throw any pending error (a cause before a follow-on). */
   async settle(): Promise<void> {
     const compileError = await this.pipelines.settle();
     if (compileError) this.fail(new Error(compileError));
     this.check();
+    const c = this.cascade;
+    if (c) {
+      this.cascade = null;
+      this.discard();
+      throw c;
+    }
   }
 
   private enc(): GPUCommandEncoder {

@@ -1,0 +1,23 @@
+// Public API: re-exports only.
+export type { Backend, Storage, DType, UnaryOp, BinaryOp, Broadcast, ReduceOp, AdamParams } from './backend/backend.js';
+export { CpuBackend } from './backend/cpu.js';
+export { openBackend, type BackendChoice } from './backend/open.js';
+export { Tensor, tidy, fromArray, zeros, full, scalar, parameter } from './tensor.js';
+export * as ops from './ops.js';
+export { topkRows, topkBatch, sddmm, spmm, spmmT, type Selection } from './sparse.js';
+export { backward, zeroGrad } from './autodiff/grad.js';
+export { noGrad } from './autodiff/tape.js';
+export { Adam, ADAM_DEFAULTS, type AdamConfig } from './optim/adam.js';
+export { clipGradNorm } from './optim/clip.js';
+export { Rng } from './rng.js';
+export { makeSaeConfig, SAE_DEFAULTS, ARCHS, type Arch, type SaeConfig, type NormalizeMode } from './sae/config.js';
+export { makeTrainConfig, type TrainConfig } from './train/config.js';
+export { Trainer, type StepMetrics, type TrainerState } from './train/trainer.js';
+export { train, type BatchSource } from './train/loop.js';
+export { evaluate, type EvalModel } from './eval.js';
+export type { EvalMetrics } from './metrics.js';
+export { SyntheticModel, SyntheticSource, featureRecovery } from './synth.js';
+export { openSource, type ActivationSource } from './data/source.js';
+export { BatchLoader } from './data/loader.js';
+export { readSae, writeSaelens, type SaeExport } from './io/saelens.js';
+export { toSaeExport, fromSaeExport } from './sae/export.js';

@@ -1,0 +1,38 @@
+// The training loop, independent of any CLI: pull batches from a source, step the trainer, report each
+// step. The CLI adds checkpoints, progress and logs through onStep.
+import type { Backend } from '../backend/backend.js';
+import type { TrainConfig } from './config.js';
+import { Trainer, type StepMetrics } from './trainer.js';
+
+/** Anything that fills a [batchSize * dIn] buffer with the next batch (BatchLoader does). */
+export interface BatchSource {
+  nextBatch(out: Float32Array): unknown;
+}
+
+export interface LoopOptions {
+  /** Continue this trainer (a resumed run) instead of creating one from the source's first batch. */
+  trainer?: Trainer;
+  /** Stop after this step (default cfg.steps). */
+  stopAt?: number;
+  onStep?: (m: StepMetrics, t: Trainer) => Promise<void> | void;
+}
+
+/**
+ * Train until `stopAt`. A fresh trainer takes the source's first batch to initialise b_dec (and the scalar
+ * normalisation); that batch is not trained on.
+ */
+export async function train(backend: Backend, cfg: TrainConfig, source: BatchSource, opts: LoopOptions = {}): Promise<Trainer> {
+  const batch = new Float32Array(cfg.batchSize * cfg.sae.dIn);
+  let trainer = opts.trainer;
+  if (!trainer) {
+    source.nextBatch(batch);
+    trainer = await Trainer.create(backend, cfg, batch);
+  }
+  const stopAt = Math.min(opts.stopAt ?? cfg.steps, cfg.steps);
+  while (trainer.step < stopAt) {
+    source.nextBatch(batch);
+    const m = await trainer.trainStep(batch);
+    await opts.onStep?.(m, trainer);
+  }
+  return trainer;
+}
