@@ -17,7 +17,7 @@ import { assertClose, assertSame, seed, style, U32, values } from './cpu_util.js
 import { agree, size, ulp } from './contract_util.js';
 
 const s = suite('backend contract: memory, elementwise, adam');
-const RUNS = { numRuns: 25 };
+const RUNS = { numRuns: 40 };
 const MODES: Broadcast[] = ['full', 'row', 'col', 'scalar'];
 const EXTREMES = new Float32Array([-3.4028234663852886e38, -1, -0, 0, 1.401298464324817e-45, 1e-40, 3.4028234663852886e38]);
 

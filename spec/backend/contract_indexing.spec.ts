@@ -9,7 +9,7 @@ import { assertSame, seed, style, values } from './cpu_util.js';
 import { agree, exec, others, size } from './contract_util.js';
 
 const s = suite('backend contract: gather, scatterAdd');
-const RUNS = { numRuns: 30 };
+const RUNS = { numRuns: 40 };
 
 /** Indices into [0, n): 'random' (duplicates), 'ascending' (a strictly ascending selection), 'same' (all equal). */
 function indices(rng: Rng, count: number, n: number, kind: 'random' | 'ascending' | 'same'): Int32Array {

@@ -13,7 +13,7 @@ import { assertClose, seed, style, U32, values } from './cpu_util.js';
 import { agree, size } from './contract_util.js';
 
 const s = suite('backend contract: reduce, matmul');
-const RUNS = { numRuns: 30 };
+const RUNS = { numRuns: 40 };
 const SUM_DEPTH = 128;
 
 /** sum |x| along the reduced axis, for each output. */

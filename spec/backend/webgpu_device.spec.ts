@@ -8,6 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Backend, Broadcast } from '../../src/backend/backend.js';
 import { Rng } from '../../src/rng.js';
+import { windowElems } from '../../src/backend/webgpu/chunk.js';
 import { blocking } from '../../src/backend/webgpu/matmul.js';
 import { registerKernelSource } from '../../src/backend/webgpu/pipelines.js';
 import type { GpuTensor } from '../../src/backend/webgpu/storage.js';
@@ -97,7 +98,7 @@ s('a forced 4 KiB binding limit: matmul blocks M, N and K for every transpositio
   const [m, k, n] = [45, 70, 37];
   for (const ta of [false, true]) {
     for (const tb of [false, true]) {
-      const p = blocking(m, n, k, ta, tb, Math.floor((v.ctx.maxBindingBytes - 272) / 4));
+      const p = blocking(m, n, k, ta, tb, windowElems(v.ctx));
       assert.ok(p.pm * p.pn * p.pk > 1, 'the operands must not fit one window');
       const a = values(rng, m * k, 'uniform'), b = values(rng, k * n, 'uniform');
       const r = await both(v, [a, b, new Float32Array(m * n)], (be, [as, bs, o]) => be.matmul(o!, as!, bs!, m, k, n, ta, tb), [2]);
@@ -105,6 +106,76 @@ s('a forced 4 KiB binding limit: matmul blocks M, N and K for every transpositio
       assertClose(`matmul transA=${ta} transB=${tb}`, r.got[0]!, r.ref[0]!, (i) => (k + 4) * U32 * 4 * k + U32 * Math.abs(r.ref[0]![i]!));
       assert.ok(r.dispatches > 1);
     }
+  }
+});
+
+s('matmul kernel families: register (vec4 and scalar loads) and tiled, every transposition', async () => {
+  const g = await gpu();
+  if (!g) return;
+  const saved = { ...g.tuning };
+  const rng = new Rng(6);
+  try {
+    // [36, 20, 44]: all leading dimensions multiples of 4 (matmul_reg4); [37, 21, 43]: none (matmul_reg).
+    for (const [m, k, n] of [[36, 20, 44], [37, 21, 43], [68, 132, 64]] as const) {
+      for (const variant of ['register', 'tiled'] as const) {
+        g.tuning.matmul = variant;
+        for (const ta of [false, true]) {
+          for (const tb of [false, true]) {
+            const a = values(rng, m * k, 'uniform'), b = values(rng, k * n, 'uniform');
+            const r = await both(g, [a, b, new Float32Array(m * n)], (be, [as, bs, o]) => be.matmul(o!, as!, bs!, m, k, n, ta, tb), [2]);
+            // |A||B| <= 4k for values in [-2, 2); (k + 4) * 2^-24 * |A||B| as in contract_linalg.spec.ts.
+            assertClose(`${variant} ${m}x${k}x${n} transA=${ta} transB=${tb}`, r.got[0]!, r.ref[0]!, (i) =>
+              (k + 4) * U32 * 4 * k + U32 * Math.abs(r.ref[0]![i]!),
+            );
+          }
+        }
+      }
+    }
+  } finally {
+    g.tuning = saved;
+  }
+});
+
+s('reduce_rows shapes of both tunings (16 x 128 and 128 x 16) agree with the CPU', async () => {
+  const g = await gpu();
+  if (!g) return;
+  const saved = { ...g.tuning };
+  const rng = new Rng(7);
+  try {
+    for (const [wg, per] of [[16, 128], [128, 16]] as const) {
+      g.tuning = { ...saved, reduceWG: wg, reducePer: per };
+      for (const [rows, cols] of [[1, 300_007], [37, 2049], [5, 3]] as const) {
+        const x = values(rng, rows * cols, 'uniform');
+        const r = await both(g, [x, new Float32Array(rows)], (b, [xs, o]) => b.reduce('sum', o!, xs!, rows, cols, 1), [1]);
+        const abs = new Float64Array(rows);
+        for (let i = 0; i < x.length; i++) abs[Math.floor(i / cols)]! += Math.abs(x[i]!);
+        // Tree depth per pass: per/4 + 2 + log2(wg) <= 38, at most 3 passes: within 128 * 2^-24 * sum|x|.
+        assertClose(`sum ${wg}x${per} [${rows}, ${cols}]`, r.got[0]!, r.ref[0]!, (i) => 128 * U32 * abs[i]! + U32 * Math.abs(r.ref[0]![i]!));
+      }
+    }
+  } finally {
+    g.tuning = saved;
+  }
+});
+
+s('scatterAdd sorts with and without workgroup-memory bitonic steps, bit for bit', async () => {
+  const g = await gpu();
+  if (!g) return;
+  const saved = { ...g.tuning };
+  const rng = new Rng(8);
+  try {
+    for (const localSort of [false, true]) {
+      g.tuning = { ...saved, localSort };
+      // 700 entries sort within one block; 3000 (padded to 4096) mix global and local steps.
+      for (const [count, n] of [[700, 50], [3000, 2000]] as const) {
+        const idx = new Int32Array(count).map(() => rng.int(n));
+        const out0 = values(rng, n, 'uniform'), src = values(rng, count, 'uniform');
+        const r = await both(g, [out0, src, idx], (b, [o, ss, is]) => b.scatterAdd(o!, ss!, is!), [0]);
+        assertSame(`scatterAdd localSort=${localSort} ${count} into ${n}`, r.got[0]!, r.ref[0]!);
+      }
+    }
+  } finally {
+    g.tuning = saved;
   }
 });
 

@@ -4,13 +4,15 @@
 // scatterAdd: WGSL has no f32 atomics, and atomics would make the result order-dependent anyway. Instead the
 // entries are sorted by (destination, entry) with a bitonic sort of u32 pairs, the values are permuted into
 // that order, and one invocation per destination adds its run in entry order: the same additions in the
-// same order as the CPU reference, so every run gives the same bits.
+// same order as the CPU reference, so every run gives the same bits. Strictly ascending indices (top-k
+// selections, the usual caller) are detected on the GPU and skip the sort's work (not its dispatches).
 // The sort workspace (8 bytes per entry, rounded up to a power of two) is internal and is bound whole: it
 // must fit the device's storage binding limit (16M entries on llvmpipe), independently of maxBindingBytes.
 import { ParamWriter, ranges, window, windowElems } from './chunk.js';
 import type { GpuContext } from './context.js';
 import { fillRun } from './elementwise.js';
 import type { GpuTensor } from './storage.js';
+import type { GpuTuning } from './tuning.js';
 
 const WG = 128;
 const PER = 4;
@@ -30,7 +32,7 @@ export function gatherGpu(ctx: GpuContext, out: GpuTensor, x: GpuTensor, idx: Gp
   }
 }
 
-export function scatterAddGpu(ctx: GpuContext, out: GpuTensor, src: GpuTensor, idx: GpuTensor): void {
+export function scatterAddGpu(ctx: GpuContext, tuning: GpuTuning, out: GpuTensor, src: GpuTensor, idx: GpuTensor): void {
   const n = idx.length;
   if (n === 0 || out.length === 0) return;
   const padded = 2 ** Math.ceil(Math.log2(Math.max(2, n)));
@@ -41,13 +43,16 @@ export function scatterAddGpu(ctx: GpuContext, out: GpuTensor, src: GpuTensor, i
   const E = windowElems(ctx);
   const keys = ctx.scratch(keyBytes);
   const keysBinding = { buffer: keys, offset: 0, size: keyBytes };
-  for (const [s, c] of ranges(n, E)) {
-    const iw = window(ctx, idx.buffer, s, c);
-    ctx.dispatch('scatter_keys', {}, [iw.binding, keysBinding], new ParamWriter(3).u32(c).u32(s).u32(iw.origin).bytes,
-      ctx.grid(Math.ceil(c / WG)));
+  const unsorted = ctx.scratch(16);
+  ctx.clear(unsorted, 0, 16);
+  // Each window also reads the next entry, to compare neighbours across the window boundary.
+  for (const [s, c] of ranges(n, E - 1)) {
+    const iw = window(ctx, idx.buffer, s, Math.min(c + 1, n - s));
+    const p = new ParamWriter(4).u32(c).u32(s).u32(iw.origin).u32(n);
+    ctx.dispatch('scatter_keys', {}, [iw.binding, keysBinding, unsorted], p.bytes, ctx.grid(Math.ceil(c / WG)));
   }
   if (padded > n) fillRun(ctx, keys, 2 * n, 2 * (padded - n), 0xffffffff);
-  sortPairs(ctx, keysBinding, padded);
+  sortPairs(ctx, unsorted, keysBinding, padded, tuning.localSort);
 
   const sorted = ctx.scratch(n * 4);
   const sortedBinding = { buffer: sorted, offset: 0, size: Math.ceil(n / 4) * 16 };
@@ -63,15 +68,46 @@ export function scatterAddGpu(ctx: GpuContext, out: GpuTensor, src: GpuTensor, i
   }
   ctx.release(keys);
   ctx.release(sorted);
+  ctx.release(unsorted);
 }
 
-/** Bitonic sort of `len` (a power of two) u32 pairs in ascending (key, tag) order: one dispatch per step. */
-function sortPairs(ctx: GpuContext, keys: { buffer: GPUBuffer; offset: number; size: number }, len: number): void {
+/** Pairs per workgroup in sort_pairs_local (its workgroup array holds 1024). */
+const BLOCK = 1024;
+/** Compare-exchanges per invocation in sort_pairs (its PAIRS default). */
+const SORT_PAIRS = 8;
+
+/**
+ * Bitonic sort of `len` (a power of two) u32 pairs in ascending (key, tag) order. Steps with compare distance
+ * below BLOCK run in workgroup memory (sort_pairs_local, one dispatch per stage), larger ones globally
+ * (sort_pairs, one dispatch per step): 45 dispatches instead of 171 for 2^18 pairs. Without `local` every
+ * step is global (see GpuTuning.localSort for the trade-off).
+ */
+function sortPairs(
+  ctx: GpuContext,
+  unsorted: GPUBuffer,
+  keys: { buffer: GPUBuffer; offset: number; size: number },
+  len: number,
+  local: boolean,
+): void {
+  const block = local ? Math.min(BLOCK, len) : 1;
   const half = len / 2;
-  const g = ctx.grid(Math.ceil(half / WG));
-  for (let k = 2; k <= len; k *= 2) {
-    for (let j = k / 2; j >= 1; j /= 2) {
-      ctx.dispatch('sort_pairs', {}, [keys], new ParamWriter(3).u32(half).u32(k).u32(j).bytes, g);
+  const g = ctx.grid(Math.ceil(half / (WG * SORT_PAIRS)));
+  if (block === 1) {
+    for (let k = 2; k <= len; k *= 2) {
+      for (let j = k / 2; j >= 1; j /= 2) {
+        ctx.dispatch('sort_pairs', {}, [unsorted, keys], new ParamWriter(3).u32(half).u32(k).u32(j).bytes, g);
+      }
     }
+    return;
+  }
+  const blocks = ctx.grid(len / block);
+  const localSteps = (kFirst: number, kLast: number) =>
+    ctx.dispatch('sort_pairs_local', {}, [unsorted, keys], new ParamWriter(3).u32(block).u32(kFirst).u32(kLast).bytes, blocks);
+  localSteps(2, block);
+  for (let k = 2 * block; k <= len; k *= 2) {
+    for (let j = k / 2; j >= block; j /= 2) {
+      ctx.dispatch('sort_pairs', {}, [unsorted, keys], new ParamWriter(3).u32(half).u32(k).u32(j).bytes, g);
+    }
+    localSteps(k, k);
   }
 }

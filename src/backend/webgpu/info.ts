@@ -3,7 +3,7 @@
 /// <reference types="@webgpu/types" />
 import type { Backend } from '../backend.js';
 import { WebGpuBackend } from './webgpu.js';
-import type { MatmulVariant } from './matmul.js';
+import type { GpuTuning } from './tuning.js';
 
 export interface AdapterDescription {
   vendor: string;
@@ -13,8 +13,8 @@ export interface AdapterDescription {
   /** The Dawn backend flag used to create the adapter ('default' = the platform's own choice). */
   backend: string;
   featureLevel: string;
-  /** The matmul kernel family selected for this adapter. */
-  matmul: MatmulVariant;
+  /** Kernel choices for this adapter (matmul family, reduction shape). */
+  tuning: GpuTuning;
   features: string[];
   /** Limits granted to the device that matter for compute. */
   limits: Record<string, number>;
@@ -59,7 +59,7 @@ export async function describeAdapter(backend: Backend): Promise<AdapterDescript
     description: info?.description || '(not reported)',
     backend: owner?.backend ?? '(view)',
     featureLevel: owner?.featureLevel ?? '(view)',
-    matmul: backend.matmulVariant,
+    tuning: { ...backend.tuning },
     features: owner ? [...owner.device.features].sort() : [],
     limits,
     maxBindingBytes: backend.ctx.maxBindingBytes,
@@ -76,7 +76,8 @@ export function formatAdapter(d: AdapterDescription): string {
     ['description', d.description],
     ['dawn backend', d.backend],
     ['feature level', d.featureLevel],
-    ['matmul kernel', d.matmul],
+    ['matmul kernel', d.tuning.matmul],
+    ['reduce shape', `${d.tuning.reduceWG} invocations x ${d.tuning.reducePer} elements`],
     ['webgpu (npm)', d.webgpuPackage],
     ['device features', d.features.join(', ') || '(none)'],
     ['binding limit used', String(d.maxBindingBytes)],

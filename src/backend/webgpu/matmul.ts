@@ -8,8 +8,9 @@
 import { ParamWriter, window, windowElems } from './chunk.js';
 import type { GpuContext } from './context.js';
 import type { GpuTensor } from './storage.js';
+import type { MatmulVariant } from './tuning.js';
 
-export type MatmulVariant = 'register' | 'tiled';
+export type { MatmulVariant } from './tuning.js';
 
 interface KernelShape {
   kernel: string;
@@ -20,12 +21,6 @@ interface KernelShape {
 const REG: KernelShape = { kernel: 'matmul_reg', tileM: 32, tileN: 64 };
 const REG4: KernelShape = { kernel: 'matmul_reg4', tileM: 32, tileN: 64 };
 const TILED: KernelShape = { kernel: 'matmul_tiled', tileM: 64, tileN: 64 };
-
-/** The variant for an adapter: 'register' on CPU rasterisers (llvmpipe, lavapipe, SwiftShader), else 'tiled'. */
-export function matmulVariantFor(info: GPUAdapterInfo | undefined): MatmulVariant {
-  const text = `${info?.device ?? ''} ${info?.description ?? ''} ${info?.architecture ?? ''}`.toLowerCase();
-  return /llvmpipe|lavapipe|swiftshader|softpipe/.test(text) ? 'register' : 'tiled';
-}
 
 interface Blocking {
   pm: number;

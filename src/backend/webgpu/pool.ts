@@ -36,7 +36,7 @@ export interface PoolStats {
 export class BufferPool {
   private readonly free = new Map<string, GPUBuffer[]>();
   private readonly owned = new WeakSet<GPUBuffer>();
-  /** Buffers created since the last trim(): fresh buffers are zero, reused ones are not. */
+  /** Newly created buffers not yet handed out: their contents are zero, a reused buffer's are not. */
   private readonly fresh = new WeakSet<GPUBuffer>();
   readonly stats: PoolStats = { created: 0, reused: 0, destroyed: 0, freeBytes: 0, liveBytes: 0 };
 

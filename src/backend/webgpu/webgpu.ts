@@ -8,12 +8,13 @@ import { WebGpuContext } from './context.js';
 import { acquireDevice, type AcquiredDevice, type WebGpuOptions } from './device.js';
 import { adamGpu, binaryGpu, fillGpu, unaryGpu } from './elementwise.js';
 import { gatherGpu, scatterAddGpu } from './indexing.js';
-import { matmulGpu, matmulVariantFor, type MatmulVariant } from './matmul.js';
+import { matmulGpu } from './matmul.js';
 import { Recorder } from './recorder.js';
 import { reduceGpu } from './reduce.js';
 import { topkGpu } from './select.js';
 import { sddmmGpu, spmmGpu, spmmTGpu } from './sparse.js';
 import { dim, distinct, f32, GpuTensor, i32, live } from './storage.js';
+import { tuningFor, type GpuTuning } from './tuning.js';
 
 export type { WebGpuOptions } from './device.js';
 
@@ -31,8 +32,8 @@ function operandLength(mode: Broadcast, rows: number, cols: number): [number, st
 
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu' as const;
-  /** The matmul kernel family used on this adapter (see matmul.ts). */
-  matmulVariant: MatmulVariant;
+  /** Kernel choices for this adapter (tuning.ts); benchmarks may change them. */
+  tuning: GpuTuning;
 
   /**
    * @param ctx the context (a view: several backends may share one device and recorder).
@@ -41,9 +42,9 @@ export class WebGpuBackend implements Backend {
   constructor(
     readonly ctx: WebGpuContext,
     readonly owner: AcquiredDevice | null,
-    matmulVariant?: MatmulVariant,
+    tuning?: GpuTuning,
   ) {
-    this.matmulVariant = matmulVariant ?? matmulVariantFor(owner?.adapter.info);
+    this.tuning = tuning ?? tuningFor(owner?.adapter.info);
   }
 
   /**
@@ -51,7 +52,7 @@ export class WebGpuBackend implements Backend {
    * windowed processing at small sizes. Its dispose() does nothing; the owning backend releases the device.
    */
   withBindingLimit(bytes: number): WebGpuBackend {
-    return new WebGpuBackend(this.ctx.withBindingLimit(bytes), null, this.matmulVariant);
+    return new WebGpuBackend(this.ctx.withBindingLimit(bytes), null, this.tuning);
   }
 
   // ---- memory ----
@@ -139,7 +140,7 @@ export class WebGpuBackend implements Backend {
     distinct(name, 'out', out, 'x', x);
     const xv = f32(name, 'x', x, rows * cols, 'rows*cols');
     const o = axis === 0 ? f32(name, 'out', out, cols, 'cols') : f32(name, 'out', out, rows, 'rows');
-    reduceGpu(this.ctx, op, o, xv, rows, cols, axis);
+    reduceGpu(this.ctx, this.tuning, op, o, xv, rows, cols, axis);
   }
 
   // ---- linear algebra ----
@@ -153,7 +154,7 @@ export class WebGpuBackend implements Backend {
     const o = f32('matmul', 'out', out, m * n, 'm*n');
     const av = f32('matmul', 'a', a, m * k, 'm*k');
     const bv = f32('matmul', 'b', b, k * n, 'k*n');
-    matmulGpu(this.ctx, this.matmulVariant, o, av, bv, m, k, n, transA, transB);
+    matmulGpu(this.ctx, this.tuning.matmul, o, av, bv, m, k, n, transA, transB);
   }
 
   // ---- selection ----
@@ -181,7 +182,7 @@ export class WebGpuBackend implements Backend {
   scatterAdd(out: Storage, src: Storage, idx: Storage): void {
     distinct('scatterAdd', 'out', out, 'src', src);
     const iv = i32('scatterAdd', 'idx', idx);
-    scatterAddGpu(this.ctx, f32('scatterAdd', 'out', out), f32('scatterAdd', 'src', src, iv.length, 'idx.length'), iv);
+    scatterAddGpu(this.ctx, this.tuning, f32('scatterAdd', 'out', out), f32('scatterAdd', 'src', src, iv.length, 'idx.length'), iv);
   }
 
   // ---- sparse products over a selection ----
