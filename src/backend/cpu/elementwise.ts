@@ -38,22 +38,6 @@ export function strides(mode: Broadcast, cols: number): [number, number] {
   }
 }
 
-/** Elements an operand in `mode` must have for an [rows, cols] output, and how to say it in an error. */
-export function operandLength(mode: Broadcast, rows: number, cols: number): [number, string] {
-  switch (mode) {
-    case 'full':
-      return [rows * cols, 'rows*cols'];
-    case 'row':
-      return [cols, 'cols'];
-    case 'col':
-      return [rows, 'rows'];
-    case 'scalar':
-      return [1, 'scalar'];
-    default:
-      throw new Error(`binary: unknown broadcast mode '${String(mode)}'`);
-  }
-}
-
 /**
  * out[r,c] = op(a[r*ars + c*acs], b[r*brs + c*bcs]) over an [rows, cols] output. The op switch sits outside the
  * column loop so each inner loop is monomorphic. max and min return b when a == b (max(-0, +0) is +0).
