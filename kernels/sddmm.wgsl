@@ -2,7 +2,7 @@
 // r_i = idx[i] div m, c_i = idx[i] mod m; a [B,d], w [M,d]. One invocation per entry. a and w may be bound
 // as row windows; an entry is computed by the one dispatch whose windows hold both of its rows.
 // This is the scalar form for any d; sddmm_v4 is the same with vec4 loads (d % 4 == 0).
-// Must match `sddmm` in src/backend/cpu.ts up to summation order.
+// Must match `sddmmF32` in src/backend/cpu/sparse.ts up to summation order.
 // Bindings: 0 a window, 1 w window (f32, read), 2 idx (i32, read), 3 out (f32, read_write), 4 Params.
 override WG: u32 = 64;
 

@@ -1,6 +1,6 @@
 // sddmm with vec4 loads, for d % 4 == 0 (sizes and shifts in Params are in vec4 units: d4 = d / 4).
-// out[i] = dot(a[r_i, :], w[c_i, :]); see sddmm.wgsl. Must match `sddmm` in src/backend/cpu.ts up to
-// summation order.
+// out[i] = dot(a[r_i, :], w[c_i, :]); see sddmm.wgsl. Must match `sddmmF32` in src/backend/cpu/sparse.ts
+// up to summation order.
 // Bindings: 0 a window, 1 w window (vec4<f32>, read), 2 idx (i32, read), 3 out (f32, read_write), 4 Params.
 override WG: u32 = 64;
 

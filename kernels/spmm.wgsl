@@ -2,7 +2,7 @@
 // w [M,d] (scalar form, any d; spmm_v4 is the vec4 form). Row b's entries are [rowPtr[b], rowPtr[b+1])
 // (csr_rowptr) and are summed in entry order, so the result is deterministic. One invocation per output
 // element of an out row window; with w split into row windows, the first window writes and later ones add.
-// Must match `spmm` in src/backend/cpu.ts up to summation order across w windows.
+// Must match `spmmF32` in src/backend/cpu/sparse.ts up to summation order across w windows.
 // Bindings: 0 vals (f32), 1 idx (i32), 2 rowPtr (u32), 3 w window (f32), 4 out window (f32, read_write), 5 Params.
 override WG: u32 = 64;
 

@@ -3,7 +3,7 @@
 // sorted[start[c] .. start[c+1]) in ascending entry order (col_count, scan_u32, col_place, col_rank), so
 // the sum order is fixed: deterministic without float atomics. One invocation per output element of an out
 // row window; with g split into row windows, the first window writes and later ones add.
-// Must match `spmmT` in src/backend/cpu.ts up to summation order across g windows.
+// Must match `spmmTF32` in src/backend/cpu/sparse.ts up to summation order across g windows.
 // Bindings: 0 vals (f32), 1 idx (i32), 2 start (u32), 3 sorted (u32), 4 g window (f32),
 // 5 out window (f32, read_write), 6 Params.
 override WG: u32 = 64;

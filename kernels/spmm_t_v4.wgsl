@@ -1,5 +1,5 @@
 // spmm_t with vec4 loads and stores, for d % 4 == 0 (d4 = d / 4; shifts in vec4 units). See spmm_t.wgsl.
-// Must match `spmmT` in src/backend/cpu.ts up to summation order across g windows.
+// Must match `spmmTF32` in src/backend/cpu/sparse.ts up to summation order across g windows.
 // Bindings: 0 vals (f32), 1 idx (i32), 2 start (u32), 3 sorted (u32), 4 g window (vec4),
 // 5 out window (vec4, read_write), 6 Params.
 override WG: u32 = 64;

@@ -1,5 +1,5 @@
 // spmm with vec4 loads and stores, for d % 4 == 0 (d4 = d / 4; shifts in vec4 units). See spmm.wgsl.
-// Must match `spmm` in src/backend/cpu.ts up to summation order across w windows.
+// Must match `spmmF32` in src/backend/cpu/sparse.ts up to summation order across w windows.
 // Bindings: 0 vals (f32), 1 idx (i32), 2 rowPtr (u32), 3 w window (vec4), 4 out window (vec4, read_write), 5 Params.
 override WG: u32 = 64;
 

@@ -1,7 +1,10 @@
-// BatchTopK emit, count step: for each tile of WG*ITEMS elements of one window, the number of keys
-// strictly above the cut key T and equal to T (state = [T, r] from topk_pick). counts holds two arrays of
-// tiles+1 u32: gt at [0, tiles], eq at [tiles+1, 2*tiles+1]; scan_u32 turns them into per-tile offsets.
-// Bindings: 0 x window (f32, read), 1 state (read), 2 counts (u32, read_write), 3 Params.
+// BatchTopK emit, count step: for each tile of WG*ITEMS elements of one window, every invocation counts the
+// keys strictly above the cut key T and equal to T in its chunk of ITEMS consecutive elements
+// (state = [T, r] from topk_pick); a workgroup scan gives each chunk its counts before it in the tile.
+// thr receives per chunk [counts before it in the tile, its own counts], both packed as gt << 16 | eq;
+// counts receives per tile two arrays of tiles+1 u32, gt at [0, tiles] and eq at [tiles+1, 2*tiles+1],
+// which scan_u32 turns into per-tile offsets for topk_emit.
+// Bindings: 0 x window (f32, read), 1 state (read), 2 counts (u32), 3 thr window (u32), 4 Params.
 override WG: u32 = 128;
 override ITEMS: u32 = 32;
 
@@ -12,16 +15,17 @@ struct Params {
   tiles: u32,    // tiles in this window
   total: u32,    // tiles in the whole range (length of each counts array minus one)
   nx: u32,
+  thrShift: u32, // index in `thr` of this window's first chunk entry
   _a: u32,
-  _b: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> state: array<u32>;
 @group(0) @binding(2) var<storage, read_write> counts: array<u32>;
-@group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding(3) var<storage, read_write> thr: array<u32>;
+@group(0) @binding(4) var<uniform> p: Params;
 
-var<workgroup> acc: atomic<u32>;
+var<workgroup> sums: array<u32, WG>;
 
 fn key(v: f32) -> u32 {
   var b = bitcast<u32>(v);
@@ -29,27 +33,60 @@ fn key(v: f32) -> u32 {
   return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
 }
 
+// Inclusive workgroup scan in three barriers (few barriers matter on llvmpipe, where each one switches all
+// invocations): groups of RAKE invocations scan serially, one invocation scans the group totals.
+// Needs WG % RAKE == 0. Also leaves the workgroup total in scanTotal.
+const RAKE = 8u;
+var<workgroup> groupSums: array<u32, WG / RAKE>;
+var<workgroup> scanTotal: u32;
+
+fn scanIncl(lid: u32, v: u32) -> u32 {
+  sums[lid] = v;
+  workgroupBarrier();
+  if (lid < WG / RAKE) {
+    var run = 0u;
+    for (var j = lid * RAKE; j < lid * RAKE + RAKE; j++) {
+      run += sums[j];
+      sums[j] = run;
+    }
+  }
+  workgroupBarrier();
+  if (lid == 0u) {
+    var run = 0u;
+    for (var g = 0u; g < WG / RAKE; g++) {
+      run += sums[g * RAKE + RAKE - 1u];
+      groupSums[g] = run;
+    }
+    scanTotal = run;
+  }
+  workgroupBarrier();
+  var before = 0u;
+  if (lid >= RAKE) { before = groupSums[lid / RAKE - 1u]; }
+  return sums[lid] + before;
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let tile = wg.x + wg.y * p.nx;
+  if (tile >= p.tiles) { return; }
   let cut = state[0];
-  if (tile < p.tiles) {
-    let b = tile * WG * ITEMS + lid * ITEMS;
-    let e = min(b + ITEMS, p.n);
-    var gt = 0u;
-    var eq = 0u;
-    for (var i = b; i < e; i++) {
-      let k = key(x[p.xShift + i]);
-      gt += select(0u, 1u, k > cut);
-      eq += select(0u, 1u, k == cut);
-    }
-    // A tile has fewer than 65536 elements, so both counts fit in 16 bits.
-    if (gt + eq != 0u) { atomicAdd(&acc, (gt << 16u) | eq); }
+  let b = tile * WG * ITEMS + lid * ITEMS;
+  let e = min(b + ITEMS, p.n);
+  var gt = 0u;
+  var eq = 0u;
+  for (var i = b; i < e; i++) {
+    let k = key(x[p.xShift + i]);
+    gt += select(0u, 1u, k > cut);
+    eq += select(0u, 1u, k == cut);
   }
-  workgroupBarrier();
-  if (lid == 0u && tile < p.tiles) {
-    let v = atomicLoad(&acc);
-    counts[p.tileBase + tile] = v >> 16u;
-    counts[p.total + 1u + p.tileBase + tile] = v & 0xffffu;
+  // A tile has fewer than 65536 elements, so both counts fit in 16 bits.
+  let mine = (gt << 16u) | eq;
+  let incl = scanIncl(lid, mine);
+  let t = p.thrShift + (tile * WG + lid) * 2u;
+  thr[t] = incl - mine;
+  thr[t + 1u] = mine;
+  if (lid == WG - 1u) {
+    counts[p.tileBase + tile] = incl >> 16u;
+    counts[p.total + 1u + p.tileBase + tile] = incl & 0xffffu;
   }
 }

@@ -1,8 +1,10 @@
 // BatchTopK emit, write step: writes the flat indices of the selected elements of one window in ascending
 // order. An element is selected when its key is above the cut T, or equal to T and among the first r such
-// elements by index. Its output slot is gtBefore + min(eqBefore, r), where the counts before it come from
-// the scanned per-tile counts (topk_count + scan_u32) plus a workgroup scan over the invocations' chunks.
-// Bindings: 0 x window (f32, read), 1 state [T, r] (read), 2 scanned counts (read), 3 out window (i32), 4 Params.
+// elements by index (state = [T, r]). Its output slot is gtBefore + min(eqBefore, r), where the counts
+// before it are the scanned per-tile counts plus the per-chunk counts from topk_count. Each invocation
+// handles one chunk on its own (no barriers); chunks with nothing to write return without reading x.
+// Bindings: 0 x window (f32, read), 1 state (read), 2 scanned counts (read), 3 thr window (read),
+// 4 out window (i32), 5 Params.
 override WG: u32 = 128;
 override ITEMS: u32 = 32;
 
@@ -13,40 +15,25 @@ struct Params {
   tiles: u32,
   total: u32,
   nx: u32,
+  thrShift: u32,
   elemBase: u32, // flat index of the window's first element
   outBase: u32,  // output slot (relative to the range's first) held at out[outShift]
   outLen: u32,   // output slots in this binding
   outShift: u32,
   _a: u32,
-  _b: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> state: array<u32>;
 @group(0) @binding(2) var<storage, read> counts: array<u32>;
-@group(0) @binding(3) var<storage, read_write> out: array<i32>;
-@group(0) @binding(4) var<uniform> p: Params;
-
-var<workgroup> sums: array<u32, WG>;
+@group(0) @binding(3) var<storage, read> thr: array<u32>;
+@group(0) @binding(4) var<storage, read_write> out: array<i32>;
+@group(0) @binding(5) var<uniform> p: Params;
 
 fn key(v: f32) -> u32 {
   var b = bitcast<u32>(v);
   if (b == 0x80000000u) { b = 0u; }
   return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
-}
-
-fn scanIncl(lid: u32, v: u32) -> u32 {
-  sums[lid] = v;
-  workgroupBarrier();
-  for (var off = 1u; off < WG; off <<= 1u) {
-    // An if, not select(): llvmpipe (Mesa 22.3) returned stale values for a select() over this load.
-    var t = 0u;
-    if (lid >= off) { t = sums[lid - off]; }
-    workgroupBarrier();
-    sums[lid] += t;
-    workgroupBarrier();
-  }
-  return sums[lid];
 }
 
 fn put(slot: u32, idx: u32) {
@@ -61,20 +48,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   if (tile >= p.tiles) { return; }
   let cut = state[0];
   let r = state[1];
-  let b = tile * WG * ITEMS + lid * ITEMS;
-  let e = min(b + ITEMS, p.n);
-  var gt = 0u;
-  var eq = 0u;
-  for (var i = b; i < e; i++) {
-    let k = key(x[p.xShift + i]);
-    gt += select(0u, 1u, k > cut);
-    eq += select(0u, 1u, k == cut);
-  }
-  let mine = (gt << 16u) | eq;
-  let excl = scanIncl(lid, mine) - mine;
-  if (gt + eq == 0u) { return; }
+  let t = p.thrShift + (tile * WG + lid) * 2u;
+  let mine = thr[t + 1u];
+  let excl = thr[t];
   var gtBefore = counts[p.tileBase + tile] + (excl >> 16u);
   var eqBefore = counts[p.total + 1u + p.tileBase + tile] + (excl & 0xffffu);
+  // Nothing above the cut here, and the ties here come after the r that are kept.
+  if ((mine >> 16u) == 0u && ((mine & 0xffffu) == 0u || eqBefore >= r)) { return; }
+  let b = tile * WG * ITEMS + lid * ITEMS;
+  let e = min(b + ITEMS, p.n);
   for (var i = b; i < e; i++) {
     let k = key(x[p.xShift + i]);
     if (k > cut) {

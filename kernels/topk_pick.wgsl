@@ -18,24 +18,44 @@ struct Params {
 
 var<workgroup> sums: array<u32, WG>;
 
+// Inclusive workgroup scan in three barriers (few barriers matter on llvmpipe, where each one switches all
+// invocations): groups of RAKE invocations scan serially, one invocation scans the group totals.
+// Needs WG % RAKE == 0. Also leaves the workgroup total in scanTotal.
+const RAKE = 8u;
+var<workgroup> groupSums: array<u32, WG / RAKE>;
+var<workgroup> scanTotal: u32;
+
 fn scanIncl(lid: u32, v: u32) -> u32 {
   sums[lid] = v;
   workgroupBarrier();
-  for (var off = 1u; off < WG; off <<= 1u) {
-    // An if, not select(): llvmpipe (Mesa 22.3) returned stale values for a select() over this load.
-    var t = 0u;
-    if (lid >= off) { t = sums[lid - off]; }
-    workgroupBarrier();
-    sums[lid] += t;
-    workgroupBarrier();
+  if (lid < WG / RAKE) {
+    var run = 0u;
+    for (var j = lid * RAKE; j < lid * RAKE + RAKE; j++) {
+      run += sums[j];
+      sums[j] = run;
+    }
   }
-  return sums[lid];
+  workgroupBarrier();
+  if (lid == 0u) {
+    var run = 0u;
+    for (var g = 0u; g < WG / RAKE; g++) {
+      run += sums[g * RAKE + RAKE - 1u];
+      groupSums[g] = run;
+    }
+    scanTotal = run;
+  }
+  workgroupBarrier();
+  var before = 0u;
+  if (lid >= RAKE) { before = groupSums[lid / RAKE - 1u]; }
+  return sums[lid] + before;
 }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32) {
   let prefix = select(state[0], 0u, p.first == 1u);
   let kRem = select(state[1], p.k, p.first == 1u);
+  // One invocation rewrites state below: every read of it must happen first.
+  storageBarrier();
   let bins = 1u << p.bits;
   let per = (bins + WG - 1u) / WG;
   // Thread lid owns positions [lid*per, lid*per + per) of the bins in descending digit order.

@@ -1,8 +1,8 @@
 // Per-row top-k of an [rows, cols] f32 matrix, one workgroup per row (TopK SAE, AuxK): a radix select over
 // the row's order-preserving u32 keys (digits of 11, 11 and 10 bits, workgroup histograms) finds the cut key
 // T and the number r of elements equal to T to keep; a sweep in tiles then writes, in ascending column
-// order, the columns above T and the first r equal to T. Must match `topk` in src/backend/cpu.ts exactly
-// (value descending, column ascending; -0 and +0 tie).
+// order, the columns above T and the first r equal to T. Must match `topkRows` in src/backend/cpu/select.ts
+// exactly (value descending, column ascending; -0 and +0 tie).
 // Bindings: 0 x window (f32, read), 1 out window (i32, rows*k flat indices), 2 Params.
 override WG: u32 = 128;
 override ITEMS: u32 = 16; // contiguous columns per invocation in a sweep tile (WG*ITEMS < 65536)
@@ -32,18 +32,36 @@ fn key(v: f32) -> u32 {
   return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
 }
 
+// Inclusive workgroup scan in three barriers (few barriers matter on llvmpipe, where each one switches all
+// invocations): groups of RAKE invocations scan serially, one invocation scans the group totals.
+// Needs WG % RAKE == 0. Also leaves the workgroup total in scanTotal.
+const RAKE = 8u;
+var<workgroup> groupSums: array<u32, WG / RAKE>;
+var<workgroup> scanTotal: u32;
+
 fn scanIncl(lid: u32, v: u32) -> u32 {
   sums[lid] = v;
   workgroupBarrier();
-  for (var off = 1u; off < WG; off <<= 1u) {
-    // An if, not select(): llvmpipe (Mesa 22.3) returned stale values for a select() over this load.
-    var t = 0u;
-    if (lid >= off) { t = sums[lid - off]; }
-    workgroupBarrier();
-    sums[lid] += t;
-    workgroupBarrier();
+  if (lid < WG / RAKE) {
+    var run = 0u;
+    for (var j = lid * RAKE; j < lid * RAKE + RAKE; j++) {
+      run += sums[j];
+      sums[j] = run;
+    }
   }
-  return sums[lid];
+  workgroupBarrier();
+  if (lid == 0u) {
+    var run = 0u;
+    for (var g = 0u; g < WG / RAKE; g++) {
+      run += sums[g * RAKE + RAKE - 1u];
+      groupSums[g] = run;
+    }
+    scanTotal = run;
+  }
+  workgroupBarrier();
+  var before = 0u;
+  if (lid >= RAKE) { before = groupSums[lid / RAKE - 1u]; }
+  return sums[lid] + before;
 }
 
 @compute @workgroup_size(WG)
@@ -92,8 +110,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     kRem = pick.y;
   }
 
-  if (lid == 0u) { out[p.outShift + row * p.k] = i32(prefix); }
-  return;
   let r = kRem;
   let ob = p.outShift + row * p.k;
   let fb = (p.rowBase + row) * p.cols;
@@ -125,10 +141,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         }
       }
     }
-    let tot = workgroupUniformLoad(&sums[WG - 1u]);
+    let tot = workgroupUniformLoad(&scanTotal);
     gtBase += tot >> 16u;
     eqBase += tot & 0xffffu;
     if (gtBase + min(eqBase, r) >= p.k) { break; }
-    workgroupBarrier();
   }
 }

@@ -1,16 +1,23 @@
 // Top-k selection on WebGPU (Backend.topk): per row, the k largest by (value desc, column asc), written as
 // ascending flat indices, identical to the CPU backend. Two regimes:
 // - range select (BatchTopK: one row of n*m, k = n*k_sample): a radix select over the whole range with
-//   global histograms (topk_hist + topk_pick, three digits, no readback), then a deterministic emit
-//   (topk_count, scan_u32, topk_emit). The range is processed in binding-sized windows.
+//   global histograms and no readback (topk_hist, topk_collect, topk_pick: three digits, the last one over
+//   the candidates collected on the way when they fit), then a deterministic emit (topk_count, scan_u32,
+//   topk_emit). The range is processed in binding-sized windows.
 // - per-row select (TopK, AuxK): one workgroup per row does the radix select and the emit (topk_rows).
-// Kernels: kernels/topk_*.wgsl, kernels/scan_u32.wgsl.
-import type { GpuContext, GpuStorage } from './context.js';
-import { bindRange, head, unitFits, u32s, windows } from './ranges.js';
+import type { GpuBinding, GpuContext, GpuStorage } from './context.js';
+import { bindRange, head, unitFits, u32s, windows, type Window } from './ranges.js';
 
 const WG = 128;
-/** Elements per invocation in a range-select tile: 4096-element tiles, ~24.6k tiles at 4096 x 24576. */
-const RANGE_ITEMS = 32;
+/** Elements per invocation in a count/emit tile: 4096-element tiles, ~24.6k tiles at 4096 x 24576. */
+const EMIT_ITEMS = 32;
+/**
+ * Elements per invocation in a histogram tile. Large, because each workgroup pays for zeroing, scanning and
+ * merging a 2048-bin histogram (on llvmpipe 32 -> 256 cut the three passes from 2.3 s to 1.0 s at 100M).
+ */
+const HIST_ITEMS = 256;
+/** Most candidates kept after the second digit (16 MiB); more and the last pass re-reads x. */
+const CAND_CAP = 1 << 22;
 /** Contiguous columns per invocation in a per-row sweep tile. */
 const ROW_ITEMS = 16;
 /** Radix digits [lowest bit, width] from the top; 11 + 11 + 10 bits = three passes. */
@@ -20,7 +27,14 @@ const DIGITS: readonly (readonly [number, number])[] = [
   [0, 10],
 ];
 
-export function topkGpu(ctx: GpuContext, outIdx: GpuStorage, x: GpuStorage, rows: number, cols: number, k: number): void {
+export function topkGpu(
+  ctx: GpuContext,
+  outIdx: GpuStorage,
+  x: GpuStorage,
+  rows: number,
+  cols: number,
+  k: number,
+): void {
   if (!Number.isInteger(k) || k < 1 || k > cols) throw new Error(`topk: need 1 <= k <= cols, got k=${k}, cols=${cols}`);
   if (x.dtype !== 'f32' || outIdx.dtype !== 'i32') throw new Error('topk: x must be f32 and outIdx i32');
   if (x.length !== rows * cols) throw new Error(`topk: x has ${x.length} elements, expected ${rows}x${cols}`);
@@ -36,55 +50,108 @@ export function topkGpu(ctx: GpuContext, outIdx: GpuStorage, x: GpuStorage, rows
 }
 
 /** Top-k of elements [first, first+n) of x (flat indices = element indices) into out[outFirst, +k). */
-function rangeSelect(ctx: GpuContext, out: GpuStorage, x: GpuStorage, first: number, n: number, k: number, outFirst: number): void {
-  let items = RANGE_ITEMS;
-  while (items > 1 && !unitFits(ctx, WG * items)) items >>= 1;
-  const tile = WG * items;
-  const tiles = Math.ceil(n / tile);
-  const wins = windows(ctx, x.buffer, first, n, tile);
-  const consts = { WG, ITEMS: items };
-
+function rangeSelect(
+  ctx: GpuContext,
+  out: GpuStorage,
+  x: GpuStorage,
+  first: number,
+  n: number,
+  k: number,
+  outFirst: number,
+): void {
   const state = ctx.scratch(16);
-  const hist = ctx.scratch(2048 * 4);
-  const countBytes = Math.ceil(((2 * tiles + 2) * 4) / 16) * 16;
-  const counts = ctx.scratch(countBytes);
-  if (countBytes > ctx.maxBindingBytes) throw new Error(`topk: ${tiles} tiles need more than one binding of counts`);
-  const countsB = head(counts, countBytes);
-  ctx.clear(hist, 0, 2048 * 4);
+  findCut(ctx, state, x, first, n, k);
+  emit(ctx, out, state, x, first, n, k, outFirst);
+  ctx.release(state);
+}
 
+/**
+ * Radix select: leaves state = [T, r, ...], the key of the k-th largest and how many keys equal to T are
+ * kept. Pass 0 histograms x; pass 1 also collects the candidates left (if at most `cap`), which pass 2
+ * histograms instead of x (AIR Top-K's filtering; pass 2 falls back to x when they did not fit).
+ */
+function findCut(ctx: GpuContext, state: GPUBuffer, x: GpuStorage, first: number, n: number, k: number): void {
+  const items = fitItems(ctx, HIST_ITEMS);
+  const tile = WG * items;
+  const wins = windows(ctx, x.buffer, first, n, tile);
+  const hist = ctx.scratch(2048 * 4);
+  const cap = Math.min(n, CAND_CAP, Math.floor(ctx.maxBindingBytes / 4));
+  const cand = ctx.scratch(cap * 4);
+  const candWin: Window = { first: 0, count: cap, shift: 0, binding: head(cand, cap * 4) };
+  ctx.clear(hist, 0, 2048 * 4);
+  ctx.clear(state, 8, 4);
   DIGITS.forEach(([shift, bits], pass) => {
     const mask = pass === 0 ? 0 : ~((1 << (shift + bits)) - 1) >>> 0;
-    for (const w of wins) {
+    const run = (kernel: string, w: Window, extra: GpuBinding[], mode: number) => {
       const wt = Math.ceil(w.count / tile);
       const g = ctx.grid(wt);
-      ctx.dispatch('topk_hist', consts, [w.binding, state, hist], u32s(w.count, w.shift, shift, bits, mask, g[0], wt), g);
+      const params = u32s(w.count, w.shift, shift, bits, mask, g[0], wt, mode, cap);
+      ctx.dispatch(kernel, { WG, ITEMS: items }, [w.binding, state, hist, ...extra], params, g);
+    };
+    if (pass === 0) for (const w of wins) run('topk_hist', w, [], 0);
+    if (pass === 1) for (const w of wins) run('topk_collect', w, [candWin.binding], 0);
+    if (pass === 2) {
+      run('topk_hist', candWin, [], 1);
+      for (const w of wins) run('topk_hist', w, [], 2);
     }
     ctx.dispatch('topk_pick', { WG }, [hist, state], u32s(shift, bits, pass === 0 ? 1 : 0, k), [1]);
   });
+  ctx.release(hist);
+  ctx.release(cand);
+}
 
-  const tileBase = (w: { first: number }) => (w.first - first) / tile;
-  for (const w of wins) {
+/** Writes the selected flat indices in ascending order: per-chunk counts, a scan over tiles, then writes. */
+function emit(
+  ctx: GpuContext,
+  out: GpuStorage,
+  state: GPUBuffer,
+  x: GpuStorage,
+  first: number,
+  n: number,
+  k: number,
+  outFirst: number,
+): void {
+  const items = fitItems(ctx, EMIT_ITEMS);
+  const tile = WG * items;
+  const tiles = Math.ceil(n / tile);
+  const consts = { WG, ITEMS: items };
+  const countBytes = Math.ceil(((2 * tiles + 2) * 4) / 16) * 16;
+  if (countBytes > ctx.maxBindingBytes) throw new Error(`topk: ${tiles} tiles need more than one binding of counts`);
+  const counts = ctx.scratch(countBytes);
+  const cb = head(counts, countBytes);
+  // Per chunk (WG per tile): [counts before it in its tile, its counts]; windowed like x (fewer bytes per tile).
+  const thr = ctx.scratch(tiles * WG * 8);
+  const parts = windows(ctx, x.buffer, first, n, tile).map((w) => {
+    const tile0 = (w.first - first) / tile;
     const wt = Math.ceil(w.count / tile);
-    const g = ctx.grid(wt);
-    ctx.dispatch('topk_count', consts, [w.binding, state, countsB], u32s(w.count, w.shift, tileBase(w), wt, tiles, g[0]), g);
+    return { w, tile0, wt, g: ctx.grid(wt), t: bindRange(ctx, thr, tile0 * WG * 2, wt * WG * 2) };
+  });
+  for (const { w, tile0, wt, g, t } of parts) {
+    const params = u32s(w.count, w.shift, tile0, wt, tiles, g[0], t.shift);
+    ctx.dispatch('topk_count', consts, [w.binding, state, cb, t.binding], params, g);
   }
-  ctx.dispatch('scan_u32', { WG }, [countsB], u32s(tiles, 0), [1]);
-  ctx.dispatch('scan_u32', { WG }, [countsB], u32s(tiles, tiles + 1), [1]);
+  ctx.dispatch('scan_u32', { WG }, [cb], u32s(tiles, 0), [1]);
+  ctx.dispatch('scan_u32', { WG }, [cb], u32s(tiles, tiles + 1), [1]);
 
   // Output slots of a window are not known on the host, so with several output windows (only under tiny
   // binding limits) every pair is dispatched and each kernel writes only the slots its binding holds.
   const outWins = windows(ctx, out.buffer, outFirst, k, 1);
-  for (const w of wins) {
-    const wt = Math.ceil(w.count / tile);
-    const g = ctx.grid(wt);
+  for (const { w, tile0, wt, g, t } of parts) {
     for (const o of outWins) {
-      const params = u32s(w.count, w.shift, tileBase(w), wt, tiles, g[0], w.first, o.first - outFirst, o.count, o.shift);
-      ctx.dispatch('topk_emit', consts, [w.binding, state, countsB, o.binding], params, g);
+      const outSlots = [o.first - outFirst, o.count, o.shift];
+      const params = u32s(w.count, w.shift, tile0, wt, tiles, g[0], t.shift, w.first, ...outSlots);
+      ctx.dispatch('topk_emit', consts, [w.binding, state, cb, t.binding, o.binding], params, g);
     }
   }
-  ctx.release(state);
-  ctx.release(hist);
   ctx.release(counts);
+  ctx.release(thr);
+}
+
+/** The largest power-of-two ITEMS <= want whose tile (WG*ITEMS f32) fits one binding anywhere. */
+function fitItems(ctx: GpuContext, want: number): number {
+  let items = want;
+  while (items > 4 && !unitFits(ctx, WG * items)) items >>= 1;
+  return items;
 }
 
 /** Per-row top-k, one workgroup per row, rows in binding-sized windows of x and out. */
@@ -96,6 +163,7 @@ function rowsSelect(ctx: GpuContext, out: GpuStorage, x: GpuStorage, rows: numbe
     const n = w.count / cols;
     const o = bindRange(ctx, out.buffer, row0 * k, n * k);
     const g = ctx.grid(n);
-    ctx.dispatch('topk_rows', { WG, ITEMS: ROW_ITEMS }, [w.binding, o.binding], u32s(cols, k, n, w.shift, o.shift, row0, g[0]), g);
+    const params = u32s(cols, k, n, w.shift, o.shift, row0, g[0]);
+    ctx.dispatch('topk_rows', { WG, ITEMS: ROW_ITEMS }, [w.binding, o.binding], params, g);
   }
 }

@@ -23,7 +23,15 @@ function rowsOf(s: GpuStorage, d: number, what: string): number {
 }
 
 /** out[i] = dot(a[r_i, :], w[c_i, :]), a [B,d], w [M,d]. */
-export function sddmmGpu(ctx: GpuContext, out: GpuStorage, a: GpuStorage, w: GpuStorage, idx: GpuStorage, m: number, d: number): void {
+export function sddmmGpu(
+  ctx: GpuContext,
+  out: GpuStorage,
+  a: GpuStorage,
+  w: GpuStorage,
+  idx: GpuStorage,
+  m: number,
+  d: number,
+): void {
   const nnz = idx.length;
   if (out.length !== nnz) throw new Error(`sddmm: out has ${out.length} elements, idx ${nnz}`);
   if (nnz === 0) return;
@@ -82,7 +90,15 @@ export function spmmGpu(
 }
 
 /** out[c, :] = sum over entries i with c_i = c of vals[i] * g[r_i, :]; out [m,d] overwritten. */
-export function spmmTGpu(ctx: GpuContext, out: GpuStorage, vals: GpuStorage, idx: GpuStorage, m: number, g: GpuStorage, d: number): void {
+export function spmmTGpu(
+  ctx: GpuContext,
+  out: GpuStorage,
+  vals: GpuStorage,
+  idx: GpuStorage,
+  m: number,
+  g: GpuStorage,
+  d: number,
+): void {
   const nnz = idx.length;
   if (vals.length !== nnz) throw new Error(`spmmT: vals has ${vals.length} elements, idx ${nnz}`);
   if (out.length !== m * d) throw new Error(`spmmT: out has ${out.length} elements, expected ${m}x${d}`);

@@ -1,0 +1,264 @@
+// The backend contract, part 4: topk, sddmm, spmm and spmmT on WebGPU against the CPU reference.
+// topk is exact: the WebGPU indices must equal the CPU's index for index (same tie rule, -0 == +0), in both
+// regimes (one long row: the BatchTopK range select; many rows: one workgroup per row), including windowed
+// processing under a lowered binding limit. The sparse products are sums in another order and precision:
+// the CPU accumulates in f64 and rounds once (error <= u|s|, u = 2^-24), an f32 sum of n products is within
+// n*u*sum|terms| of the exact value (each product and each addition rounds once), so
+// |gpu - cpu| <= (n + 2) * u * sum|terms|, with n = d for sddmm and n = the entries summed for spmm/spmmT.
+// spmmT groups entries by column in a fixed order, so it must give the same bits on every run.
+import fc from 'fast-check';
+import { suite } from 'uvu';
+import type { Backend, HostArray, Storage } from '../../src/backend/backend.js';
+import { withBindingLimit } from '../../src/backend/webgpu/webgpu.js';
+import { Rng } from '../../src/rng.js';
+import { cpu } from '../helpers/backends.js';
+import { assertClose, assertSame, seed, U32, values, type Style } from './cpu_util.js';
+import { exec, others, size } from './contract_util.js';
+
+const s = suite('backend contract: topk, sddmm, spmm, spmmT');
+
+/** The smallest binding limit the context accepts: windows of ~1000 f32, several per case below. */
+const SMALL_BINDING = 4096;
+
+type TopkStyle = Style | 'equal' | 'zeros' | 'relu';
+const topkStyle = fc.constantFrom<TopkStyle>('uniform', 'ints', 'dense', 'extreme', 'equal', 'zeros', 'relu');
+
+/** Values for topk: the cpu_util styles, plus all-equal rows, signed zeros only, and post-ReLU (half zeros). */
+function topkValues(rng: Rng, n: number, st: TopkStyle): Float32Array {
+  if (st === 'equal') return new Float32Array(n).fill(rng.int(2) ? -0.75 : 3);
+  if (st === 'zeros') return Float32Array.from({ length: n }, () => (rng.int(2) ? -0 : 0));
+  if (st === 'relu') return values(rng, n, 'uniform').map((v) => Math.max(0, v));
+  return values(rng, n, st);
+}
+
+/** The properties every topk result has: strictly ascending, k per row within the row, kept >= dropped. */
+function invariants(what: string, got: Int32Array, x: Float32Array, rows: number, cols: number, k: number): void {
+  if (got.length !== rows * k) throw new Error(`${what}: ${got.length} indices, expected ${rows * k}`);
+  for (let r = 0; r < rows; r++) {
+    let minKept = Infinity;
+    const kept = new Set<number>();
+    for (let j = 0; j < k; j++) {
+      const f = got[r * k + j]!;
+      if (f < r * cols || f >= (r + 1) * cols) throw new Error(`${what}: row ${r} holds index ${f}`);
+      if (j > 0 && !(f > got[r * k + j - 1]!)) throw new Error(`${what}: row ${r} not strictly ascending at ${j}`);
+      kept.add(f);
+      minKept = Math.min(minKept, x[f]!);
+    }
+    let maxDropped = -Infinity;
+    for (let c = 0; c < cols; c++) if (!kept.has(r * cols + c)) maxDropped = Math.max(maxDropped, x[r * cols + c]!);
+    if (!(minKept >= maxDropped)) throw new Error(`${what}: row ${r} min kept ${minKept} < max dropped ${maxDropped}`);
+  }
+}
+
+/** Runs topk on the CPU and on `gpus`; the GPU results must hold the invariants and equal the CPU's. */
+async function topkAgrees(x: Float32Array, rows: number, cols: number, k: number, what: string, gpus?: Backend[]) {
+  const run = async (be: Backend) => {
+    const [got] = await exec(be, [x, new Int32Array(rows * k)], (st) => be.topk(st[1]!, st[0]!, rows, cols, k), [1]);
+    return got as Int32Array;
+  };
+  const ref = await run(cpu);
+  invariants(`cpu ${what}`, ref, x, rows, cols, k);
+  for (const be of gpus ?? (await others())) {
+    const got = await run(be);
+    invariants(`${be.name} ${what}`, got, x, rows, cols, k);
+    const bad = ref.findIndex((f, i) => got[i] !== f);
+    if (bad >= 0) throw new Error(`${be.name} ${what}: index ${bad}: got ${got[bad]}, cpu ${ref[bad]}`);
+  }
+}
+
+/** The shared WebGPU backend viewed with a small binding limit (forces windows in every regime). */
+async function smallBinding(): Promise<Backend[]> {
+  return (await others()).map((be) => withBindingLimit(be, SMALL_BINDING));
+}
+
+const kFrac = fc.double({ min: 0, max: 1, noNaN: true });
+const kOf = (f: number, cols: number) => Math.min(cols, 1 + Math.floor(f * cols));
+
+s('topk per row: random shapes, value styles and k (1..cols) give the CPU indices exactly', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 2, max: 40 }), size, kFrac, seed, topkStyle, async (rows, cols, f, sd, st) => {
+      const k = kOf(f, cols);
+      await topkAgrees(topkValues(new Rng(sd), rows * cols, st), rows, cols, k, `rows ${rows}x${cols} k=${k} ${st}`);
+    }),
+    { numRuns: 80 },
+  );
+});
+
+s('topk per row: k = 1, k = cols, wide rows (several sweep tiles) and ties at the cut', async () => {
+  const rng = new Rng(7);
+  await topkAgrees(topkValues(rng, 5 * 300, 'uniform'), 5, 300, 1, 'k=1');
+  await topkAgrees(topkValues(rng, 5 * 300, 'ints'), 5, 300, 300, 'k=cols');
+  await topkAgrees(topkValues(rng, 3 * 5000, 'ints'), 3, 5000, 2100, 'wide ints');
+  await topkAgrees(topkValues(rng, 4 * 4099, 'relu'), 4, 4099, 512, 'wide relu, AuxK-sized k');
+  await topkAgrees(topkValues(rng, 6 * 777, 'dense'), 6, 777, 64, 'dense keys (low digits decide)');
+});
+
+s('topk batch (one row): random lengths, value styles and k give the CPU indices exactly', async () => {
+  const len = fc.oneof(size, fc.integer({ min: 258, max: 20000 }));
+  await fc.assert(
+    fc.asyncProperty(len, kFrac, seed, topkStyle, async (cols, f, sd, st) => {
+      const k = kOf(f * f, cols); // bias towards small k, as in BatchTopK
+      await topkAgrees(topkValues(new Rng(sd), cols, st), 1, cols, k, `batch 1x${cols} k=${k} ${st}`);
+    }),
+    { numRuns: 60 },
+  );
+});
+
+s('topk batch: 64 x 3000 flattened, k = 64*32, on post-ReLU values and on integer ties', async () => {
+  const rng = new Rng(11);
+  const n = 64 * 3000;
+  await topkAgrees(topkValues(rng, n, 'relu'), 1, n, 64 * 32, 'batch relu');
+  await topkAgrees(topkValues(rng, n, 'ints'), 1, n, 64 * 32, 'batch ints');
+  // More than half are zeros: the cut is 0 and the ties at 0 are taken by lowest index.
+  await topkAgrees(topkValues(rng, n, 'relu'), 1, n, n / 2 + 1000, 'batch relu, cut at zero');
+});
+
+s('topk under a 4 KiB binding limit: windows of x and of the output, rows wider than a binding', async () => {
+  const small = await smallBinding();
+  const rng = new Rng(13);
+  // 'dense' keys differ only in the lowest digit and exceed the 1024 candidates a 4 KiB binding holds, so
+  // the last histogram pass must fall back to re-reading x.
+  for (const st of ['uniform', 'ints', 'relu', 'dense'] as const) {
+    await topkAgrees(topkValues(rng, 9000, st), 1, 9000, 40, `small-binding batch ${st}`, small);
+    await topkAgrees(topkValues(rng, 9000, st), 1, 9000, 3000, `small-binding batch, windowed output ${st}`, small);
+    await topkAgrees(topkValues(rng, 20 * 300, st), 20, 300, 17, `small-binding row windows ${st}`, small);
+    await topkAgrees(topkValues(rng, 3 * 2500, st), 3, 2500, 600, `small-binding rows wide rows ${st}`, small);
+  }
+});
+
+/** A selection over [batch, m]: each entry kept with probability p (some rows empty), strictly ascending. */
+function selection(rng: Rng, batch: number, m: number, p: number): Int32Array {
+  const out: number[] = [];
+  for (let f = 0; f < batch * m; f++) if (rng.uniform() < p) out.push(f);
+  return Int32Array.from(out);
+}
+
+/** sum over t of |a[ao+t] * b[bo+t]|, the scale of a dot product's rounding error. */
+function absDot(a: Float32Array, ao: number, b: Float32Array, bo: number, d: number): number {
+  let s = 0;
+  for (let t = 0; t < d; t++) s += Math.abs(a[ao + t]! * b[bo + t]!);
+  return s;
+}
+
+interface SparseCase {
+  batch: number;
+  m: number;
+  d: number;
+  idx: Int32Array;
+  vals: Float32Array;
+  a: Float32Array; // [batch, d]: sddmm's a, spmmT's g
+  w: Float32Array; // [m, d]
+}
+
+function sparseCase(sd: number, batch: number, m: number, d: number, p: number): SparseCase {
+  const rng = new Rng(sd);
+  const idx = selection(rng, batch, m, p);
+  return {
+    batch,
+    m,
+    d,
+    idx,
+    vals: values(rng, idx.length, 'uniform'),
+    a: values(rng, batch * d, 'uniform'),
+    w: values(rng, m * d, 'uniform'),
+  };
+}
+
+/** Runs `fn` on the CPU and on each of `gpus`; `check` compares one GPU's results with the CPU's. */
+async function compare(
+  gpus: Backend[],
+  inputs: HostArray[],
+  fn: (be: Backend, st: Storage[]) => void,
+  read: number[],
+  check: (be: Backend, got: HostArray[], ref: HostArray[]) => void,
+): Promise<void> {
+  const ref = await exec(cpu, inputs, (st) => fn(cpu, st), read);
+  for (const be of gpus) check(be, await exec(be, inputs, (st) => fn(be, st), read), ref);
+}
+
+/** Entry ids grouped by key (row or column), in entry order. */
+function groups(n: number, keys: number, key: (i: number) => number): number[][] {
+  const out = Array.from({ length: keys }, () => [] as number[]);
+  for (let i = 0; i < n; i++) out[key(i)]!.push(i);
+  return out;
+}
+
+/** (n + 2) * u * sum over the group's entries of |vals[i] * dense[r(i), t]|: the f32 bound for one output. */
+function sumBound(
+  group: number[],
+  vals: Float32Array,
+  dense: Float32Array,
+  r: (i: number) => number,
+  d: number,
+  t: number,
+): number {
+  let sum = 0;
+  for (const i of group) sum += Math.abs(vals[i]! * dense[r(i) * d + t]!);
+  return (group.length + 2) * U32 * sum;
+}
+
+async function checkSparse(c: SparseCase, what: string, gpus?: Backend[]): Promise<void> {
+  const { batch, m, d, idx, vals, a, w } = c;
+  const nnz = idx.length;
+  const row = (i: number) => Math.floor(idx[i]! / m);
+  const col = (i: number) => idx[i]! % m;
+  const list = gpus ?? (await others());
+
+  const sdTol = (i: number) => (d + 2) * U32 * absDot(a, row(i) * d, w, col(i) * d, d);
+  const sddmm = (be: Backend, [as, ws, is, o]: Storage[]) => be.sddmm(o!, as!, ws!, is!, m, d);
+  await compare(list, [a, w, idx, new Float32Array(nnz)], sddmm, [3], (be, [got], [ref]) =>
+    assertClose(`${be.name} sddmm ${what}`, got!, ref!, sdTol));
+
+  const byRow = groups(nnz, batch, row);
+  const spTol = (o: number) => sumBound(byRow[Math.floor(o / d)]!, vals, w, col, d, o % d);
+  const spOut = new Float32Array(batch * d).fill(5); // stale contents must be overwritten
+  const spmm = (be: Backend, [vs, is, ws, o]: Storage[]) => be.spmm(o!, vs!, is!, m, ws!, batch, d);
+  await compare(list, [vals, idx, w, spOut], spmm, [3], (be, [got], [ref]) =>
+    assertClose(`${be.name} spmm ${what}`, got!, ref!, spTol));
+
+  // spmmT with g = a: out[c, t] sums vals[i] * a[r_i, t] over column c's entries.
+  const byCol = groups(nnz, m, col);
+  const stTol = (o: number) => sumBound(byCol[Math.floor(o / d)]!, vals, a, row, d, o % d);
+  const stOut = new Float32Array(m * d).fill(-3);
+  const spmmT = (be: Backend, [vs, is, gs, o]: Storage[]) => be.spmmT(o!, vs!, is!, m, gs!, d);
+  await compare(list, [vals, idx, a, stOut], spmmT, [3], (be, [got], [ref]) =>
+    assertClose(`${be.name} spmmT ${what}`, got!, ref!, stTol));
+  for (const be of list) {
+    const [x] = await exec(be, [vals, idx, a, stOut], (st) => spmmT(be, st), [3]);
+    const [y] = await exec(be, [vals, idx, a, stOut], (st) => spmmT(be, st), [3]);
+    assertSame(`${be.name} spmmT run-to-run ${what}`, y!, x!);
+  }
+}
+
+s('sddmm, spmm, spmmT: random shapes (d not a multiple of 4 too) and selections, within the f32 bound', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 40 }),
+      fc.integer({ min: 1, max: 70 }),
+      size,
+      fc.double({ min: 0, max: 0.5, noNaN: true }),
+      seed,
+      async (batch, m, d, p, sd) => {
+        await checkSparse(sparseCase(sd, batch, m, d, p), `B=${batch} m=${m} d=${d} p=${p.toFixed(2)}`);
+      },
+    ),
+    { numRuns: 40 },
+  );
+});
+
+s('sparse products: empty selection, one dense column (long segment), and a 4 KiB binding limit', async () => {
+  await checkSparse(sparseCase(1, 5, 7, 12, 0), 'empty selection');
+  // Every row selects column 3: spmmT sums 300 entries in one segment, in a fixed order.
+  const dense = sparseCase(2, 300, 9, 8, 0.1);
+  const idx = new Set(dense.idx);
+  for (let b = 0; b < 300; b++) idx.add(b * 9 + 3);
+  const sorted = Int32Array.from([...idx].sort((x, y) => x - y));
+  const rng = new Rng(3);
+  await checkSparse({ ...dense, idx: sorted, vals: values(rng, sorted.length, 'uniform') }, 'dense column');
+  // 4 KiB bindings: a [60, 36] and w [50, 36] (8.6 KB, 7.2 KB) split into row windows; d = 36 and d = 33.
+  const small = await smallBinding();
+  await checkSparse(sparseCase(4, 60, 50, 36, 0.2), 'small-binding d=36', small);
+  await checkSparse(sparseCase(5, 60, 50, 33, 0.2), 'small-binding d=33', small);
+});
+
+s.run();
