@@ -56,6 +56,17 @@ s('synth writes data and dictionary that train reads', () => {
   assert.is(lastJson(t.out).dIn, 8);
 });
 
+s('info --backend webgpu --json describes the adapter and the limits in use', () => {
+  const r = run('info', '--backend', 'webgpu', '--json');
+  if (r.code !== 0 && process.env.BATCHTOPK_ALLOW_NO_WEBGPU === '1' && process.env.CI !== 'true') return; // no adapter here
+  assert.is(r.code, 0, r.err);
+  const j = lastJson(r.out);
+  assert.is(j.backend, 'webgpu');
+  assert.type(j.adapter.device, 'string');
+  assert.ok(['core', 'compatibility'].includes(j.adapter.featureLevel));
+  assert.ok(j.adapter.limits.maxStorageBufferBindingSize >= 128 * 2 ** 20, 'the adapter limit, not a lower default');
+});
+
 s('--help lists options and examples', () => {
   const r = run('train', '--help');
   assert.is(r.code, 0);

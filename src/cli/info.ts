@@ -1,17 +1,33 @@
-// `batchtopk info`: which backend a command would use, and for WebGPU the adapter, feature level and limits.
+// `batchtopk info`: the WebGPU adapter (vendor, architecture, Dawn backend, feature level, limits in use)
+// when there is one, and which backend a command with the same --backend choice would run on.
 import { openBackend, type BackendChoice } from '../backend/open.js';
 
 export async function runInfo(choice: BackendChoice): Promise<{ text: string; json: Record<string, unknown> }> {
+  const lines: string[] = [];
+  const json: Record<string, unknown> = {};
+  if (choice !== 'cpu') {
+    const { createWebGpuBackend } = await import('../backend/webgpu/webgpu.js');
+    const { describeAdapter, formatAdapter } = await import('../backend/webgpu/info.js');
+    try {
+      const gpu = await createWebGpuBackend({});
+      try {
+        const d = await describeAdapter(gpu);
+        json['adapter'] = d;
+        lines.push('WebGPU adapter:', formatAdapter(d), '');
+      } finally {
+        gpu.dispose();
+      }
+    } catch (err) {
+      if (choice === 'webgpu') throw err;
+      json['adapterError'] = (err as Error).message;
+      lines.push(`WebGPU: no adapter (${(err as Error).message})`, '');
+    }
+  }
   const notes: string[] = [];
   const backend = await openBackend(choice, (m) => notes.push(m));
-  try {
-    if (backend.name === 'cpu') {
-      return { text: [...notes, 'backend: cpu (pure TypeScript reference)'].join('\n'), json: { backend: 'cpu', notes } };
-    }
-    const { describeAdapter, formatAdapter } = await import('../backend/webgpu/info.js');
-    const d = await describeAdapter(backend);
-    return { text: [...notes, 'backend: webgpu', formatAdapter(d)].join('\n'), json: { backend: 'webgpu', notes, adapter: d } };
-  } finally {
-    backend.dispose();
-  }
+  backend.dispose();
+  json['backend'] = backend.name;
+  json['notes'] = notes;
+  lines.push(...notes, `--backend ${choice} runs on: ${backend.name}${backend.name === 'cpu' ? ' (pure TypeScript reference)' : ''}`);
+  return { text: lines.join('\n'), json };
 }
