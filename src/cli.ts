@@ -12,6 +12,16 @@ import { SAE_DEFAULTS } from './sae/config.js';
 
 type Flags = Record<string, unknown>;
 
+/**
+ * cac camel-cases `--dict-size` but not `--l0-coeff` (a hyphen before a digit): give every flag its
+ * camelCase name so each option is read under one key.
+ */
+function camel(flags: Flags): Flags {
+  const out: Flags = {};
+  for (const [k, v] of Object.entries(flags)) out[k.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase())] = v;
+  return out;
+}
+
 class UsageError extends Error {}
 
 function num(flags: Flags, name: string, opts: { int?: boolean; min?: number; max?: number } = {}): number | undefined {
@@ -47,10 +57,13 @@ function emit(json: boolean, obj: Record<string, unknown>, human: () => string):
 /** The embedded default (no --data): a run that trains in under a minute on a laptop CPU. */
 const EMBEDDED = { k: 6, expansion: 4, batchSize: 1024, steps: 600, lr: 3e-3 };
 
-function trainOptions(flags: Flags): TrainOptions {
+function trainOptions(raw: Flags): TrainOptions {
+  const flags = camel(raw);
   const data = str(flags, 'data');
   const given = (n: string) => flags[n] !== undefined;
-  const embedded = data === undefined;
+  const resume = str(flags, 'resume');
+  // A resumed run takes its run-defining options from the checkpoint (runTrain), never the defaults here.
+  const embedded = data === undefined && resume === undefined;
   const dflt = <T>(real: T, synth: T): T => (embedded ? synth : real);
   const explicit = new Set(Object.keys(flags).filter((k) => k !== '--' && flags[k] !== undefined));
   const o: TrainOptions = {
@@ -76,8 +89,8 @@ function trainOptions(flags: Flags): TrainOptions {
     clipGradNorm: num(flags, 'clipGradNorm', { min: 0 }) ?? 0,
     normalize: oneOf(flags, 'normalize', NORMALIZE_MODES, 'none'),
     seed: num(flags, 'seed', { int: true, min: 0, max: 0xffffffff }) ?? 0,
-    out: str(flags, 'out') ?? 'runs/latest',
-    resume: str(flags, 'resume'),
+    out: str(flags, 'out') ?? resume ?? 'runs/latest',
+    resume,
     evalFraction: num(flags, 'evalFraction', { min: 0, max: 0.99 }) ?? 0.05,
     shuffleBuffer: num(flags, 'shuffleBuffer', { int: true, min: 1 }) ?? 65536,
     checkpointEvery: num(flags, 'checkpointEvery', { int: true, min: 0 }) ?? 500,
@@ -161,7 +174,8 @@ cli
   .option('--backend <b>', 'auto | webgpu | cpu (default: auto)')
   .option('--json', 'Print one JSON object as the last line of stdout')
   .example('batchtopk eval runs/latest/sae --data held_out.npy')
-  .action(async (dir: string, flags: Flags) => {
+  .action(async (dir: string, raw: Flags) => {
+    const flags = camel(raw);
     const data = str(flags, 'data');
     if (!data) throw new UsageError('eval needs --data <path>');
     const choice = oneOf(flags, 'backend', ['auto', 'webgpu', 'cpu'], 'auto') as BackendChoice;
@@ -192,7 +206,8 @@ cli
   .option('--seed <n>', 'Seed (default: 0)')
   .option('--json', 'Print one JSON object as the last line of stdout')
   .example('batchtopk synth --out data/synth.npy --rows 200000')
-  .action((flags: Flags) => {
+  .action((raw: Flags) => {
+    const flags = camel(raw);
     const out = str(flags, 'out');
     if (!out) throw new UsageError('synth needs --out <file.npy>');
     const r = runSynth({

@@ -47,7 +47,9 @@ export class SyntheticModel {
     if (!Number.isInteger(d) || d < 1 || !Number.isInteger(F) || F < 1) throw new Error(`synth: dIn and nFeatures must be positive integers (got ${d}, ${F})`);
     if (!(meanActive > 0 && meanActive <= F)) throw new Error(`synth: meanActive must be in (0, nFeatures], got ${meanActive}`);
     if (!(activeSigma >= 0) || !(zipf >= 0) || !(noise >= 0)) throw new Error('synth: activeSigma, zipf and noise must be >= 0');
-    const rng = new Rng(seed);
+    // A stream of its own: the trainer's init draws from Rng(seed), and the ground truth must not be
+    // correlated with the initial decoder.
+    const rng = new Rng((Math.imul(seed ^ 0x5f3759df, 0x9e3779b1) ^ 0x2545f491) >>> 0);
     this.dictionary = rng.fillNormal(new Float32Array(F * d));
     for (let i = 0; i < F; i++) {
       let s = 0;

@@ -115,6 +115,10 @@ export function tidy<T>(fn: () => T): T {
   let result: T;
   try {
     result = fn();
+  } catch (err) {
+    // Nothing escapes a failed scope: release its tensors (GPU buffers are not garbage collected).
+    for (const t of scope) t.free();
+    throw err;
   } finally {
     scopes.pop();
   }

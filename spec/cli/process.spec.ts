@@ -45,6 +45,36 @@ s('train --json: the last stdout line is one object with the documented keys', (
   assert.ok(Array.isArray(ej.l0Histogram));
 });
 
+s('flags with digits (--l0-coeff, --l1-coeff) reach the trainer', () => {
+  const l0 = (coeff: string) => {
+    const r = run('train', '--data', data, '--arch', 'jumprelu', '--steps', '15', '--lr', '0.01', '--l0-coeff', coeff, '--out', path.join(tmp, `l0-${coeff}`), '--json', ...fast);
+    assert.is(r.code, 0, r.err);
+    return lastJson(r.out).l0 as number;
+  };
+  assert.ok(l0('1') < l0('0'), 'a strong L0 penalty lowers L0');
+  const bad = run('train', '--data', data, '--l1-coeff', 'abc', ...fast);
+  assert.is(bad.code, 1);
+  assert.match(bad.err, /--l1-coeff expects a number/);
+});
+
+s('a plain --resume <dir> continues that run to its own length, in its own folder, bit for bit', () => {
+  const args = ['train', '--data', data, '--steps', '20', '--checkpoint-every', '5', ...fast];
+  const full = run(...args, '--out', path.join(tmp, 'full'), '--json');
+  assert.is(full.code, 0, full.err);
+  const part = run(...args, '--out', path.join(tmp, 'part'), '--stop-after', '7');
+  assert.is(part.code, 0, part.err);
+  const resumed = run('train', '--resume', path.join(tmp, 'part'), '--quiet', '--json', '--backend', 'cpu');
+  assert.is(resumed.code, 0, resumed.err);
+  const j = lastJson(resumed.out);
+  assert.is(j.steps, 20);
+  assert.is(j.out, path.join(tmp, 'part'));
+  assert.is(j.nmse, lastJson(full.out).nmse);
+  const w = (dir: string) => fs.readFileSync(path.join(tmp, dir, 'sae', 'sae_weights.safetensors'));
+  assert.ok(w('full').equals(w('part')), 'identical weights file');
+  const steps = fs.readFileSync(path.join(tmp, 'part', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
+  assert.equal(steps, [...new Set(steps)].sort((a, b) => a - b), 'metrics.jsonl steps increase without repeats');
+});
+
 s('synth writes data and dictionary that train reads', () => {
   const out = path.join(tmp, 'synth.npy');
   const r = run('synth', '--out', out, '--rows', '500', '--d-in', '8', '--features', '16', '--json');

@@ -183,8 +183,10 @@ s('same seed, same bits', async () => {
 s('recovers the ground-truth features, and BatchTopK reaches lower nmse than TopK at the same k', async () => {
   const data = synth();
   const result: Record<string, { nmse: number; recovery: number }> = {};
+  // 1200 steps (307k tokens): recovery measured 0.92-0.94 for BatchTopK over data seeds 1-3; at 800 steps it
+  // is still climbing (0.89-0.91), too close to the bar to be a stable check.
   for (const arch of ['batchtopk', 'topk'] as const) {
-    const cfg = config(arch, 800);
+    const cfg = config(arch, 1200);
     const t = await trainOn(cpu, data, cfg);
     const ev = await evaluate(cpu, { params: t.params, cfg: cfg.sae, theta: t.threshold.value, normalize: 'none', normScale: 1 }, [heldOut(data)]);
     const rec = featureRecovery(data.dictionary, (await downloadParams(t.params)).W_dec, D);

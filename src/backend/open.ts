@@ -21,7 +21,10 @@ export async function openBackend(choice: BackendChoice, note: (msg: string) => 
     return new CpuBackend();
   }
   const { describeAdapter } = await import('./webgpu/info.js');
-  const d = await describeAdapter(gpu);
+  const d = await describeAdapter(gpu).catch((err: unknown) => {
+    gpu.dispose(); // without device.destroy() Node never exits
+    throw err;
+  });
   if (SOFTWARE.test(`${d.vendor} ${d.architecture} ${d.device} ${d.description}`)) {
     gpu.dispose();
     note(`backend: the only WebGPU adapter is a software rasteriser (${d.device}); using the CPU backend (--backend webgpu forces it)`);

@@ -46,8 +46,12 @@ export async function runEval(o: EvalOptions, backendOrOpen: Backend | (() => Pr
         yield finiteRows(view, source.dIn);
       }
     };
-    const metrics = await evaluate(backend, { ...model, params }, batches());
-    for (const p of paramList(params)) p.free();
+    let metrics;
+    try {
+      metrics = await evaluate(backend, { ...model, params }, batches());
+    } finally {
+      for (const p of paramList(params)) p.free();
+    }
     return { architecture: exp.architecture, dIn: exp.dIn, dictSize: exp.dSae, threshold: theta > 0 ? theta : null, backend: backend.name, ...metrics };
   } finally {
     source.close();

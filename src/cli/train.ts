@@ -171,98 +171,135 @@ export async function runTrain(o: TrainOptions, backendOrOpen: Backend | (() => 
     const cfg = buildConfig(opts, source.dIn, loader.trainRows);
     progress.log(`data: ${source.describe()}; train ${loader.trainRows} rows, eval ${loader.evalRows} rows`);
     const backend = typeof backendOrOpen === 'function' ? await backendOrOpen() : backendOrOpen;
-    let trainer: Trainer | undefined;
+    let trainer: Trainer;
     if (resumed) {
       loader.restore(resumed.extra['loader'] as LoaderState);
       trainer = Trainer.restore(backend, cfg, resumed.trainer);
+      truncateMetrics(f.metrics, trainer.step, opts.logEvery);
       progress.log(`resumed at step ${trainer.step} from ${opts.resume}`);
     } else {
+      const first = new Float32Array(cfg.batchSize * cfg.sae.dIn);
+      loader.nextBatch(first); // initialises b_dec (and the scalar normalisation), not trained on
+      trainer = await Trainer.create(backend, cfg, first);
       fs.writeFileSync(f.metrics, '');
     }
-    const checkpoint = (t: Trainer) =>
-      t.getState().then((st) =>
-        saveCheckpoint(f.checkpoint, { trainer: st, extra: { options: { ...opts, steps: cfg.steps, explicit: undefined }, loader: loader.getState(), steps: cfg.steps } }),
-      );
-    const t0 = performance.now();
-    const startStep = trainer?.step ?? 0;
-    let window: StepMetrics[] = [];
-    const stopAt = opts.stopAfter !== undefined ? Math.min(cfg.steps, startStep + opts.stopAfter) : cfg.steps;
-    trainer = await train(backend, cfg, loader, {
-      trainer,
-      stopAt,
-      onStep: async (m, t) => {
-        window.push(m);
-        const tps = ((t.step - startStep) * cfg.batchSize) / ((performance.now() - t0) / 1000);
-        progress.update({ step: t.step, steps: cfg.steps, tokens: t.step * cfg.batchSize, tokensPerSecond: tps, loss: m.loss, l0: m.l0, dead: m.dead });
-        if (t.step % opts.logEvery === 0 || t.step === stopAt) {
-          fs.appendFileSync(f.metrics, JSON.stringify(intervalRecord(window, cfg.batchSize, tps)) + '\n');
-          window = [];
-        }
-        if (opts.checkpointEvery > 0 && t.step % opts.checkpointEvery === 0) await checkpoint(t);
-      },
-    });
-    progress.done();
-    const elapsed = (performance.now() - t0) / 1000;
-    const tokensPerSecond = ((trainer.step - startStep) * cfg.batchSize) / Math.max(elapsed, 1e-9);
-    await checkpoint(trainer);
-    const finished = trainer.step >= cfg.steps;
-    const theta = cfg.sae.arch === 'batchtopk' ? trainer.threshold.value : 0;
-    const evalModel = { params: trainer.params, cfg: cfg.sae, theta, normalize: cfg.normalize, normScale: trainer.normScale };
-    let metrics: EvalMetrics;
-    if (loader.evalRows > 0) {
-      metrics = await evaluate(backend, evalModel, loader.evalBatches(Math.min(cfg.batchSize, 4096)));
-    } else {
-      progress.log('no eval split (--eval-fraction 0): metrics are on one further training batch, not held out');
-      const batch = new Float32Array(cfg.batchSize * cfg.sae.dIn);
-      loader.nextBatch(batch);
-      metrics = await evaluate(backend, evalModel, [batch]);
+    const run: Run = { opts, cfg, f, loader, source, synth, backend, trainer, progress };
+    try {
+      return await report(run, await trainLoop(run));
+    } finally {
+      trainer.dispose();
     }
-    const host = await downloadParams(trainer.params);
-    const recovery = synth ? featureRecovery(synth.dictionary, host.W_dec, cfg.sae.dIn) : undefined;
-    const summary: TrainSummary = {
-      arch: cfg.sae.arch,
-      k: cfg.sae.k,
-      dictSize: cfg.sae.dSae,
-      dIn: cfg.sae.dIn,
-      steps: trainer.step,
-      tokens: trainer.step * cfg.batchSize,
-      backend: backend.name,
-      nmse: metrics.nmse,
-      fvu: metrics.fvu,
-      l0: metrics.l0,
-      deadFraction: metrics.deadFraction,
-      threshold: cfg.sae.arch === 'batchtopk' ? theta : null,
-      tokensPerSecond,
-      evalTokens: metrics.tokens,
-      l0Histogram: metrics.l0Histogram,
-      skippedNonFinite: loader.skippedNonFinite,
-      out: f.dir,
-      finished,
-      ...(recovery ? { featureRecovery: recovery } : {}),
-    };
-    if (finished && (cfg.sae.arch !== 'batchtopk' || theta > 0)) {
-      writeSaelens(
-        f.sae,
-        toSaeExport({
-          arch: cfg.sae.arch,
-          dIn: cfg.sae.dIn,
-          dSae: cfg.sae.dSae,
-          k: cfg.sae.k,
-          params: host,
-          theta,
-          normalize: cfg.normalize,
-          normScale: trainer.normScale,
-          info: { config: { ...cfg }, data: source.describe(), results: { ...summary, l0Histogram: undefined } },
-        }),
-      );
-      progress.log(`saved SAELens folder ${f.sae}`);
-    }
-    writeJsonAtomic(path.join(f.dir, 'summary.json'), summary);
-    trainer.dispose();
-    return summary;
   } finally {
     source.close();
   }
+}
+
+/** Everything one run of `train` works with. */
+interface Run {
+  opts: TrainOptions;
+  cfg: TrainConfig;
+  f: RunFiles;
+  loader: BatchLoader;
+  source: ActivationSource;
+  synth: SyntheticModel | null;
+  backend: Backend;
+  trainer: Trainer;
+  progress: Progress;
+}
+
+function checkpoint(r: Run): Promise<void> {
+  return r.trainer.getState().then((st) =>
+    saveCheckpoint(r.f.checkpoint, {
+      trainer: st,
+      extra: { options: { ...r.opts, steps: r.cfg.steps, explicit: undefined }, loader: r.loader.getState(), steps: r.cfg.steps },
+    }),
+  );
+}
+
+/** Train to the end (or --stop-after), with progress, metrics.jsonl and checkpoints; returns tokens/s. */
+async function trainLoop(r: Run): Promise<number> {
+  const { opts, cfg, f, loader, backend, trainer, progress } = r;
+  const t0 = performance.now();
+  const startStep = trainer.step;
+  let window: StepMetrics[] = [];
+  const stopAt = opts.stopAfter !== undefined ? Math.min(cfg.steps, startStep + opts.stopAfter) : cfg.steps;
+  await train(backend, cfg, loader, {
+    trainer,
+    stopAt,
+    onStep: async (m, t) => {
+      window.push(m);
+      const tps = ((t.step - startStep) * cfg.batchSize) / ((performance.now() - t0) / 1000);
+      progress.update({ step: t.step, steps: cfg.steps, tokens: t.step * cfg.batchSize, tokensPerSecond: tps, loss: m.loss, l0: m.l0, dead: m.dead });
+      if (t.step % opts.logEvery === 0 || t.step === stopAt) {
+        fs.appendFileSync(f.metrics, JSON.stringify(intervalRecord(window, cfg.batchSize, tps)) + '\n');
+        window = [];
+      }
+      if (opts.checkpointEvery > 0 && t.step % opts.checkpointEvery === 0) await checkpoint(r);
+    },
+  });
+  progress.done();
+  const elapsed = (performance.now() - t0) / 1000;
+  await checkpoint(r);
+  return ((trainer.step - startStep) * cfg.batchSize) / Math.max(elapsed, 1e-9);
+}
+
+/** Held-out evaluation, the SAELens export (finished runs) and summary.json. */
+async function report(r: Run, tokensPerSecond: number): Promise<TrainSummary> {
+  const { cfg, f, loader, source, synth, backend, trainer, progress } = r;
+  const finished = trainer.step >= cfg.steps;
+  const theta = cfg.sae.arch === 'batchtopk' ? trainer.threshold.value : 0;
+  const evalModel = { params: trainer.params, cfg: cfg.sae, theta, normalize: cfg.normalize, normScale: trainer.normScale };
+  let metrics: EvalMetrics;
+  if (loader.evalRows > 0) {
+    metrics = await evaluate(backend, evalModel, loader.evalBatches(Math.min(cfg.batchSize, 4096)));
+  } else {
+    progress.log('no eval split (--eval-fraction 0): metrics are on one further training batch, not held out');
+    const batch = new Float32Array(cfg.batchSize * cfg.sae.dIn);
+    loader.nextBatch(batch);
+    metrics = await evaluate(backend, evalModel, [batch]);
+  }
+  const host = await downloadParams(trainer.params);
+  const recovery = synth ? featureRecovery(synth.dictionary, host.W_dec, cfg.sae.dIn) : undefined;
+  const summary: TrainSummary = {
+    arch: cfg.sae.arch,
+    k: cfg.sae.k,
+    dictSize: cfg.sae.dSae,
+    dIn: cfg.sae.dIn,
+    steps: trainer.step,
+    tokens: trainer.step * cfg.batchSize,
+    backend: backend.name,
+    nmse: metrics.nmse,
+    fvu: metrics.fvu,
+    l0: metrics.l0,
+    deadFraction: metrics.deadFraction,
+    threshold: cfg.sae.arch === 'batchtopk' ? theta : null,
+    tokensPerSecond,
+    evalTokens: metrics.tokens,
+    l0Histogram: metrics.l0Histogram,
+    skippedNonFinite: loader.skippedNonFinite,
+    out: f.dir,
+    finished,
+    ...(recovery ? { featureRecovery: recovery } : {}),
+  };
+  if (finished && (cfg.sae.arch !== 'batchtopk' || theta > 0)) {
+    writeSaelens(
+      f.sae,
+      toSaeExport({
+        arch: cfg.sae.arch,
+        dIn: cfg.sae.dIn,
+        dSae: cfg.sae.dSae,
+        k: cfg.sae.k,
+        params: host,
+        theta,
+        normalize: cfg.normalize,
+        normScale: trainer.normScale,
+        info: { config: { ...cfg }, data: source.describe(), results: { ...summary, l0Histogram: undefined } },
+      }),
+    );
+    progress.log(`saved SAELens folder ${f.sae}`);
+  }
+  writeJsonAtomic(path.join(f.dir, 'summary.json'), summary);
+  return summary;
 }
 
 /** One metrics.jsonl line: means over the steps since the previous line. */
@@ -282,6 +319,23 @@ function intervalRecord(w: StepMetrics[], batchSize: number, tokensPerSecond: nu
     lr: last.lr,
     tokensPerSecond,
   };
+}
+
+/**
+ * A resumed run continues metrics.jsonl from its checkpoint: drop lines past the checkpoint's step (written
+ * after it by the interrupted run) and a final partial-interval line at that step.
+ */
+function truncateMetrics(file: string, step: number, logEvery: number): void {
+  if (!fs.existsSync(file)) return;
+  const keep = fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .filter((l) => {
+      const s = (JSON.parse(l) as { step: number }).step;
+      return s < step || (s === step && s % logEvery === 0);
+    });
+  fs.writeFileSync(file, keep.map((l) => l + '\n').join(''));
 }
 
 function kebab(s: string): string {

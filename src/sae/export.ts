@@ -28,7 +28,7 @@ export interface Trained {
 export function prevFloat32(x: number): number {
   const f = new Float32Array([x]);
   const u = new Uint32Array(f.buffer);
-  if (!(x > 0)) throw new Error(`prevFloat32: expected a positive number, got ${x}`);
+  if (!(f[0]! > 0)) throw new Error(`prevFloat32: expected a positive float32, got ${x}`);
   u[0] = u[0]! - 1;
   return f[0]!;
 }

@@ -1,7 +1,7 @@
 // Inference encoding, free of any batch dependency: batchtopk is JumpReLU with the global threshold theta,
 // keeping pre >= theta (theta is the average smallest KEPT value, so >= reproduces a batch selection
 // exactly when theta equals its cut; SAELens's rule is pre > threshold, so the export writes the largest
-// f32 below theta, which is the same rule for f32 activations), topk keeps its fixed k per sample, jumprelu uses its learned thresholds,
+// f32 below theta, which is the same rule for f32 activations), topk keeps its fixed k per sample, jumprelu uses its learned thresholds (relu(pre) * (pre > theta), as SAELens),
 // relu is plain. Returns dense latents [B,M] and the reconstruction [B,D] (normalised space).
 import { noGrad } from '../autodiff/tape.js';
 import * as o from '../ops.js';
@@ -25,7 +25,7 @@ export function encodeInference(x: Tensor, p: SaeParams, cfg: SaeConfig, theta: 
         return densify(gatherAt(post, sel), sel);
       }
       case 'jumprelu':
-        return o.mul(pre, o.gt(pre, p.theta!));
+        return o.mul(o.relu(pre), o.gt(pre, p.theta!));
       case 'relu':
         return o.relu(pre);
     }

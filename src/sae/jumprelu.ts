@@ -12,7 +12,9 @@ export function jumpreluForward(x: Tensor, p: SaeParams, ctx: ForwardCtx): Train
   if (!p.theta) throw new Error('jumprelu: parameters have no theta');
   const eps = ctx.cfg.bandwidth;
   const pre = preActs(center(x, p), p);
-  const f = jumprelu(pre, p.theta, eps);
+  // ReLU first (as the paper's code; SAELens computes relu(pre) * (pre > threshold)): even if a threshold
+  // is driven below 0, negative pre-activations never pass.
+  const f = jumprelu(o.relu(pre), p.theta, eps);
   const xhat = decodeDense(f, p);
   const rec = mse(xhat, x);
   const l0Penalty = o.mulScalar(o.sum(heaviside(pre, p.theta, eps)), 1 / x.rows);

@@ -21,17 +21,19 @@ export function selectiveForward(
   select: (post: Tensor) => Selection,
 ): TrainOut & { sel: Selection } {
   const xc = center(x, p);
-  const { pre, post, sel, minSelected } = noGrad(() => {
+  const { pre, post, sel, minSelected, chosen } = noGrad(() => {
     const pre = preActs(xc, p);
     const post = o.relu(pre);
     const sel = select(post);
     // The cut: the smallest positive selected activation (BIG when none is positive).
     const chosen = gatherAt(post, sel);
     const minSelected = o.reduceAll('min', o.add(chosen, o.mulScalar(o.addScalar(o.step(chosen), -1), -BIG)));
-    return { pre, post, sel, minSelected };
+    return { pre, post, sel, minSelected, chosen };
   });
   post.free();
-  const vals = o.relu(o.add(sddmm(xc, p.W_enc, sel), gatherCols(p.b_enc, sel))); // [K]
+  // The recomputed values round differently from the dense pass that chose them: an entry chosen at 0
+  // (fewer positives than the selection size) must stay 0, so the kept-nonzero count is exact.
+  const vals = o.mul(o.relu(o.add(sddmm(xc, p.W_enc, sel), gatherCols(p.b_enc, sel))), o.step(chosen)); // [K]
   const xhat = ctx.dense ? decodeDense(densify(vals, sel), p) : o.add(spmm(vals, sel, p.W_dec), p.b_dec);
   const rec = mse(xhat, x);
   const aux = auxkLoss(xc, pre, o.sub(x, xhat), p, ctx);
