@@ -1,8 +1,8 @@
 // Transposed sparse x dense: out[c, :] = sum over the entries i with c_i = c of vals[i] * g[r_i, :], with
 // out [M,d] and g [B,d] (scalar form, any d; spmm_t_v4 is the vec4 form). Column c's entries are
-// sorted[start[c] .. start[c+1]) in ascending entry order (col_count, scan_u32, col_place, col_rank), so
-// the sum order is fixed: deterministic without float atomics. One invocation per output element of an out
-// row window; with g split into row windows, the first window writes and later ones add.
+// sorted[start[c] .. start[c+1]) in ascending entry order (col_tile_count, col_tile_scan, scan_u32,
+// col_tile_place), so the sum order is fixed: deterministic without float atomics. One invocation per output
+// element of an out row window; with g split into row windows, the first window writes and later ones add.
 // Must match `spmmTF32` in src/backend/cpu/sparse.ts up to summation order across g windows.
 // Bindings: 0 vals (f32), 1 idx (i32), 2 start (u32), 3 sorted (u32), 4 g window (f32),
 // 5 out window (f32, read_write), 6 Params.

@@ -261,4 +261,60 @@ s('sparse products: empty selection, one dense column (long segment), and a 4 Ki
   await checkSparse(sparseCase(5, 60, 50, 33, 0.2), 'small-binding d=33', small);
 });
 
+/**
+ * Every row of [batch, m] selects the columns in `full`, and each other entry is kept with probability p.
+ * Values are signed odd integers scaled by powers of two from 2^0 to 2^26, and g entries are +-1, +-2 or +-4,
+ * so every product is exact while the f32 sum of a column depends on the order of its terms.
+ */
+function fullColumns(sd: number, batch: number, m: number, d: number, full: number[], p: number): SparseCase {
+  const rng = new Rng(sd);
+  const idx: number[] = [];
+  for (let r = 0; r < batch; r++) {
+    for (let c = 0; c < m; c++) if (full.includes(c) || rng.uniform() < p) idx.push(r * m + c);
+  }
+  const big = () => (rng.int(2) ? 1 : -1) * (2 * rng.int(64) + 1) * 2 ** rng.int(27);
+  const small = () => (rng.int(2) ? 1 : -1) * 2 ** rng.int(3);
+  return {
+    batch,
+    m,
+    d,
+    idx: Int32Array.from(idx),
+    vals: Float32Array.from(idx, big),
+    a: Float32Array.from({ length: batch * d }, small),
+    w: Float32Array.from({ length: m * d }, small),
+  };
+}
+
+/** spmmT's result when every column adds its (exact) products in f32, in ascending entry order. */
+function ascendingSums(c: SparseCase): Float32Array {
+  const { m, d, idx, vals, a } = c;
+  const out = new Float32Array(m * d);
+  idx.forEach((f, i) => {
+    const [r, col] = [Math.floor(f / m), f % m];
+    for (let t = 0; t < d; t++) out[col * d + t] = Math.fround(out[col * d + t]! + vals[i]! * a[r * d + t]!);
+  });
+  return out;
+}
+
+s('spmmT: columns that hold every row (B up to 2048) sum in ascending entry order, across count tiles', async () => {
+  // The grouping walks tiles of >= 256 entries, so each full column spans many tiles; d = 8 and d = 6 take
+  // the vec4 and the scalar kernel. m = 3000 makes the (tile, column) table, not the tile size, set the tiles.
+  const shapes: [number, number, number, number[], number][] = [
+    [2048, 40, 8, [0, 17, 39], 0.05],
+    [1500, 40, 6, [3, 4], 0.3],
+    [512, 3000, 8, [5, 2999], 0.002],
+  ];
+  for (const [i, [batch, m, d, full, p]] of shapes.entries()) {
+    const c = fullColumns(20 + i, batch, m, d, full, p);
+    const what = `full columns B=${batch} m=${m} d=${d}`;
+    await checkSparse(c, what);
+    const want = ascendingSums(c);
+    for (const be of await others()) {
+      const [got] = await exec(be, [c.vals, c.idx, c.a, new Float32Array(m * d)], ([vs, is, gs, o]) =>
+        be.spmmT(o!, vs!, is!, m, gs!, d), [3]);
+      assertSame(`${be.name} spmmT ascending order ${what}`, got!, want);
+    }
+  }
+});
+
 s.run();

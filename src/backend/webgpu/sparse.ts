@@ -2,11 +2,29 @@
 // ascending flat indices r*m + c. Dense operands (a, w, g, out) may exceed one storage binding and are
 // bound as row windows; the selection arrays (vals, idx: rows*k entries) must fit one binding.
 // vec4 kernels (`*_v4`) are used when d % 4 == 0, scalar ones otherwise.
-// Kernels: kernels/{sddmm,spmm,spmm_t}{,_v4}.wgsl, csr_rowptr, col_count, col_place, col_rank, scan_u32.
+// Kernels: kernels/{sddmm,spmm,spmm_t}{,_v4}.wgsl, csr_rowptr, col_tile_{count,scan,place}, scan_u32.
 import type { GpuContext, GpuStorage } from './context.js';
 import { bindRange, head, u32s, windows, type Window } from './ranges.js';
 
 const WG = 64;
+/** Invocations per workgroup of col_tile_place, one tile each: small, so that few tiles still spread over cores. */
+const PLACE_WG = 16;
+/** spmmT's (tile, column) count table holds about this many words per entry (see groupTiles). */
+const TABLE_PER_ENTRY = 4;
+/** Fewest entries per tile: below this, more tiles add table work without shortening the serial walks. */
+const MIN_TILE = 256;
+
+/**
+ * Tiles for spmmT's counting sort. Each tile costs m table words to clear and scan, and is walked serially by
+ * one invocation (nnz / tiles steps), so tiles = TABLE_PER_ENTRY * nnz / m: grouping work stays O(nnz) and a
+ * walk is about m / TABLE_PER_ENTRY steps, whatever the column lengths. On llvmpipe (B=4096, m=24576, k=32)
+ * 1 to 4 words per entry measured within noise of each other; more tiles only shorten the walks, which
+ * matters on GPUs, not on 2 CPU cores (bench/RESULTS.md, "spmmT grouping").
+ */
+function groupTiles(ctx: GpuContext, nnz: number, m: number): number {
+  const words = Math.min(TABLE_PER_ENTRY * nnz, Math.floor(ctx.limits.maxStorageBufferBindingSize / 4));
+  return Math.max(1, Math.min(Math.ceil(nnz / MIN_TILE), Math.floor(words / m)));
+}
 
 /** Params fields of a row window in the kernels' units (vec4 when v4). */
 function rowWin(w: Window, d: number, v4: boolean): [number, number, number] {
@@ -113,22 +131,25 @@ export function spmmTGpu(
   const ib = entries(ctx, idx).binding;
   const ge = ctx.grid(Math.ceil(nnz / WG));
 
-  // Group entry ids by column, each column's segment in ascending entry order: counting sort, then a rank
-  // pass that undoes the atomic placement order.
+  // Group entry ids by column, each column's segment in ascending entry order (so the sums below run in a
+  // fixed order): a stable counting sort over tiles of consecutive entries (see groupTiles).
+  const tiles = groupTiles(ctx, nnz, m);
+  const tile = Math.ceil(nnz / tiles);
   const startBytes = Math.ceil(((m + 1) * 4) / 16) * 16;
+  const countBytes = tiles * m * 4;
   const start = ctx.scratch(startBytes);
-  const cursor = ctx.scratch(startBytes);
-  const placed = ctx.scratch(nnz * 4);
+  const count = ctx.scratch(countBytes);
   const sorted = ctx.scratch(nnz * 4);
   const sb = head(start, startBytes);
-  const pb = head(placed, nnz * 4);
+  const cb = head(count, countBytes);
   const so = head(sorted, nnz * 4);
-  ctx.clear(start, 0, startBytes);
-  ctx.dispatch('col_count', { WG }, [ib, sb], u32s(nnz, m, ge[0]), ge);
+  ctx.clear(count, 0, countBytes);
+  ctx.dispatch('col_tile_count', { WG }, [ib, cb], u32s(nnz, m, ge[0], tile), ge);
+  const gc = ctx.grid(Math.ceil(m / WG));
+  ctx.dispatch('col_tile_scan', { WG }, [cb, sb], u32s(m, tiles, gc[0]), gc);
   ctx.dispatch('scan_u32', { WG: 128 }, [sb], u32s(m, 0), [1]);
-  ctx.copy(start, 0, cursor, 0, startBytes);
-  ctx.dispatch('col_place', { WG }, [ib, head(cursor, startBytes), pb], u32s(nnz, m, ge[0]), ge);
-  ctx.dispatch('col_rank', { WG }, [ib, sb, pb, so], u32s(nnz, m, ge[0]), ge);
+  const gt = ctx.grid(Math.ceil(tiles / PLACE_WG));
+  ctx.dispatch('col_tile_place', { WG: PLACE_WG }, [ib, sb, cb, so], u32s(nnz, m, gt[0], tile), gt);
 
   const gw = windows(ctx, g.buffer, 0, rowsOf(g, d, 'spmmT: g') * d, d);
   for (const oi of windows(ctx, out.buffer, 0, out.length, d)) {
@@ -138,5 +159,5 @@ export function spmmTGpu(
       ctx.dispatch(v4 ? 'spmm_t_v4' : 'spmm_t', { WG }, [vb, ib, sb, so, gi.binding, oi.binding], params, gr);
     });
   }
-  for (const b of [start, cursor, placed, sorted]) ctx.release(b);
+  for (const b of [start, count, sorted]) ctx.release(b);
 }
