@@ -4,7 +4,7 @@
 // also an input (allowed by the contract for elementwise ops) that input is first copied to a scratch buffer.
 import type { AdamParams, BinaryOp, Broadcast, UnaryOp } from '../backend.js';
 import { BINARY_OPS, UNARY_OPS } from '../backend.js';
-import { ParamWriter, ranges, window, windowElems } from './chunk.js';
+import { Params, ranges, window, windowElems } from './chunk.js';
 import type { GpuContext } from './context.js';
 import type { GpuTensor } from './storage.js';
 
@@ -27,7 +27,7 @@ export function fillGpu(ctx: GpuContext, out: GpuTensor, bits: number): void {
 export function fillRun(ctx: GpuContext, buffer: GPUBuffer, start: number, count: number, bits: number): void {
   for (const [s, c] of ranges(count, windowElems(ctx))) {
     const w = window(ctx, buffer, start + s, c);
-    const p = new ParamWriter(4).u32(c).u32(start + s).u32(w.origin).u32(bits >>> 0);
+    const p = new Params().u32(c).u32(start + s).u32(w.origin).u32(bits >>> 0);
     ctx.dispatch('fill', {}, [w.binding], p.bytes, groups(ctx, c));
   }
 }
@@ -47,7 +47,7 @@ export function unaryGpu(ctx: GpuContext, op: UnaryOp, out: GpuTensor, x: GpuTen
   for (const [s, c] of ranges(out.length, windowElems(ctx))) {
     const xw = window(ctx, src.buffer, s, c);
     const ow = window(ctx, out.buffer, s, c);
-    const p = new ParamWriter(4).u32(c).u32(s).u32(xw.origin).u32(ow.origin);
+    const p = new Params().u32(c).u32(s).u32(xw.origin).u32(ow.origin);
     ctx.dispatch('unary', { OP: code }, [xw.binding, ow.binding], p.bytes, groups(ctx, c));
   }
   src.done();
@@ -100,7 +100,7 @@ export function binaryGpu(
     const aw = operandWindow(ctx, A.buffer, aMode, s, c, cols);
     const bw = operandWindow(ctx, B.buffer, bMode, s, c, cols);
     const ow = window(ctx, out.buffer, s, c);
-    const p = new ParamWriter(8)
+    const p = new Params()
       .u32(c)
       .u32(s)
       .u32(cols)
@@ -118,19 +118,11 @@ export function binaryGpu(
 export function adamGpu(ctx: GpuContext, p: GpuTensor, m: GpuTensor, v: GpuTensor, g: GpuTensor, h: AdamParams): void {
   for (const [s, c] of ranges(p.length, windowElems(ctx))) {
     const ws = [g, p, m, v].map((t) => window(ctx, t.buffer, s, c));
-    const params = new ParamWriter(14)
-      .u32(c)
-      .u32(s)
-      .u32(ws[0]!.origin)
-      .u32(0)
-      .f32(h.lr)
-      .f32(h.beta1)
-      .f32(h.beta2)
-      .f32(h.eps)
-      .f32(h.bc1)
-      .f32(h.bc2)
-      .f32(1 - h.beta1)
-      .f32(1 - h.beta2);
+    // The struct has 12 fields; the two zero words past it keep the 64-byte uniform this has always bound.
+    const params = new Params()
+      .u32(c, s, ws[0]!.origin, 0)
+      .f32(h.lr, h.beta1, h.beta2, h.eps, h.bc1, h.bc2, 1 - h.beta1, 1 - h.beta2)
+      .u32(0, 0);
     ctx.dispatch('adam', {}, ws.map((w) => w.binding), params.bytes, groups(ctx, c));
   }
 }
@@ -152,7 +144,7 @@ export function binaryRuns(ctx: GpuContext, op: BinaryOp, out: Run, a: Run, b: R
     const bw = window(ctx, b.buffer, b.at + s, c);
     const ow = window(ctx, out.buffer, out.at + s, c);
     // The kernel indexes operand x at (start + i) - origin; u32 wrap-around makes the shifted origins exact.
-    const p = new ParamWriter(8)
+    const p = new Params()
       .u32(c)
       .u32(s)
       .u32(n)

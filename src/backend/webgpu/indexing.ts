@@ -8,7 +8,7 @@
 // selections, the usual caller) are detected on the GPU and skip the sort's work (not its dispatches).
 // The sort workspace (8 bytes per entry, rounded up to a power of two) is internal and is bound whole: it
 // must fit the device's storage binding limit (16M entries on llvmpipe), independently of maxBindingBytes.
-import { ParamWriter, ranges, window, windowElems } from './chunk.js';
+import { head, Params, ranges, window, windowElems, type WindowBinding } from './chunk.js';
 import type { GpuContext } from './context.js';
 import { fillRun } from './elementwise.js';
 import type { GpuTensor } from './storage.js';
@@ -26,7 +26,7 @@ export function gatherGpu(ctx: GpuContext, out: GpuTensor, x: GpuTensor, idx: Gp
     for (const [s, c] of ranges(n, E)) {
       const iw = window(ctx, idx.buffer, s, c);
       const ow = window(ctx, out.buffer, s, c);
-      const p = new ParamWriter(7).u32(c).u32(s).u32(iw.origin).u32(ow.origin).u32(lo).u32(lo + xc).u32(xw.origin);
+      const p = new Params().u32(c).u32(s).u32(iw.origin).u32(ow.origin).u32(lo).u32(lo + xc).u32(xw.origin);
       ctx.dispatch('gather', {}, [xw.binding, iw.binding, ow.binding], p.bytes, ctx.grid(Math.ceil(c / (WG * PER))));
     }
   }
@@ -42,28 +42,28 @@ export function scatterAddGpu(ctx: GpuContext, tuning: GpuTuning, out: GpuTensor
   }
   const E = windowElems(ctx);
   const keys = ctx.scratch(keyBytes);
-  const keysBinding = { buffer: keys, offset: 0, size: keyBytes };
+  const keysBinding = head(keys, keyBytes);
   const unsorted = ctx.scratch(16);
   ctx.clear(unsorted, 0, 16);
   // Each window also reads the next entry, to compare neighbours across the window boundary.
   for (const [s, c] of ranges(n, E - 1)) {
     const iw = window(ctx, idx.buffer, s, Math.min(c + 1, n - s));
-    const p = new ParamWriter(4).u32(c).u32(s).u32(iw.origin).u32(n);
+    const p = new Params().u32(c).u32(s).u32(iw.origin).u32(n);
     ctx.dispatch('scatter_keys', {}, [iw.binding, keysBinding, unsorted], p.bytes, ctx.grid(Math.ceil(c / WG)));
   }
   if (padded > n) fillRun(ctx, keys, 2 * n, 2 * (padded - n), 0xffffffff);
   sortPairs(ctx, unsorted, keysBinding, padded, tuning.localSort);
 
   const sorted = ctx.scratch(n * 4);
-  const sortedBinding = { buffer: sorted, offset: 0, size: Math.ceil(n / 4) * 16 };
+  const sortedBinding = head(sorted, Math.ceil(n / 4) * 16);
   for (const [lo, c] of ranges(n, E)) {
     const sw = window(ctx, src.buffer, lo, c);
-    const p = new ParamWriter(4).u32(n).u32(lo).u32(lo + c).u32(sw.origin);
+    const p = new Params().u32(n).u32(lo).u32(lo + c).u32(sw.origin);
     ctx.dispatch('scatter_permute', {}, [keysBinding, sw.binding, sortedBinding], p.bytes, ctx.grid(Math.ceil(n / WG)));
   }
   for (const [lo, c] of ranges(out.length, E)) {
     const ow = window(ctx, out.buffer, lo, c);
-    const p = new ParamWriter(4).u32(n).u32(lo).u32(lo + c).u32(ow.origin);
+    const p = new Params().u32(n).u32(lo).u32(lo + c).u32(ow.origin);
     ctx.dispatch('scatter_add', {}, [keysBinding, sortedBinding, ow.binding], p.bytes, ctx.grid(Math.ceil(n / WG)));
   }
   ctx.release(keys);
@@ -85,7 +85,7 @@ const SORT_PAIRS = 8;
 function sortPairs(
   ctx: GpuContext,
   unsorted: GPUBuffer,
-  keys: { buffer: GPUBuffer; offset: number; size: number },
+  keys: WindowBinding,
   len: number,
   local: boolean,
 ): void {
@@ -95,18 +95,18 @@ function sortPairs(
   if (block === 1) {
     for (let k = 2; k <= len; k *= 2) {
       for (let j = k / 2; j >= 1; j /= 2) {
-        ctx.dispatch('sort_pairs', {}, [unsorted, keys], new ParamWriter(3).u32(half).u32(k).u32(j).bytes, g);
+        ctx.dispatch('sort_pairs', {}, [unsorted, keys], new Params().u32(half).u32(k).u32(j).bytes, g);
       }
     }
     return;
   }
   const blocks = ctx.grid(len / block);
   const localSteps = (kFirst: number, kLast: number) =>
-    ctx.dispatch('sort_pairs_local', {}, [unsorted, keys], new ParamWriter(3).u32(block).u32(kFirst).u32(kLast).bytes, blocks);
+    ctx.dispatch('sort_pairs_local', {}, [unsorted, keys], new Params().u32(block).u32(kFirst).u32(kLast).bytes, blocks);
   localSteps(2, block);
   for (let k = 2 * block; k <= len; k *= 2) {
     for (let j = k / 2; j >= block; j /= 2) {
-      ctx.dispatch('sort_pairs', {}, [unsorted, keys], new ParamWriter(3).u32(half).u32(k).u32(j).bytes, g);
+      ctx.dispatch('sort_pairs', {}, [unsorted, keys], new Params().u32(half).u32(k).u32(j).bytes, g);
     }
     localSteps(k, k);
   }

@@ -5,7 +5,7 @@
 //   'tiled' (matmul_tiled.wgsl): 64x64 workgroup tiles staged in workgroup memory. Best on real GPUs.
 // Operands larger than one binding are split into blocks (M, N and K partitions) whose stored spans each
 // fit a window; K blocks after the first accumulate onto out.
-import { ParamWriter, window, windowElems } from './chunk.js';
+import { Params, window, windowElems } from './chunk.js';
 import type { GpuContext } from './context.js';
 import type { GpuTensor } from './storage.js';
 import type { MatmulVariant } from './tuning.js';
@@ -102,7 +102,7 @@ export function matmulGpu(
         const bStart = transB ? n0 * K + k0 : k0 * N + n0;
         const tilesX = Math.ceil(nb / shape.tileN);
         const tiles = tilesX * Math.ceil(mb / shape.tileM);
-        const p = new ParamWriter(11)
+        const p = new Params()
           .u32(mb)
           .u32(nb)
           .u32(kb)

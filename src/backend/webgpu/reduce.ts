@@ -7,7 +7,7 @@
 // depth of its addition tree times 2^-24 * sum|x|: per/4 + 2 + log2(WG) along rows (38 on llvmpipe, 13
 // elsewhere), rb = 32 along columns, giving the blocked accuracy the contract asks for.
 import type { ReduceOp } from '../backend.js';
-import { ParamWriter, window, windowElems } from './chunk.js';
+import { Params, window, windowElems } from './chunk.js';
 import type { GpuContext } from './context.js';
 import { binaryRuns } from './elementwise.js';
 import type { GpuTensor } from './storage.js';
@@ -58,7 +58,7 @@ function reduceRows(ctx: GpuContext, tuning: GpuTuning, op: ReduceOp, out: GpuTe
       const xEnd = rl * src.cols + Math.min(src.cols, (gl - rl * nb + 1) * bs);
       const xw = window(ctx, src.buffer, xStart, xEnd - xStart);
       const ow = window(ctx, dst, g0, groups);
-      const p = new ParamWriter(7).u32(groups).u32(g0).u32(src.cols).u32(nb).u32(per).u32(xw.origin).u32(ow.origin);
+      const p = new Params().u32(groups).u32(g0).u32(src.cols).u32(nb).u32(per).u32(xw.origin).u32(ow.origin);
       ctx.dispatch('reduce_rows', { OP: OPS[op], WG: wg }, [xw.binding, ow.binding], p.bytes, ctx.grid(groups));
     }
     if (owned) ctx.release(owned);
@@ -86,7 +86,7 @@ function reduceCols(ctx: GpuContext, op: ReduceOp, out: GpuTensor, first: Src): 
       const xw = window(ctx, src.buffer, xStart, xEnd - xStart);
       const ow = window(ctx, dst, b0 * cols, blocks * cols);
       const groups = blocks * ncb;
-      const p = new ParamWriter(10)
+      const p = new Params()
         .u32(groups)
         .u32(b0)
         .u32(ncb)

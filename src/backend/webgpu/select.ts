@@ -6,7 +6,7 @@
 //   topk_emit). The range is processed in binding-sized windows.
 // - per-row select (TopK, AuxK): one workgroup per row does the radix select and the emit (topk_rows).
 import type { GpuBinding, GpuContext, GpuStorage } from './context.js';
-import { bindRange, head, unitFits, u32s, windows, type Window } from './ranges.js';
+import { exactWindow, head, Params, unitFits, windows, type Window } from './chunk.js';
 
 const WG = 128;
 /** Elements per invocation in a count/emit tile: 4096-element tiles, ~24.6k tiles at 4096 x 24576. */
@@ -77,7 +77,7 @@ function findCut(ctx: GpuContext, state: GPUBuffer, x: GpuStorage, first: number
   const hist = ctx.scratch(2048 * 4);
   const cap = Math.min(n, CAND_CAP, Math.floor(ctx.maxBindingBytes / 4));
   const cand = ctx.scratch(cap * 4);
-  const candWin: Window = { first: 0, count: cap, shift: 0, binding: head(cand, cap * 4) };
+  const candWin = exactWindow(ctx, cand, 0, cap);
   ctx.clear(hist, 0, 2048 * 4);
   ctx.clear(state, 8, 4);
   DIGITS.forEach(([shift, bits], pass) => {
@@ -85,7 +85,7 @@ function findCut(ctx: GpuContext, state: GPUBuffer, x: GpuStorage, first: number
     const run = (kernel: string, w: Window, extra: GpuBinding[], mode: number) => {
       const wt = Math.ceil(w.count / tile);
       const g = ctx.grid(wt);
-      const params = u32s(w.count, w.shift, shift, bits, mask, g[0], wt, mode, cap);
+      const params = new Params().u32(w.count, w.shift, shift, bits, mask, g[0], wt, mode, cap).bytes;
       ctx.dispatch(kernel, { WG, ITEMS: items }, [w.binding, state, hist, ...extra], params, g);
     };
     if (pass === 0) for (const w of wins) run('topk_hist', w, [], 0);
@@ -94,7 +94,7 @@ function findCut(ctx: GpuContext, state: GPUBuffer, x: GpuStorage, first: number
       run('topk_hist', candWin, [], 1);
       for (const w of wins) run('topk_hist', w, [], 2);
     }
-    ctx.dispatch('topk_pick', { WG }, [hist, state], u32s(shift, bits, pass === 0 ? 1 : 0, k), [1]);
+    ctx.dispatch('topk_pick', { WG }, [hist, state], new Params().u32(shift, bits, pass === 0 ? 1 : 0, k).bytes, [1]);
   });
   ctx.release(hist);
   ctx.release(cand);
@@ -124,14 +124,14 @@ function emit(
   const parts = windows(ctx, x.buffer, first, n, tile).map((w) => {
     const tile0 = (w.first - first) / tile;
     const wt = Math.ceil(w.count / tile);
-    return { w, tile0, wt, g: ctx.grid(wt), t: bindRange(ctx, thr, tile0 * WG * 2, wt * WG * 2) };
+    return { w, tile0, wt, g: ctx.grid(wt), t: exactWindow(ctx, thr, tile0 * WG * 2, wt * WG * 2) };
   });
   for (const { w, tile0, wt, g, t } of parts) {
-    const params = u32s(w.count, w.shift, tile0, wt, tiles, g[0], t.shift);
+    const params = new Params().u32(w.count, w.shift, tile0, wt, tiles, g[0], t.shift).bytes;
     ctx.dispatch('topk_count', consts, [w.binding, state, cb, t.binding], params, g);
   }
-  ctx.dispatch('scan_u32', { WG }, [cb], u32s(tiles, 0), [1]);
-  ctx.dispatch('scan_u32', { WG }, [cb], u32s(tiles, tiles + 1), [1]);
+  ctx.dispatch('scan_u32', { WG }, [cb], new Params().u32(tiles, 0).bytes, [1]);
+  ctx.dispatch('scan_u32', { WG }, [cb], new Params().u32(tiles, tiles + 1).bytes, [1]);
 
   // Output slots of a window are not known on the host, so with several output windows (only under tiny
   // binding limits) every pair is dispatched and each kernel writes only the slots its binding holds.
@@ -139,7 +139,7 @@ function emit(
   for (const { w, tile0, wt, g, t } of parts) {
     for (const o of outWins) {
       const outSlots = [o.first - outFirst, o.count, o.shift];
-      const params = u32s(w.count, w.shift, tile0, wt, tiles, g[0], t.shift, w.first, ...outSlots);
+      const params = new Params().u32(w.count, w.shift, tile0, wt, tiles, g[0], t.shift, w.first, ...outSlots).bytes;
       ctx.dispatch('topk_emit', consts, [w.binding, state, cb, t.binding, o.binding], params, g);
     }
   }
@@ -161,9 +161,9 @@ function rowsSelect(ctx: GpuContext, out: GpuStorage, x: GpuStorage, rows: numbe
   for (const w of windows(ctx, x.buffer, 0, rows * cols, cols, outRowsFit)) {
     const row0 = w.first / cols;
     const n = w.count / cols;
-    const o = bindRange(ctx, out.buffer, row0 * k, n * k);
+    const o = exactWindow(ctx, out.buffer, row0 * k, n * k);
     const g = ctx.grid(n);
-    const params = u32s(cols, k, n, w.shift, o.shift, row0, g[0]);
+    const params = new Params().u32(cols, k, n, w.shift, o.shift, row0, g[0]).bytes;
     ctx.dispatch('topk_rows', { WG, ITEMS: ROW_ITEMS }, [w.binding, o.binding], params, g);
   }
 }

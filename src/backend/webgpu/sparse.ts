@@ -4,7 +4,7 @@
 // vec4 kernels (`*_v4`) are used when d % 4 == 0, scalar ones otherwise.
 // Kernels: kernels/{sddmm,spmm,spmm_t}{,_v4}.wgsl, csr_rowptr, col_tile_{count,scan,place}, scan_u32.
 import type { GpuContext, GpuStorage } from './context.js';
-import { bindRange, head, u32s, windows, type Window } from './ranges.js';
+import { exactWindow, head, Params, windows, type Window } from './chunk.js';
 
 const WG = 64;
 /** Invocations per workgroup of col_tile_place, one tile each: small, so that few tiles still spread over cores. */
@@ -32,7 +32,7 @@ function rowWin(w: Window, d: number, v4: boolean): [number, number, number] {
 }
 
 function entries(ctx: GpuContext, s: GpuStorage): Window {
-  return bindRange(ctx, s.buffer, 0, s.length);
+  return exactWindow(ctx, s.buffer, 0, s.length);
 }
 
 function rowsOf(s: GpuStorage, d: number, what: string): number {
@@ -62,7 +62,7 @@ export function sddmmGpu(
   // Every entry is computed by the one (a window, w window) pair that holds both of its rows.
   for (const ai of aw) {
     for (const wi of ww) {
-      const params = u32s(nnz, m, v4 ? d / 4 : d, g[0], ...rowWin(ai, d, v4), ...rowWin(wi, d, v4));
+      const params = new Params().u32(nnz, m, v4 ? d / 4 : d, g[0], ...rowWin(ai, d, v4), ...rowWin(wi, d, v4)).bytes;
       ctx.dispatch(v4 ? 'sddmm_v4' : 'sddmm', { WG }, [ai.binding, wi.binding, ib, ob], params, g);
     }
   }
@@ -95,12 +95,12 @@ export function spmmGpu(
   const vb = entries(ctx, vals).binding;
   const ib = entries(ctx, idx).binding;
   const gp = ctx.grid(Math.ceil((batch + 1) / WG));
-  ctx.dispatch('csr_rowptr', { WG }, [ib, rp], u32s(nnz, m, batch, gp[0]), gp);
+  ctx.dispatch('csr_rowptr', { WG }, [ib, rp], new Params().u32(nnz, m, batch, gp[0]).bytes, gp);
   const ww = windows(ctx, w.buffer, 0, rowsOf(w, d, 'spmm: w') * d, d);
   for (const oi of windows(ctx, out.buffer, 0, out.length, d)) {
     const g = ctx.grid(Math.ceil((oi.count / d) * dd / WG));
     ww.forEach((wi, j) => {
-      const params = u32s(m, dd, g[0], j > 0 ? 1 : 0, ...rowWin(oi, d, v4), ...rowWin(wi, d, v4));
+      const params = new Params().u32(m, dd, g[0], j > 0 ? 1 : 0, ...rowWin(oi, d, v4), ...rowWin(wi, d, v4)).bytes;
       ctx.dispatch(v4 ? 'spmm_v4' : 'spmm', { WG }, [vb, ib, rp, wi.binding, oi.binding], params, g);
     });
   }
@@ -144,18 +144,18 @@ export function spmmTGpu(
   const cb = head(count, countBytes);
   const so = head(sorted, nnz * 4);
   ctx.clear(count, 0, countBytes);
-  ctx.dispatch('col_tile_count', { WG }, [ib, cb], u32s(nnz, m, ge[0], tile), ge);
+  ctx.dispatch('col_tile_count', { WG }, [ib, cb], new Params().u32(nnz, m, ge[0], tile).bytes, ge);
   const gc = ctx.grid(Math.ceil(m / WG));
-  ctx.dispatch('col_tile_scan', { WG }, [cb, sb], u32s(m, tiles, gc[0]), gc);
-  ctx.dispatch('scan_u32', { WG: 128 }, [sb], u32s(m, 0), [1]);
+  ctx.dispatch('col_tile_scan', { WG }, [cb, sb], new Params().u32(m, tiles, gc[0]).bytes, gc);
+  ctx.dispatch('scan_u32', { WG: 128 }, [sb], new Params().u32(m, 0).bytes, [1]);
   const gt = ctx.grid(Math.ceil(tiles / PLACE_WG));
-  ctx.dispatch('col_tile_place', { WG: PLACE_WG }, [ib, sb, cb, so], u32s(nnz, m, gt[0], tile), gt);
+  ctx.dispatch('col_tile_place', { WG: PLACE_WG }, [ib, sb, cb, so], new Params().u32(nnz, m, gt[0], tile).bytes, gt);
 
   const gw = windows(ctx, g.buffer, 0, rowsOf(g, d, 'spmmT: g') * d, d);
   for (const oi of windows(ctx, out.buffer, 0, out.length, d)) {
     const gr = ctx.grid(Math.ceil((oi.count / d) * dd / WG));
     gw.forEach((gi, j) => {
-      const params = u32s(m, dd, gr[0], j > 0 ? 1 : 0, ...rowWin(oi, d, v4), ...rowWin(gi, d, v4));
+      const params = new Params().u32(m, dd, gr[0], j > 0 ? 1 : 0, ...rowWin(oi, d, v4), ...rowWin(gi, d, v4)).bytes;
       ctx.dispatch(v4 ? 'spmm_t_v4' : 'spmm_t', { WG }, [vb, ib, sb, so, gi.binding, oi.binding], params, gr);
     });
   }

@@ -1,6 +1,6 @@
 // GPU storage handles (argument checks are in ../args.ts, shared with the CPU backend).
 /// <reference types="@webgpu/types" />
-import type { DType, Storage } from '../backend.js';
+import type { DType } from '../backend.js';
 import type { GpuStorage } from './context.js';
 
 export class GpuTensor implements GpuStorage {
