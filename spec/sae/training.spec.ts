@@ -15,7 +15,7 @@ import { heaviside, jumprelu } from '../../src/ste.js';
 import { featureRecovery } from '../../src/synth.js';
 import { fromArray, tidy, zeros } from '../../src/tensor.js';
 import { cpu } from '../helpers/backends.js';
-import { B, config, D, heldOut, M, synth, trainOn } from './fixtures.js';
+import { config, D, heldOut, M, synth, trainOn } from './fixtures.js';
 
 const s = suite('sae: training semantics');
 
