@@ -129,7 +129,7 @@ cli
   .option('--decay-fraction <f>', 'Linear decay to 0 over this final fraction of steps (default: 0)')
   .option('--clip-grad-norm <n>', 'Global gradient-norm clipping (0: off) (default: 0)')
   .option('--normalize <mode>', `Input normalisation: ${NORMALIZE_MODES.join(' | ')} (default: none)`)
-  .option('--backend <b>', 'auto | webgpu | cpu (auto: a hardware WebGPU adapter, else the CPU) (default: auto)')
+  .option('--backend <b>', 'auto | webgpu | cpu (auto: a hardware WebGPU adapter; a software one such as llvmpipe only for large SAEs; else the CPU) (default: auto)')
   .option('--seed <n>', 'Seed of every random choice (default: 0)')
   .option('--out <dir>', 'Output folder: sae/ (SAELens format), checkpoint, metrics.jsonl, summary.json (default: runs/latest)')
   .option('--resume <dir>', 'Continue the run saved in this folder (its checkpoint)')
@@ -148,7 +148,7 @@ cli
     const choice = oneOf(flags, 'backend', ['auto', 'webgpu', 'cpu'], 'auto') as BackendChoice;
     let backend: Backend | null = null;
     try {
-      const s = await runTrain(o, async () => (backend = await openBackend(choice, (m) => !o.quiet && console.error(m))));
+      const s = await runTrain(o, async (hint) => (backend = await openBackend(choice, (m) => !o.quiet && console.error(m), hint)));
       emit(Boolean(flags['json']), s as unknown as Record<string, unknown>, () =>
         [
           `${s.finished ? 'trained' : 'stopped at step ' + s.steps + ' (resumable)'}: ${s.arch} d_in=${s.dIn} d_sae=${s.dictSize} k=${s.k}, ${s.steps} steps, ${s.tokens} tokens on ${s.backend} (${Math.round(s.tokensPerSecond)} tok/s)`,
@@ -183,7 +183,7 @@ cli
     const maxRows = num(flags, 'maxRows', { int: true, min: 1 });
     let backend: Backend | null = null;
     try {
-      const s = await runEval({ sae: dir, data, tensor: str(flags, 'tensor'), batchSize, maxRows }, async () => (backend = await openBackend(choice, (m) => console.error(m))));
+      const s = await runEval({ sae: dir, data, tensor: str(flags, 'tensor'), batchSize, maxRows }, async (hint) => (backend = await openBackend(choice, (m) => console.error(m), hint)));
       emit(Boolean(flags['json']), s as unknown as Record<string, unknown>, () =>
         [
           `${s.architecture} d_in=${s.dIn} d_sae=${s.dictSize} on ${s.tokens} tokens (${s.backend})`,

@@ -97,6 +97,19 @@ s('info --backend webgpu --json describes the adapter and the limits in use', ()
   assert.ok(j.adapter.limits.maxStorageBufferBindingSize >= 128 * 2 ** 20, 'the adapter limit, not a lower default');
 });
 
+s('--backend auto: a software adapter (llvmpipe here) only for SAEs of >= 2^20 encoder weights', () => {
+  const info = run('info', '--backend', 'webgpu', '--json');
+  if (info.code !== 0 || !/llvmpipe|lavapipe|swiftshader/i.test(JSON.stringify(lastJson(info.out).adapter))) return; // not a software adapter
+  const big = path.join(tmp, 'wide.npy');
+  writeNpy(big, new SyntheticModel({ dIn: 512, nFeatures: 64, meanActive: 3, seed: 4 }).rows(0, 200), 200, 512);
+  const small = run('train', '--data', data, '--steps', '1', '--batch-size', '32', '--dict-size', '24', '--k', '2', '--quiet', '--json', '--out', path.join(tmp, 'auto-small'));
+  assert.is(small.code, 0, small.err);
+  assert.is(lastJson(small.out).backend, 'cpu');
+  const wide = run('train', '--data', big, '--steps', '1', '--batch-size', '32', '--dict-size', '2048', '--k', '2', '--quiet', '--json', '--out', path.join(tmp, 'auto-wide'));
+  assert.is(wide.code, 0, wide.err);
+  assert.is(lastJson(wide.out).backend, 'webgpu');
+});
+
 s('--help lists options and examples', () => {
   const r = run('train', '--help');
   assert.is(r.code, 0);

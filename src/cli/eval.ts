@@ -1,6 +1,7 @@
 // `batchtopk eval <sae-dir> --data <file>`: inference metrics of a saved SAE (ours or SAELens-written)
 // on activations, with the batch-independent encoder (theta / stored thresholds), never a batch selection.
 import type { Backend } from '../backend/backend.js';
+import type { WorkloadHint } from '../backend/open.js';
 import { DataError } from '../data/errors.js';
 import { openSource } from '../data/source.js';
 import { evaluate } from '../eval.js';
@@ -27,13 +28,13 @@ export interface EvalSummary extends EvalMetrics {
 }
 
 /** `backend` may be a factory, called only once the SAE and the data have been opened and checked. */
-export async function runEval(o: EvalOptions, backendOrOpen: Backend | (() => Promise<Backend>)): Promise<EvalSummary> {
+export async function runEval(o: EvalOptions, backendOrOpen: Backend | ((hint: WorkloadHint) => Promise<Backend>)): Promise<EvalSummary> {
   const exp = readSae(o.sae);
   const { model, params: host, theta } = fromSaeExport(exp);
   const source = openSource(o.data, { tensor: o.tensor });
   try {
     if (source.dIn !== exp.dIn) throw new DataError(`${o.data}: rows have d=${source.dIn} but the SAE in ${o.sae} expects d_in=${exp.dIn}`);
-    const backend = typeof backendOrOpen === 'function' ? await backendOrOpen() : backendOrOpen;
+    const backend = typeof backendOrOpen === 'function' ? await backendOrOpen({ dIn: exp.dIn, dSae: exp.dSae }) : backendOrOpen;
     const params = uploadParams(backend, model.cfg, host);
     const rows = Math.min(source.rows, o.maxRows ?? Infinity);
     const batches = function* () {

@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Backend } from '../backend/backend.js';
+import type { WorkloadHint } from '../backend/open.js';
 import { BatchLoader, type LoaderState } from '../data/loader.js';
 import { openSource, type ActivationSource } from '../data/source.js';
 import { DataError } from '../data/errors.js';
@@ -141,7 +142,7 @@ const RUN_DEFINING: (keyof TrainOptions)[] = [
 ];
 
 /** `backend` may be a factory, called only once the data and configuration are known to be good. */
-export async function runTrain(o: TrainOptions, backendOrOpen: Backend | (() => Promise<Backend>)): Promise<TrainSummary> {
+export async function runTrain(o: TrainOptions, backendOrOpen: Backend | ((hint: WorkloadHint) => Promise<Backend>)): Promise<TrainSummary> {
   const progress = new Progress(process.stderr, 10, o.quiet);
   let opts = o;
   let resumed: ReturnType<typeof loadCheckpoint> | null = null;
@@ -170,7 +171,7 @@ export async function runTrain(o: TrainOptions, backendOrOpen: Backend | (() => 
     if (loader.trainRows < 1) throw new DataError(`${source.describe()}: no training rows left after the eval split`);
     const cfg = buildConfig(opts, source.dIn, loader.trainRows);
     progress.log(`data: ${source.describe()}; train ${loader.trainRows} rows, eval ${loader.evalRows} rows`);
-    const backend = typeof backendOrOpen === 'function' ? await backendOrOpen() : backendOrOpen;
+    const backend = typeof backendOrOpen === 'function' ? await backendOrOpen({ dIn: cfg.sae.dIn, dSae: cfg.sae.dSae }) : backendOrOpen;
     let trainer: Trainer;
     if (resumed) {
       loader.restore(resumed.extra['loader'] as LoaderState);
