@@ -6,6 +6,7 @@ import { Bench } from 'tinybench';
 import type { Storage } from '../src/backend/backend.js';
 import { CpuBackend } from '../src/backend/cpu.js';
 import { Rng } from '../src/rng.js';
+import { sortSelect } from './sort_baseline.js';
 
 const cpu = new CpuBackend();
 const rng = new Rng(42);
@@ -190,24 +191,14 @@ function checkTopk(x: Float32Array, rowsN: number, cols: number, k: number, out:
   const ms = await time('topk batch', () => cpu.topk(O, X, 1, n, k), 5);
   report(`topk batch [1, ${B}*${M}] k=${B}*${kSample}`, ms, `${(n / ms / 1e3).toFixed(0)} M elements/s`);
 
-  // Baseline: sort a copy of the values (V8's native numeric TypedArray sort), read the cut at rank k, then one
+  // Baseline (sort_baseline.ts): sort a copy of the values (V8's native numeric TypedArray sort), read the cut at rank k, then one
   // pass emits the indices with the same tie rule. Validated against the radix result before timing.
   const out = new Int32Array(k);
-  const sortSelect = () => {
-    const sorted = x.slice().sort();
-    const cut = sorted[n - k]!;
-    let ties = k;
-    for (let i = n - 1; i >= 0 && sorted[i]! > cut; i--) ties--;
-    let w = 0;
-    for (let i = 0; i < n; i++) {
-      const v = x[i]!;
-      if (v > cut || (v === cut && ties-- > 0)) out[w++] = i;
-    }
-  };
-  sortSelect();
+  const sortSelectRun = () => sortSelect(x, k, out);
+  sortSelectRun();
   if (out.some((f, i) => f !== radix[i])) throw new Error('sort baseline disagrees with radix select');
   // The validation call above already warmed it up; one timed run is enough for a multi-second task.
-  const msSort = await time('sort baseline', sortSelect, 1, false);
+  const msSort = await time('sort baseline', sortSelectRun, 1, false);
   report(
     `sort baseline (Float32Array sort + emit), same input`,
     msSort,

@@ -11,6 +11,7 @@ import { CpuBackend } from '../src/backend/cpu.js';
 import { describeAdapter, formatAdapter } from '../src/backend/webgpu/info.js';
 import { createWebGpuBackend } from '../src/backend/webgpu/webgpu.js';
 import { Rng } from '../src/rng.js';
+import { sortSelect } from './sort_baseline.js';
 
 const cpu = new CpuBackend();
 const gpu = await createWebGpuBackend({});
@@ -74,22 +75,12 @@ let batchIdx: Int32Array;
   const g = await time(gpu, () => gpu.topk(og, xg, 1, n, k), 5);
   report(`webgpu: topk batch [1, ${B}*${M}] k=${B}*${kS}`, g, meps(g.median, n), c.median);
 
-  // Baseline: sort a copy of the values, read the cut at rank k, one emit pass with the same tie rule.
+  // Baseline (sort_baseline.ts): sort a copy of the values, read the cut at rank k, one emit pass with the same tie rule.
   const out = new Int32Array(k);
-  const sortSelect = () => {
-    const sorted = x.slice().sort();
-    const cut = sorted[n - k]!;
-    let ties = k;
-    for (let i = n - 1; i >= 0 && sorted[i]! > cut; i--) ties--;
-    let w = 0;
-    for (let i = 0; i < n; i++) {
-      const v = x[i]!;
-      if (v > cut || (v === cut && ties-- > 0)) out[w++] = i;
-    }
-  };
-  sortSelect();
+  const sortSelectRun = () => sortSelect(x, k, out);
+  sortSelectRun();
   sameIndices('sort baseline', out, batchIdx);
-  const s = await time(null, sortSelect, 1);
+  const s = await time(null, sortSelectRun, 1);
   report('baseline: cpu full sort (Float32Array sort) + emit, same input', s, meps(s.median, n), c.median);
   for (const t of [xg, og]) gpu.free(t);
   for (const t of [xc, oc]) cpu.free(t);
