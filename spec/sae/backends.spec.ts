@@ -1,7 +1,8 @@
 // Issue 4, property 3: CPU and WebGPU train the same SAE from the same seed to loss curves that agree.
-// Tolerance: the two backends sum in different orders (matmul tiles, reductions), so each step differs
-// by f32 rounding (~1e-6 relative) and Adam's normalised steps let such differences grow slowly; over 20
-// steps at lr 3e-3 we allow 1e-3 relative per step's loss, far below the 20-50% the loss moves in 20 steps.
+// Tolerance: the backends sum in different orders (matmul tiles, reductions), so each step's values differ
+// by f32 rounding; measured on llvmpipe, the 20-step curves differ by at most 1.7e-7 relative (all four
+// architectures). We allow 1e-5: 60x that, for other adapters' summation orders, yet small enough that a
+// real divergence (a different selection, a wrong kernel) fails, since the loss moves 20-50% in 20 steps.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cpu, webgpu } from '../helpers/backends.js';
@@ -22,7 +23,7 @@ for (const arch of ['batchtopk', 'topk', 'jumprelu', 'relu'] as const) {
     }
     const [c, g] = curves as [number[], number[]];
     assert.ok(Math.abs(c[19]! - c[0]!) > 0.05 * c[0]!, `${arch}: the loss moved (${c[0]} -> ${c[19]})`);
-    c.forEach((v, i) => assert.ok(Math.abs(v - g[i]!) <= 1e-3 * Math.abs(v), `${arch} step ${i + 1}: cpu ${v} vs webgpu ${g[i]}`));
+    c.forEach((v, i) => assert.ok(Math.abs(v - g[i]!) <= 1e-5 * Math.abs(v), `${arch} step ${i + 1}: cpu ${v} vs webgpu ${g[i]}`));
   });
 }
 
