@@ -15,7 +15,10 @@ s.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const bin = path.resolve(import.meta.dirname, '../../bin/batchtopk.js');
 
 function run(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, BATCHTOPK_DEBUG: '' }, timeout: 120_000 });
+  return runEnv({}, ...args);
+}
+function runEnv(env: Record<string, string>, ...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, BATCHTOPK_DEBUG: '', ...env }, timeout: 120_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').pop()!);
@@ -108,6 +111,20 @@ s('--backend auto: a software adapter (llvmpipe here) only for SAEs of >= 2^20 e
   const wide = run('train', '--data', big, '--steps', '1', '--batch-size', '32', '--dict-size', '2048', '--k', '2', '--quiet', '--json', '--out', path.join(tmp, 'auto-wide'));
   assert.is(wide.code, 0, wide.err);
   assert.is(lastJson(wide.out).backend, 'webgpu');
+});
+
+s('no adapter: --backend webgpu says what was tried and how to fix it; auto falls back to the CPU', () => {
+  // D3D12 does not exist on Linux (nor Metal): a reliable way to have no adapter here.
+  const backend = process.platform === 'win32' ? 'metal' : 'd3d12';
+  const r = runEnv({ BATCHTOPK_WEBGPU_BACKEND: backend }, 'info', '--backend', 'webgpu');
+  assert.is(r.code, 1);
+  const line = r.err.trim().split('\n').filter((l) => l.startsWith('batchtopk: '));
+  assert.is(line.length, 1, r.err);
+  assert.match(line[0]!, new RegExp(`Tried: ${backend}`));
+  assert.match(line[0]!, /apt-get install -y libegl1 libegl-mesa0 libgl1-mesa-dri libgles2/);
+  const auto = runEnv({ BATCHTOPK_WEBGPU_BACKEND: backend }, 'train', '--data', data, '--steps', '2', '--out', path.join(tmp, 'noadapter'), '--json', '--quiet', '--batch-size', '32', '--dict-size', '24', '--k', '2');
+  assert.is(auto.code, 0, auto.err);
+  assert.is(lastJson(auto.out).backend, 'cpu');
 });
 
 s('--help lists options and examples', () => {
