@@ -92,6 +92,7 @@ function trainOptions(raw: Flags): TrainOptions {
     out: str(flags, 'out') ?? resume ?? 'runs/latest',
     resume,
     evalFraction: num(flags, 'evalFraction', { min: 0, max: 0.99 }) ?? 0.05,
+    evalTokens: num(flags, 'evalTokens', { int: true, min: 1 }) ?? 1_000_000,
     shuffleBuffer: num(flags, 'shuffleBuffer', { int: true, min: 1 }) ?? 65536,
     checkpointEvery: num(flags, 'checkpointEvery', { int: true, min: 0 }) ?? 500,
     logEvery: num(flags, 'logEvery', { int: true, min: 1 }) ?? 50,
@@ -134,6 +135,7 @@ cli
   .option('--out <dir>', 'Output folder: sae/ (SAELens format), checkpoint, metrics.jsonl, summary.json (default: runs/latest)')
   .option('--resume <dir>', 'Continue the run saved in this folder (its checkpoint)')
   .option('--eval-fraction <f>', 'Share of rows held out for evaluation (default: 0.05)')
+  .option('--eval-tokens <n>', 'Evaluate on at most this many held-out rows (default: 1000000)')
   .option('--shuffle-buffer <rows>', 'Rows in the shuffle buffer (default: 65536)')
   .option('--checkpoint-every <n>', 'Steps between checkpoints (0: only at the end) (default: 500)')
   .option('--log-every <n>', 'Steps between metrics.jsonl lines (default: 50)')

@@ -40,6 +40,9 @@ s('train --json: the last stdout line is one object with the documented keys', (
   assert.is(j.dIn, 12);
   assert.is(j.backend, 'cpu');
   assert.ok(j.nmse > 0 && j.nmse < 10);
+  assert.is(j.evalTokens, 150, 'the default eval split: the last 5% of 3000 rows');
+  const capped = run('train', '--data', data, '--steps', '2', '--eval-tokens', '100', '--out', path.join(tmp, 'r1c'), '--json', ...fast);
+  assert.is(lastJson(capped.out).evalTokens, 100, '--eval-tokens caps the evaluation');
   const e = run('eval', path.join(tmp, 'r1', 'sae'), '--data', data, '--backend', 'cpu', '--json');
   assert.is(e.code, 0, e.err);
   const ej = lastJson(e.out);

@@ -44,6 +44,7 @@ function opts(over: Partial<TrainOptions>): TrainOptions {
     seed: 7,
     out: path.join(tmp, 'run'),
     evalFraction: 0.1,
+    evalTokens: 1_000_000,
     shuffleBuffer: 1024,
     checkpointEvery: 10,
     logEvery: 5,

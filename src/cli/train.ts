@@ -49,6 +49,8 @@ export interface TrainOptions {
   out: string;
   resume?: string;
   evalFraction: number;
+  /** Evaluate on at most this many held-out rows (the first ones of the split). */
+  evalTokens: number;
   shuffleBuffer: number;
   checkpointEvery: number;
   logEvery: number;
@@ -252,7 +254,7 @@ async function report(r: Run, tokensPerSecond: number): Promise<TrainSummary> {
   const evalModel = { params: trainer.params, cfg: cfg.sae, theta, normalize: cfg.normalize, normScale: trainer.normScale };
   let metrics: EvalMetrics;
   if (loader.evalRows > 0) {
-    metrics = await evaluate(backend, evalModel, loader.evalBatches(Math.min(cfg.batchSize, 4096)));
+    metrics = await evaluate(backend, evalModel, firstRows(loader.evalBatches(Math.min(cfg.batchSize, 4096)), r.opts.evalTokens, cfg.sae.dIn));
   } else {
     progress.log('no eval split (--eval-fraction 0): metrics are on one further training batch, not held out');
     const batch = new Float32Array(cfg.batchSize * cfg.sae.dIn);
@@ -301,6 +303,17 @@ async function report(r: Run, tokensPerSecond: number): Promise<TrainSummary> {
   }
   writeJsonAtomic(path.join(f.dir, 'summary.json'), summary);
   return summary;
+}
+
+/** The batches of `batches` cut to their first `rows` rows in total. */
+function* firstRows(batches: Iterable<Float32Array>, rows: number, d: number): Generator<Float32Array> {
+  let left = rows;
+  for (const b of batches) {
+    if (left <= 0) return;
+    const n = Math.min(left, b.length / d);
+    left -= n;
+    yield b.subarray(0, n * d);
+  }
 }
 
 /** One metrics.jsonl line: means over the steps since the previous line. */
