@@ -8,12 +8,12 @@
 // spmmT groups entries by column in a fixed order, so it must give the same bits on every run.
 import fc from 'fast-check';
 import { suite } from 'uvu';
-import type { Backend, HostArray, Storage } from '../../src/backend/backend.js';
+import type { Backend, Storage } from '../../src/backend/backend.js';
 import { withBindingLimit } from '../../src/backend/webgpu/webgpu.js';
 import { Rng } from '../../src/rng.js';
 import { cpu } from '../helpers/backends.js';
 import { assertClose, assertSame, seed, U32, values, type Style } from './cpu_util.js';
-import { exec, others, size } from './contract_util.js';
+import { agree, exec, others, size } from './contract_util.js';
 
 const s = suite('backend contract: topk, sddmm, spmm, spmmT');
 
@@ -164,18 +164,6 @@ function sparseCase(sd: number, batch: number, m: number, d: number, p: number):
   };
 }
 
-/** Runs `fn` on the CPU and on each of `gpus`; `check` compares one GPU's results with the CPU's. */
-async function compare(
-  gpus: Backend[],
-  inputs: HostArray[],
-  fn: (be: Backend, st: Storage[]) => void,
-  read: number[],
-  check: (be: Backend, got: HostArray[], ref: HostArray[]) => void,
-): Promise<void> {
-  const ref = await exec(cpu, inputs, (st) => fn(cpu, st), read);
-  for (const be of gpus) check(be, await exec(be, inputs, (st) => fn(be, st), read), ref);
-}
-
 /** Entry ids grouped by key (row or column), in entry order. */
 function groups(n: number, keys: number, key: (i: number) => number): number[][] {
   const out = Array.from({ length: keys }, () => [] as number[]);
@@ -206,23 +194,23 @@ async function checkSparse(c: SparseCase, what: string, gpus?: Backend[]): Promi
 
   const sdTol = (i: number) => (d + 2) * U32 * absDot(a, row(i) * d, w, col(i) * d, d);
   const sddmm = (be: Backend, [as, ws, is, o]: Storage[]) => be.sddmm(o!, as!, ws!, is!, m, d);
-  await compare(list, [a, w, idx, new Float32Array(nnz)], sddmm, [3], (be, [got], [ref]) =>
-    assertClose(`${be.name} sddmm ${what}`, got!, ref!, sdTol));
+  await agree([a, w, idx, new Float32Array(nnz)], sddmm, [3], (name, [got], [ref]) =>
+    assertClose(`${name} sddmm ${what}`, got!, ref!, sdTol), list);
 
   const byRow = groups(nnz, batch, row);
   const spTol = (o: number) => sumBound(byRow[Math.floor(o / d)]!, vals, w, col, d, o % d);
   const spOut = new Float32Array(batch * d).fill(5); // stale contents must be overwritten
   const spmm = (be: Backend, [vs, is, ws, o]: Storage[]) => be.spmm(o!, vs!, is!, m, ws!, batch, d);
-  await compare(list, [vals, idx, w, spOut], spmm, [3], (be, [got], [ref]) =>
-    assertClose(`${be.name} spmm ${what}`, got!, ref!, spTol));
+  await agree([vals, idx, w, spOut], spmm, [3], (name, [got], [ref]) =>
+    assertClose(`${name} spmm ${what}`, got!, ref!, spTol), list);
 
   // spmmT with g = a: out[c, t] sums vals[i] * a[r_i, t] over column c's entries.
   const byCol = groups(nnz, m, col);
   const stTol = (o: number) => sumBound(byCol[Math.floor(o / d)]!, vals, a, row, d, o % d);
   const stOut = new Float32Array(m * d).fill(-3);
   const spmmT = (be: Backend, [vs, is, gs, o]: Storage[]) => be.spmmT(o!, vs!, is!, m, gs!, d);
-  await compare(list, [vals, idx, a, stOut], spmmT, [3], (be, [got], [ref]) =>
-    assertClose(`${be.name} spmmT ${what}`, got!, ref!, stTol));
+  await agree([vals, idx, a, stOut], spmmT, [3], (name, [got], [ref]) =>
+    assertClose(`${name} spmmT ${what}`, got!, ref!, stTol), list);
   for (const be of list) {
     const [x] = await exec(be, [vals, idx, a, stOut], (st) => spmmT(be, st), [3]);
     const [y] = await exec(be, [vals, idx, a, stOut], (st) => spmmT(be, st), [3]);

@@ -51,17 +51,18 @@ export async function others(): Promise<Backend[]> {
 }
 
 /**
- * Run the same case on the CPU and on every other backend; `check(name, got, ref)` compares each other
- * backend's results with the CPU's.
+ * Run the same case on the CPU and on every other backend (or on `backends`, e.g. small-binding views);
+ * `check(name, got, ref)` compares each other backend's results with the CPU's.
  */
 export async function agree(
   inputs: HostArray[],
   fn: (be: Backend, s: Storage[]) => void,
   read: number[],
   check: (name: string, got: HostArray[], ref: HostArray[]) => void,
+  backends?: Backend[],
 ): Promise<void> {
   const ref = await exec(cpu, inputs, (s) => fn(cpu, s), read);
-  for (const be of await others()) {
+  for (const be of backends ?? (await others())) {
     const got = await exec(be, inputs, (s) => fn(be, s), read);
     check(be.name, got, ref);
   }
