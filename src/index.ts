@@ -13,7 +13,7 @@ export { Rng } from './rng.js';
 export { makeSaeConfig, SAE_DEFAULTS, ARCHS, type Arch, type SaeConfig, type NormalizeMode } from './sae/config.js';
 export { makeTrainConfig, type TrainConfig } from './train/config.js';
 export { Trainer, type StepMetrics, type TrainerState } from './train/trainer.js';
-export { train, type BatchSource } from './train/loop.js';
+export { train, createTrainer, type BatchSource } from './train/loop.js';
 export { evaluate, type EvalModel } from './eval.js';
 export type { EvalMetrics } from './metrics.js';
 export { SyntheticModel, SyntheticSource, featureRecovery } from './synth.js';

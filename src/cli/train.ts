@@ -16,7 +16,7 @@ import { downloadParams } from '../sae/params.js';
 import { featureRecovery, SyntheticModel, SyntheticSource, type SynthConfig } from '../synth.js';
 import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { makeTrainConfig, type TrainConfig } from '../train/config.js';
-import { train } from '../train/loop.js';
+import { createTrainer, train } from '../train/loop.js';
 import { Trainer, type StepMetrics } from '../train/trainer.js';
 import { writeJsonAtomic } from '../io/atomic.js';
 import { Progress } from './progress.js';
@@ -181,9 +181,7 @@ export async function runTrain(o: TrainOptions, backendOrOpen: Backend | ((hint:
       truncateMetrics(f.metrics, trainer.step, opts.logEvery);
       progress.log(`resumed at step ${trainer.step} from ${opts.resume}`);
     } else {
-      const first = new Float32Array(cfg.batchSize * cfg.sae.dIn);
-      loader.nextBatch(first); // initialises b_dec (and the scalar normalisation), not trained on
-      trainer = await Trainer.create(backend, cfg, first);
+      trainer = await createTrainer(backend, cfg, loader);
       fs.writeFileSync(f.metrics, '');
     }
     const run: Run = { opts, cfg, f, loader, source, synth, backend, trainer, progress };

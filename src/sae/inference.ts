@@ -1,8 +1,8 @@
 // Inference encoding, free of any batch dependency: batchtopk is JumpReLU with the global threshold theta,
 // keeping pre >= theta (theta is the average smallest KEPT value, so >= reproduces a batch selection
 // exactly when theta equals its cut; SAELens's rule is pre > threshold, so the export writes the largest
-// f32 below theta, which is the same rule for f32 activations), topk keeps its fixed k per sample, jumprelu uses its learned thresholds (relu(pre) * (pre > theta), as SAELens),
-// relu is plain. Returns dense latents [B,M] and the reconstruction [B,D] (normalised space).
+// f32 below theta, which is the same rule for f32 activations), topk keeps its fixed k per sample,
+// jumprelu uses its learned thresholds (relu(pre) * (pre > theta), as SAELens), relu is plain. Returns dense latents [B,M] and the reconstruction [B,D] (normalised space).
 import { noGrad } from '../autodiff/tape.js';
 import * as o from '../ops.js';
 import { densify, gatherAt, topkRows } from '../sparse.js';

@@ -18,16 +18,19 @@ export interface LoopOptions {
 }
 
 /**
- * Train until `stopAt`. A fresh trainer takes the source's first batch to initialise b_dec (and the scalar
- * normalisation); that batch is not trained on.
+ * A fresh trainer: the source's first batch initialises b_dec (and the scalar normalisation); that batch is
+ * not trained on.
  */
+export async function createTrainer(backend: Backend, cfg: TrainConfig, source: BatchSource): Promise<Trainer> {
+  const first = new Float32Array(cfg.batchSize * cfg.sae.dIn);
+  source.nextBatch(first);
+  return Trainer.create(backend, cfg, first);
+}
+
+/** Train until `stopAt`, from `opts.trainer` or a fresh trainer (createTrainer). */
 export async function train(backend: Backend, cfg: TrainConfig, source: BatchSource, opts: LoopOptions = {}): Promise<Trainer> {
   const batch = new Float32Array(cfg.batchSize * cfg.sae.dIn);
-  let trainer = opts.trainer;
-  if (!trainer) {
-    source.nextBatch(batch);
-    trainer = await Trainer.create(backend, cfg, batch);
-  }
+  const trainer = opts.trainer ?? (await createTrainer(backend, cfg, source));
   const stopAt = Math.min(opts.stopAt ?? cfg.steps, cfg.steps);
   while (trainer.step < stopAt) {
     source.nextBatch(batch);
