@@ -51,7 +51,10 @@ export interface AdamParams {
   bc2: number;
 }
 
-export interface Backend {
+import type { ModelOps } from './model_ops.js';
+
+/** The contract; the language-model primitives (ModelOps) are declared in model_ops.ts. */
+export interface Backend extends ModelOps {
   readonly name: 'cpu' | 'webgpu';
 
   // ---- memory ----
