@@ -4,6 +4,7 @@ import { cac } from 'cac';
 import type { Backend } from './backend/backend.js';
 import { openBackend, type BackendChoice } from './backend/open.js';
 import { runEval } from './cli/eval.js';
+import { runHarvest } from './cli/harvest.js';
 import { runInfo } from './cli/info.js';
 import { runSynth } from './cli/synth.js';
 import { runTrain, type TrainOptions } from './cli/train.js';
@@ -199,6 +200,61 @@ cli
   });
 
 cli
+  .command('harvest', 'Residual-stream activations of a language model as .npy shards for train --data')
+  .option('--model <path>', 'llama2.c checkpoint (.bin with its tok*.bin beside it) or a folder holding one')
+  .option('--tokenizer <file>', 'Tokenizer file, when not beside the checkpoint')
+  .option('--text <file>', 'Documents: .txt (one per blank-line-separated block) or .jsonl (a "text" field per line)')
+  .option('--layer <n>', 'Residual stream entering block n (blocks.n.hook_resid_pre, HF hidden_states[n])')
+  .option('--out <dir>', 'Output folder: acts_*.npy, tokens_*.npy, positions_*.npy, manifest.json')
+  .option('--seq-len <n>', "Tokens per document, BOS included; longer documents are cut (default: the model's context)")
+  .option('--max-tokens <n>', 'Stop after this many rows')
+  .option('--dtype <t>', 'f32 | f16 (default: f32)')
+  .option('--shard-rows <n>', 'Rows per shard (default: 262144)')
+  .option('--no-skip-bos', 'Keep the BOS rows (by default they are left out: one repeated outlier vector)')
+  .option('--batch-rows <n>', 'Tokens per forward pass (default: 4096)')
+  .option('--stop-after-shards <n>', 'Stop after writing n shards (run the same command again to continue)')
+  .option('--backend <b>', 'auto | webgpu | cpu (default: auto)')
+  .option('--quiet', 'No progress output')
+  .option('--json', 'Print the manifest as one JSON object on the last line of stdout')
+  .example('batchtopk harvest --model stories260K/stories260K.bin --text stories.jsonl --layer 2 --out acts/stories-l2')
+  .action(async (raw: Flags) => {
+    const flags = camel(raw);
+    const model = str(flags, 'model');
+    const text = str(flags, 'text');
+    const out = str(flags, 'out');
+    const layer = num(flags, 'layer', { int: true, min: 0 });
+    if (!model || !text || !out || layer === undefined) throw new UsageError('harvest needs --model <path> --text <file> --layer <n> --out <dir>');
+    const choice = oneOf(flags, 'backend', ['auto', 'webgpu', 'cpu'], 'auto') as BackendChoice;
+    const quiet = Boolean(flags['quiet']);
+    let backend: Backend | null = null;
+    try {
+      const m = await runHarvest(
+        {
+          model,
+          tokenizer: str(flags, 'tokenizer'),
+          text,
+          layer,
+          out,
+          seqLen: num(flags, 'seqLen', { int: true, min: 2 }),
+          maxTokens: num(flags, 'maxTokens', { int: true, min: 1 }),
+          dtype: oneOf(flags, 'dtype', ['f32', 'f16'] as const, 'f32'),
+          shardRows: num(flags, 'shardRows', { int: true, min: 1 }) ?? 262144,
+          skipBos: flags['skipBos'] !== false,
+          batchRows: num(flags, 'batchRows', { int: true, min: 1 }) ?? 4096,
+          stopAfterShards: num(flags, 'stopAfterShards', { int: true, min: 1 }),
+          quiet,
+        },
+        async (hint) => (backend = await openBackend(choice, (msg) => !quiet && console.error(msg), hint)),
+      );
+      emit(Boolean(flags['json']), m as unknown as Record<string, unknown>, () =>
+        `${m.complete ? 'harvested' : 'stopped (resumable)'}: ${m.rows} rows of ${m.hook_name} (d ${m.d_model}, ${m.dtype}) from ${m.model} in ${m.shards.length} shards: ${out}`,
+      );
+    } finally {
+      (backend as Backend | null)?.dispose();
+    }
+  });
+
+cli
   .command('synth', 'Write a synthetic activation set (.npy) and its ground-truth dictionary')
   .option('--out <file>', 'Output .npy file (the dictionary goes to <stem>.dictionary.npy)')
   .option('--rows <n>', 'Rows (tokens) (default: 100_000)')
@@ -239,7 +295,7 @@ async function main(): Promise<void> {
   try {
     cli.parse(process.argv, { run: false });
     if (!cli.matchedCommand) {
-      if (cli.args.length > 0) throw new UsageError(`unknown command '${cli.args[0]}' (commands: train, eval, synth, info)`);
+      if (cli.args.length > 0) throw new UsageError(`unknown command '${cli.args[0]}' (commands: train, eval, harvest, synth, info)`);
       if (!cli.options['help'] && !cli.options['version']) cli.outputHelp();
       return;
     }
