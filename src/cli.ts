@@ -5,6 +5,7 @@ import type { Backend } from './backend/backend.js';
 import { openBackend, type BackendChoice } from './backend/open.js';
 import { runEval } from './cli/eval.js';
 import { runHarvest } from './cli/harvest.js';
+import { runCeEval } from './cli/ce.js';
 import { runInfo } from './cli/info.js';
 import { runSynth } from './cli/synth.js';
 import { runTrain, type TrainOptions } from './cli/train.js';
@@ -175,12 +176,54 @@ cli
   .option('--batch-size <n>', 'Rows per evaluation batch (default: 4096)')
   .option('--max-rows <n>', 'Evaluate at most this many rows')
   .option('--backend <b>', 'auto | webgpu | cpu (default: auto)')
+  .option('--model <path>', 'CE degradation: splice the SAE into this language model (llama2.c .bin or folder)')
+  .option('--text <file>', 'CE degradation: documents (.txt blank-line-separated or .jsonl "text")')
+  .option('--layer <n>', "CE degradation: block whose input is replaced (default: the SAE's hook_name)")
+  .option('--seq-len <n>', "CE degradation: tokens per document, BOS included (default: the SAE's context_size)")
+  .option('--max-docs <n>', 'CE degradation: score at most this many documents')
+  .option('--batch-rows <n>', 'CE degradation: tokens per forward pass (default: 4096)')
+  .option('--splice-bos', 'CE degradation: replace the BOS rows too (as SAELens; default: keep them clean)')
   .option('--json', 'Print one JSON object as the last line of stdout')
   .example('batchtopk eval runs/latest/sae --data held_out.npy')
+  .example('batchtopk eval runs/latest/sae --model stories260K.bin --text stories.jsonl')
   .action(async (dir: string, raw: Flags) => {
     const flags = camel(raw);
+    const lmPath = str(flags, 'model');
+    if (lmPath !== undefined) {
+      const text = str(flags, 'text');
+      if (!text) throw new UsageError('eval --model needs --text <file>');
+      const choice = oneOf(flags, 'backend', ['auto', 'webgpu', 'cpu'], 'auto') as BackendChoice;
+      let backend: Backend | null = null;
+      try {
+        const r = await runCeEval(
+          {
+            sae: dir,
+            model: lmPath,
+            text,
+            layer: num(flags, 'layer', { int: true, min: 0 }),
+            seqLen: num(flags, 'seqLen', { int: true, min: 2 }),
+            maxDocs: num(flags, 'maxDocs', { int: true, min: 1 }),
+            batchRows: num(flags, 'batchRows', { int: true, min: 1 }) ?? 4096,
+            spliceBos: Boolean(flags['spliceBos']),
+            quiet: false,
+          },
+          async (hint) => (backend = await openBackend(choice, (m) => console.error(m), hint)),
+        );
+        emit(Boolean(flags['json']), r as unknown as Record<string, unknown>, () =>
+          [
+            `${r.architecture} SAE at ${r.hook_name} of ${r.model}, ${r.predictions} predictions from ${r.documents} documents (${r.backend})`,
+            `CE clean ${r.ce_clean.toFixed(4)}  spliced ${r.ce_sae.toFixed(4)}  zero-ablated ${r.ce_zero.toFixed(4)}  ce_loss_score ${r.ce_loss_score.toFixed(4)}`,
+            `KL spliced ${r.kl_sae.toFixed(4)}  zero-ablated ${r.kl_zero.toFixed(4)}  kl_div_score ${r.kl_div_score.toFixed(4)}`,
+            `same tokens: nmse ${r.nmse.toFixed(4)}  L0 ${r.l0.toFixed(2)}` + (r.splice_bos ? '' : '  (BOS rows not spliced)'),
+          ].join('\n'),
+        );
+      } finally {
+        (backend as Backend | null)?.dispose();
+      }
+      return;
+    }
     const data = str(flags, 'data');
-    if (!data) throw new UsageError('eval needs --data <path>');
+    if (!data) throw new UsageError('eval needs --data <path> (or --model and --text for CE degradation)');
     const choice = oneOf(flags, 'backend', ['auto', 'webgpu', 'cpu'], 'auto') as BackendChoice;
     const batchSize = num(flags, 'batchSize', { int: true, min: 1 }) ?? 4096;
     const maxRows = num(flags, 'maxRows', { int: true, min: 1 });
