@@ -99,6 +99,8 @@ function trainOptions(raw: Flags): TrainOptions {
     checkpointEvery: num(flags, 'checkpointEvery', { int: true, min: 0 }) ?? 500,
     logEvery: num(flags, 'logEvery', { int: true, min: 1 }) ?? 50,
     stopAfter: num(flags, 'stopAfter', { int: true, min: 1 }),
+    modelName: str(flags, 'modelName'),
+    hookName: str(flags, 'hookName'),
     quiet: Boolean(flags['quiet']),
     explicit,
   };
@@ -142,6 +144,8 @@ cli
   .option('--checkpoint-every <n>', 'Steps between checkpoints (0: only at the end) (default: 500)')
   .option('--log-every <n>', 'Steps between metrics.jsonl lines (default: 50)')
   .option('--stop-after <n>', 'Stop after n steps of this invocation (resumable)')
+  .option('--model-name <name>', "cfg.json metadata.model_name (default: from the harvest manifest.json beside --data)")
+  .option('--hook-name <name>', 'cfg.json metadata.hook_name, e.g. blocks.8.hook_resid_pre (default: from the harvest manifest)')
   .option('--quiet', 'No progress output')
   .option('--json', 'Print one JSON object as the last line of stdout')
   .example('batchtopk train                        # embedded synthetic data, BatchTopK, about a minute on a CPU')

@@ -7,7 +7,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { runCeEval } from '../../src/cli/ce.js';
 import { runHarvest, type HarvestCliOptions } from '../../src/cli/harvest.js';
+import { runTrain, type TrainOptions } from '../../src/cli/train.js';
 import { f32ToF16Bits } from '../../src/data/half.js';
 import { openSource } from '../../src/data/source.js';
 import { readStoriesDocs, readU16Npy } from '../../src/model/stories.js';
@@ -97,6 +99,31 @@ s('an interrupted run continued gives the files of an uninterrupted one; --max-t
   for (const f of [...m1.shards, ...m1.token_files, ...m1.position_files]) {
     assert.ok(fs.readFileSync(path.join(whole, f)).equals(fs.readFileSync(path.join(part, f))), f);
   }
+});
+
+s('harvest -> train -> eval --model: cfg.json names the model, hook, context and data; CE score between 0 and 1', async () => {
+  const data = path.join(tmp, 'all', 'acts_00000.npy');
+  const base: TrainOptions = {
+    data, arch: 'batchtopk', k: 8, dictSize: 128, batchSize: 128, steps: 40, lr: 3e-3, l0Coeff: 1e-3, l1Coeff: 1e-3,
+    kAux: 16, auxAlpha: 1 / 32, deadTokens: 512, bandwidth: 1e-3, thetaInit: 1e-3, warmupSteps: 0, decayFraction: 0,
+    clipGradNorm: 0, normalize: 'none', seed: 1, out: path.join(tmp, 'sae-run'), evalFraction: 0.1, evalTokens: 1000,
+    shuffleBuffer: 1024, checkpointEvery: 0, logEvery: 10, quiet: true,
+  };
+  await runTrain(base, cpu);
+  const cfg = JSON.parse(fs.readFileSync(path.join(tmp, 'sae-run', 'sae', 'cfg.json'), 'utf8')) as { metadata: Record<string, unknown> };
+  assert.is(cfg.metadata['model_name'], 'stories260K');
+  assert.is(cfg.metadata['hook_name'], 'blocks.2.hook_resid_pre');
+  assert.is(cfg.metadata['context_size'], 512);
+  assert.is(cfg.metadata['dataset_path'], jsonl);
+  const ce = await runCeEval({ sae: path.join(tmp, 'sae-run', 'sae'), model: STORIES, text: jsonl, maxDocs: 1, batchRows: 1024, spliceBos: false, quiet: true }, cpu);
+  assert.is(ce.hook_name, 'blocks.2.hook_resid_pre');
+  assert.ok(ce.ce_loss_score > 0 && ce.ce_loss_score < 1, `ce_loss_score ${ce.ce_loss_score}`);
+  assert.ok(ce.ce_clean < ce.ce_sae && ce.ce_sae < ce.ce_zero);
+  // Flags override the manifest (and name a model where there is none).
+  await runTrain({ ...base, steps: 5, out: path.join(tmp, 'sae-run2'), modelName: 'my-model', hookName: 'blocks.9.hook_resid_pre' }, cpu);
+  const cfg2 = JSON.parse(fs.readFileSync(path.join(tmp, 'sae-run2', 'sae', 'cfg.json'), 'utf8')) as { metadata: Record<string, unknown> };
+  assert.is(cfg2.metadata['model_name'], 'my-model');
+  assert.is(cfg2.metadata['hook_name'], 'blocks.9.hook_resid_pre');
 });
 
 s('clear errors: layer out of range, not a model folder, other options on an existing folder', async () => {
