@@ -180,7 +180,7 @@ cli
   .option('--batch-size <n>', 'Rows per evaluation batch (default: 4096)')
   .option('--max-rows <n>', 'Evaluate at most this many rows')
   .option('--backend <b>', 'auto | webgpu | cpu (default: auto)')
-  .option('--model <path>', 'CE degradation: splice the SAE into this language model (llama2.c .bin or folder)')
+  .option('--model <path>', 'CE degradation: splice the SAE into this language model (llama2.c .bin, or a folder: llama2.c or Hugging Face gpt2/llama)')
   .option('--text <file>', 'CE degradation: documents (.txt blank-line-separated or .jsonl "text")')
   .option('--layer <n>', "CE degradation: block whose input is replaced (default: the SAE's hook_name)")
   .option('--seq-len <n>', "CE degradation: tokens per document, BOS included (default: the SAE's context_size)")
@@ -248,7 +248,7 @@ cli
 
 cli
   .command('harvest', 'Residual-stream activations of a language model as .npy shards for train --data')
-  .option('--model <path>', 'llama2.c checkpoint (.bin with its tok*.bin beside it) or a folder holding one')
+  .option('--model <path>', 'llama2.c checkpoint (.bin, tok*.bin beside it), a folder holding one, or a Hugging Face folder (gpt2/llama: config.json, safetensors, tokenizer.json)')
   .option('--tokenizer <file>', 'Tokenizer file, when not beside the checkpoint')
   .option('--text <file>', 'Documents: .txt (one per blank-line-separated block) or .jsonl (a "text" field per line)')
   .option('--layer <n>', 'Residual stream entering block n (blocks.n.hook_resid_pre, HF hidden_states[n])')

@@ -1,8 +1,10 @@
 // Open a language model from a path: a llama2.c checkpoint (.bin, with its tok<vocab>.bin / tokenizer.bin
-// beside it), or a folder holding one. Errors name what was looked for.
+// beside it), a folder holding one, or a Hugging Face folder (config.json, safetensors, tokenizer.json; hf.ts). Errors name what was looked for.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { loadHfWeights } from './hf.js';
 import { loadLlama2c } from './llama2c.js';
+import { HfTokenizer } from './tok_hf.js';
 import { Llama2cTokenizer } from './tok_llama2c.js';
 import type { Tokenizer } from './tokenizer.js';
 import type { ModelWeights } from './weights.js';
@@ -27,7 +29,9 @@ export function loadModel(path: string, opts: { tokenizer?: string } = {}): Load
   if (statSync(p).isDirectory()) {
     const entries = readdirSync(p);
     if (entries.includes('config.json')) {
-      throw new Error(`${path}: Hugging Face model folders are not supported yet (only llama2.c checkpoints)`);
+      const weights = loadHfWeights(p);
+      const tokenizer = new HfTokenizer(p, weights.config.vocabSize, weights.config.bosId);
+      return { name: basename(p), path: p, weights, tokenizer };
     }
     const bins = entries.filter((e) => e.endsWith('.bin') && !/^tok.*\.bin$/.test(e) && e !== 'tokenizer.bin');
     if (bins.length !== 1) {
