@@ -158,8 +158,7 @@ cli
       emit(Boolean(flags['json']), s as unknown as Record<string, unknown>, () =>
         [
           `${s.finished ? 'trained' : 'stopped at step ' + s.steps + ' (resumable)'}: ${s.arch} d_in=${s.dIn} d_sae=${s.dictSize} k=${s.k}, ${s.steps} steps, ${s.tokens} tokens on ${s.backend} (${Math.round(s.tokensPerSecond)} tok/s)`,
-          `held-out (${s.evalTokens} tokens): nmse ${s.nmse.toFixed(4)}  fvu ${s.fvu.toFixed(4)}  L0 ${s.l0.toFixed(2)} (k ${s.k})  dead ${(100 * s.deadFraction).toFixed(1)}%` +
-            (s.threshold !== null ? `  theta ${s.threshold.toPrecision(4)}` : ''),
+          `held-out (${s.evalTokens} tokens${s.threshold !== null ? ', under theta' : ''}): nmse ${s.nmse.toFixed(4)}  fvu ${s.fvu.toFixed(4)}  L0 ${s.l0.toFixed(2)} (k ${s.k})  dead ${(100 * s.deadFraction).toFixed(1)}%`,
           ...(s.threshold !== null
             ? [
                 `theta ${s.threshold.toPrecision(4)} calibrated on ${s.calibrationBatches} training batches with the final weights (running estimate ${s.thresholdRunning!.toPrecision(4)})` +
