@@ -279,6 +279,10 @@ async function calibrate(r: Run): Promise<Calibration | null> {
         }
       })(),
     );
+  } catch (err) {
+    // Training is not lost over it: the checkpoint is still written; without a theta there is no export.
+    progress.log(`theta not calibrated: ${(err as Error).message}`);
+    return null;
   } finally {
     loader.restore(state);
   }

@@ -223,7 +223,7 @@ export class Trainer {
       this.theta = s.calibrated;
       this.thetaStep = s.calibratedAtStep;
     } else {
-      // A checkpoint of the earlier plain-mean estimator: continue the EMA from that mean.
+      // A checkpoint of the earlier plain-mean estimator: continue the EMA from that mean, as warmed up.
       this.thetaEma.ema = s.count ? s.sum / s.count : 0;
       this.thetaEma.count = s.count ? Math.max(s.count, 1000) : 0;
     }
