@@ -9,11 +9,12 @@ import { evaluate } from '../../src/eval.js';
 import { Rng } from '../../src/rng.js';
 import { center, preActs } from '../../src/sae/common.js';
 import { makeSaeConfig } from '../../src/sae/config.js';
-import { initHostParams, paramList, uploadParams } from '../../src/sae/params.js';
+import { downloadParams, initHostParams, paramList, uploadParams } from '../../src/sae/params.js';
 import { calibrateThreshold, ThresholdEma } from '../../src/sae/threshold.js';
 import { fromArray, tidy } from '../../src/tensor.js';
+import { Trainer } from '../../src/train/trainer.js';
 import * as o from '../../src/ops.js';
-import { cpu } from '../helpers/backends.js';
+import { allBackends, cpu } from '../helpers/backends.js';
 import { calibrateOn, config, heldOut, synth, trainOn } from './fixtures.js';
 
 const s = suite('sae: the BatchTopK threshold');
@@ -65,6 +66,43 @@ s('calibration: theta is the mean over batches of the rows*k-th largest positive
   assert.is(c.rows, 97);
   assert.ok(Math.abs(c.theta - cuts.reduce((a, x) => a + x, 0) / 3) <= 1e-12 * c.theta);
   for (const t of paramList(p)) t.free();
+});
+
+s('calibration and batch-top-k evaluation agree between the CPU and WebGPU backends', async () => {
+  const D = 16, M = 48, k = 4;
+  const cfg = makeSaeConfig({ dIn: D, dSae: M, k });
+  const rng = new Rng(12);
+  const host = initHostParams(cfg, rng, new Float32Array(D));
+  host.b_enc = rng.fillUniform(new Float32Array(M), -0.2, 0.2);
+  const batches = [64, 64, 30].map((n) => rng.fillNormal(new Float32Array(n * D)));
+  const got: { theta: number; nmse: number; l0: number }[] = [];
+  for (const be of await allBackends()) {
+    const p = uploadParams(be, cfg, host);
+    const c = await calibrateThreshold(be, { params: p, k, normalize: 'none', normScale: 1, dIn: D }, batches);
+    const ev = await evaluate(be, { params: p, cfg, theta: c.theta, normalize: 'none', normScale: 1 }, batches, { encoder: 'batchtopk' });
+    got.push({ theta: c.theta, nmse: ev.nmse, l0: ev.l0 });
+    for (const t of paramList(p)) t.free();
+  }
+  for (const g of got.slice(1)) {
+    // Only the f32 rounding of the pre-activations (different matmul kernels) separates the backends.
+    assert.ok(Math.abs(g.theta - got[0]!.theta) <= 1e-5 * got[0]!.theta, `theta ${g.theta} vs ${got[0]!.theta}`);
+    assert.ok(Math.abs(g.nmse - got[0]!.nmse) <= 1e-4 * got[0]!.nmse, `nmse ${g.nmse} vs ${got[0]!.nmse}`);
+    assert.is(g.l0, got[0]!.l0);
+  }
+  assert.is(got[0]!.l0, k, 'batch top-k keeps rows*k per batch');
+});
+
+s('a checkpoint of the former plain-mean estimator restores as a warmed-up running estimate', async () => {
+  const cfg = config('batchtopk', 3);
+  const t = await trainOn(cpu, synth(), cfg);
+  const st = await t.getState();
+  t.dispose();
+  const legacy = { ...st, threshold: { warmupSteps: 1, sum: 1.5, count: 2 } as unknown as typeof st.threshold };
+  const r = Trainer.restore(cpu, cfg, legacy);
+  assert.ok(Math.abs(r.thetaEma.value - 0.75) <= 1e-4 * 0.75, `running estimate ${r.thetaEma.value}`);
+  assert.is(r.calibratedTheta, 0, 'no calibrated theta for these weights yet');
+  assert.equal([...(await downloadParams(r.params)).W_enc], [...st.params.W_enc]);
+  r.dispose();
 });
 
 s('a drifting encoder: calibrated theta keeps held-out L0 within 5% of k, closer than the run mean of the cuts', async () => {
