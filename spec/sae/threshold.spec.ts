@@ -11,7 +11,10 @@ import { center, preActs } from '../../src/sae/common.js';
 import { makeSaeConfig } from '../../src/sae/config.js';
 import { downloadParams, initHostParams, paramList, uploadParams } from '../../src/sae/params.js';
 import { calibrateThreshold, ThresholdEma } from '../../src/sae/threshold.js';
-import { fromArray, tidy } from '../../src/tensor.js';
+import { encodeBatchTopK, reconstructBatchTopK } from '../../src/sae/batch_encode.js';
+import { trainForward } from '../../src/sae/forward.js';
+import { noGrad } from '../../src/autodiff/tape.js';
+import { fromArray, tidy, type Tensor } from '../../src/tensor.js';
 import { Trainer } from '../../src/train/trainer.js';
 import * as o from '../../src/ops.js';
 import { allBackends, cpu } from '../helpers/backends.js';
@@ -65,6 +68,43 @@ s('calibration: theta is the mean over batches of the rows*k-th largest positive
   assert.equal(c.minima, cuts);
   assert.is(c.rows, 97);
   assert.ok(Math.abs(c.theta - cuts.reduce((a, x) => a + x, 0) / 3) <= 1e-12 * c.theta);
+  for (const t of paramList(p)) t.free();
+});
+
+s('the batch top-k of calibration and evaluation is the training selection (same cut, same reconstruction)', async () => {
+  // If the training forward changes its pre-activations or selection, calibration must follow it.
+  const D = 12, M = 40, k = 3, B = 50;
+  const cfg = makeSaeConfig({ arch: 'batchtopk', dIn: D, dSae: M, k });
+  const rng = new Rng(13);
+  const host = initHostParams(cfg, rng, rng.fillNormal(new Float32Array(D)).map((v) => 0.1 * v));
+  host.b_enc = rng.fillUniform(new Float32Array(M), -0.3, 0.3);
+  const p = uploadParams(cpu, cfg, host);
+  const x = rng.fillNormal(new Float32Array(B * D));
+  const read = async (ts: Tensor[]) => {
+    const out: number[][] = [];
+    for (const t of ts) {
+      out.push([...((await t.read()) as Float32Array)]);
+      t.free();
+    }
+    return out;
+  };
+  const train = await read(
+    tidy(() =>
+      noGrad(() => {
+        const out = trainForward(fromArray(cpu, x, [B, D]), p, { cfg, dead: null, deadCount: 0, dense: true });
+        return [out.minSelected!, out.xhat];
+      }),
+    ),
+  );
+  const ours = await read(
+    tidy(() => {
+      const xt = fromArray(cpu, x, [B, D]);
+      return [encodeBatchTopK(xt, p, k).minSelected, reconstructBatchTopK(xt, p, k).xhat];
+    }),
+  );
+  assert.equal(ours[0], train[0], 'theta_b');
+  const scale = Math.max(...train[1]!.map(Math.abs));
+  ours[1]!.forEach((v, i) => assert.ok(Math.abs(v - train[1]![i]!) <= 1e-5 * scale, `xhat[${i}]: ${v} vs ${train[1]![i]}`));
   for (const t of paramList(p)) t.free();
 });
 
