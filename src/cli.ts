@@ -3,6 +3,7 @@
 import { cac } from 'cac';
 import type { Backend } from './backend/backend.js';
 import { openBackend, type BackendChoice } from './backend/open.js';
+import { runCalibrate } from './cli/calibrate.js';
 import { runEval } from './cli/eval.js';
 import { runHarvest } from './cli/harvest.js';
 import { runCeEval } from './cli/ce.js';
@@ -11,6 +12,7 @@ import { runSynth } from './cli/synth.js';
 import { runTrain, type TrainOptions } from './cli/train.js';
 import { ARCHS, NORMALIZE_MODES } from './sae/config.js';
 import { SAE_DEFAULTS } from './sae/config.js';
+import { CALIBRATION_BATCHES } from './train/config.js';
 
 type Flags = Record<string, unknown>;
 
@@ -91,6 +93,7 @@ function trainOptions(raw: Flags): TrainOptions {
     clipGradNorm: num(flags, 'clipGradNorm', { min: 0 }) ?? 0,
     normalize: oneOf(flags, 'normalize', NORMALIZE_MODES, 'none'),
     seed: num(flags, 'seed', { int: true, min: 0, max: 0xffffffff }) ?? 0,
+    calibrationBatches: num(flags, 'calibrationBatches', { int: true, min: 1 }),
     out: str(flags, 'out') ?? resume ?? 'runs/latest',
     resume,
     evalFraction: num(flags, 'evalFraction', { min: 0, max: 0.99 }) ?? 0.05,
@@ -136,6 +139,7 @@ cli
   .option('--normalize <mode>', `Input normalisation: ${NORMALIZE_MODES.join(' | ')} (default: none)`)
   .option('--backend <b>', 'auto | webgpu | cpu (auto: a hardware WebGPU adapter; a software one such as llvmpipe only for large SAEs; else the CPU) (default: auto)')
   .option('--seed <n>', 'Seed of every random choice (default: 0)')
+  .option('--calibration-batches <n>', `BatchTopK: training batches over which theta is calibrated at the end, with the final weights (default: ${CALIBRATION_BATCHES})`)
   .option('--out <dir>', 'Output folder: sae/ (SAELens format), checkpoint, metrics.jsonl, summary.json (default: runs/latest)')
   .option('--resume <dir>', 'Continue the run saved in this folder (its checkpoint)')
   .option('--eval-fraction <f>', 'Share of rows held out for evaluation (default: 0.05)')
@@ -160,8 +164,13 @@ cli
       emit(Boolean(flags['json']), s as unknown as Record<string, unknown>, () =>
         [
           `${s.finished ? 'trained' : 'stopped at step ' + s.steps + ' (resumable)'}: ${s.arch} d_in=${s.dIn} d_sae=${s.dictSize} k=${s.k}, ${s.steps} steps, ${s.tokens} tokens on ${s.backend} (${Math.round(s.tokensPerSecond)} tok/s)`,
-          `held-out (${s.evalTokens} tokens): nmse ${s.nmse.toFixed(4)}  fvu ${s.fvu.toFixed(4)}  L0 ${s.l0.toFixed(2)}  dead ${(100 * s.deadFraction).toFixed(1)}%` +
-            (s.threshold !== null ? `  theta ${s.threshold.toPrecision(4)}` : ''),
+          `held-out (${s.evalTokens} tokens${s.threshold !== null ? ', under theta' : ''}): nmse ${s.nmse.toFixed(4)}  fvu ${s.fvu.toFixed(4)}  L0 ${s.l0.toFixed(2)} (k ${s.k})  dead ${(100 * s.deadFraction).toFixed(1)}%`,
+          ...(s.threshold !== null
+            ? [
+                `theta ${s.threshold.toPrecision(4)} calibrated on ${s.calibrationBatches} training batches with the final weights (running estimate ${s.thresholdRunning!.toPrecision(4)})` +
+                  (s.batchTopK ? `; batch top-k on the same rows: nmse ${s.batchTopK.nmse.toFixed(4)}  L0 ${s.batchTopK.l0.toFixed(2)}` : ''),
+              ]
+            : []),
           ...(s.featureRecovery
             ? [`feature recovery: mean max cosine ${s.featureRecovery.meanMaxCos.toFixed(3)}, ${(100 * s.featureRecovery.fracAbove09).toFixed(0)}% of true features above 0.9`]
             : []),
@@ -174,10 +183,10 @@ cli
   });
 
 cli
-  .command('eval <sae-dir>', 'Inference metrics of a saved SAE (ours or SAELens-written) on activations')
+  .command('eval <sae-dir>', 'Inference metrics of a saved SAE (ours or SAELens-written) on activations; BatchTopK SAEs also with batch top-k')
   .option('--data <path>', 'Activations (.npy, .safetensors or a directory of shards)')
   .option('--tensor <name>', 'Tensor to read from .safetensors files holding several')
-  .option('--batch-size <n>', 'Rows per evaluation batch (default: 4096)')
+  .option('--batch-size <n>', 'Rows per evaluation batch; for BatchTopK SAEs also the batch of the batch-top-k metrics (default: 4096)')
   .option('--max-rows <n>', 'Evaluate at most this many rows')
   .option('--backend <b>', 'auto | webgpu | cpu (default: auto)')
   .option('--model <path>', 'CE degradation: splice the SAE into this language model (llama2.c .bin, or a folder: llama2.c or Hugging Face gpt2/llama)')
@@ -236,8 +245,15 @@ cli
       const s = await runEval({ sae: dir, data, tensor: str(flags, 'tensor'), batchSize, maxRows }, async (hint) => (backend = await openBackend(choice, (m) => console.error(m), hint)));
       emit(Boolean(flags['json']), s as unknown as Record<string, unknown>, () =>
         [
-          `${s.architecture} d_in=${s.dIn} d_sae=${s.dictSize} on ${s.tokens} tokens (${s.backend})`,
-          `nmse ${s.nmse.toFixed(4)}  fvu ${s.fvu.toFixed(4)}  L0 ${s.l0.toFixed(2)}  dead ${(100 * s.deadFraction).toFixed(1)}%` + (s.threshold !== null ? `  theta ${s.threshold.toPrecision(4)}` : ''),
+          `${s.architecture}${s.batchTopK ? ` (BatchTopK, k=${s.batchTopK.k})` : ''} d_in=${s.dIn} d_sae=${s.dictSize} on ${s.tokens} tokens (${s.backend})`,
+          (s.batchTopK ? `inference, theta ${s.threshold!.toPrecision(4)}: ` : '') +
+            `nmse ${s.nmse.toFixed(4)}  fvu ${s.fvu.toFixed(4)}  L0 ${s.l0.toFixed(2)}  dead ${(100 * s.deadFraction).toFixed(1)}%` +
+            (s.threshold !== null && !s.batchTopK ? `  theta ${s.threshold.toPrecision(4)}` : ''),
+          ...(s.batchTopK
+            ? [
+                `batch top-k (batches of ${s.batchTopK.batchSize} rows, as the paper's code): nmse ${s.batchTopK.nmse.toFixed(4)}  fvu ${s.batchTopK.fvu.toFixed(4)}  L0 ${s.batchTopK.l0.toFixed(2)}  dead ${(100 * s.batchTopK.deadFraction).toFixed(1)}%`,
+              ]
+            : []),
           `L0 histogram (active latents: samples): ${s.l0Histogram.flatMap((c, i) => (c ? [`${i}:${c}`] : [])).join(' ')}`,
         ].join('\n'),
       );
@@ -302,6 +318,48 @@ cli
   });
 
 cli
+  .command('calibrate <sae-dir>', "Re-estimate a saved BatchTopK SAE's threshold theta on activations and rewrite the folder")
+  .option('--data <path>', 'Activations (.npy, .safetensors or a directory of shards)')
+  .option('--tensor <name>', 'Tensor to read from .safetensors files holding several')
+  .option('--batch-size <n>', "Rows per batch (default: the SAE's training batch size, else 4096)")
+  .option('--batches <n>', `Batches averaged (default: the SAE's training setting, else ${CALIBRATION_BATCHES})`)
+  .option('--seed <n>', 'Seed of the row shuffle (default: 0)')
+  .option('--dry-run', 'Report the new theta without rewriting the folder')
+  .option('--backend <b>', 'auto | webgpu | cpu (default: auto)')
+  .option('--json', 'Print one JSON object as the last line of stdout')
+  .example('batchtopk calibrate runs/latest/sae --data other_acts.npy')
+  .action(async (dir: string, raw: Flags) => {
+    const flags = camel(raw);
+    const data = str(flags, 'data');
+    if (!data) throw new UsageError('calibrate needs --data <path>');
+    const choice = oneOf(flags, 'backend', ['auto', 'webgpu', 'cpu'], 'auto') as BackendChoice;
+    let backend: Backend | null = null;
+    try {
+      const s = await runCalibrate(
+        {
+          sae: dir,
+          data,
+          tensor: str(flags, 'tensor'),
+          batchSize: num(flags, 'batchSize', { int: true, min: 1 }),
+          batches: num(flags, 'batches', { int: true, min: 1 }),
+          seed: num(flags, 'seed', { int: true, min: 0, max: 0xffffffff }) ?? 0,
+          dryRun: Boolean(flags['dryRun']),
+          log: (m) => console.error(m),
+        },
+        async (hint) => (backend = await openBackend(choice, (m) => console.error(m), hint)),
+      );
+      emit(Boolean(flags['json']), s as unknown as Record<string, unknown>, () =>
+        [
+          `theta ${s.theta.toPrecision(5)} (was ${s.previousTheta.toPrecision(5)}): mean cut of ${s.batches} batches of ${s.batchSize} rows (k=${s.k}, batch cuts sd ${s.batchSd.toPrecision(3)}) on ${s.backend}`,
+          s.written ? `rewrote ${s.sae}` : `dry run: ${s.sae} unchanged`,
+        ].join('\n'),
+      );
+    } finally {
+      (backend as Backend | null)?.dispose();
+    }
+  });
+
+cli
   .command('synth', 'Write a synthetic activation set (.npy) and its ground-truth dictionary')
   .option('--out <file>', 'Output .npy file (the dictionary goes to <stem>.dictionary.npy)')
   .option('--rows <n>', 'Rows (tokens) (default: 100_000)')
@@ -342,7 +400,7 @@ async function main(): Promise<void> {
   try {
     cli.parse(process.argv, { run: false });
     if (!cli.matchedCommand) {
-      if (cli.args.length > 0) throw new UsageError(`unknown command '${cli.args[0]}' (commands: train, eval, harvest, synth, info)`);
+      if (cli.args.length > 0) throw new UsageError(`unknown command '${cli.args[0]}' (commands: train, eval, calibrate, harvest, synth, info)`);
       if (!cli.options['help'] && !cli.options['version']) cli.outputHelp();
       return;
     }

@@ -1,9 +1,12 @@
-// Inference-time evaluation of a trained SAE over batches of original-space activations, using the
-// batch-independent encoders (theta for batchtopk), never the training batch selection.
+// Evaluation of a trained SAE over batches of original-space activations. By default with the
+// batch-independent inference encoders (theta for batchtopk): the SAE a user gets. With
+// `encoder: 'batchtopk'`, each given batch instead keeps its rows * k largest post-ReLU latents, as the
+// BatchTopK paper's code evaluates (metrics then depend on how the rows are batched).
 import type { Backend } from './backend/backend.js';
 import * as o from './ops.js';
 import { MetricsAccumulator, type EvalMetrics } from './metrics.js';
 import type { SaeConfig, NormalizeMode } from './sae/config.js';
+import { reconstructBatchTopK } from './sae/batch_encode.js';
 import { reconstructInference } from './sae/inference.js';
 import { normalizeInput } from './sae/normalize.js';
 import type { SaeParams } from './sae/params.js';
@@ -19,8 +22,14 @@ export interface EvalModel {
   normScale: number;
 }
 
+export interface EvaluateOptions {
+  /** 'inference' (default): theta / stored thresholds / per-sample top-k; 'batchtopk': batch top-k with cfg.k. */
+  encoder?: 'inference' | 'batchtopk';
+}
+
 /** Evaluate over host batches (each [rows * dIn], any row count). */
-export async function evaluate(backend: Backend, model: EvalModel, batches: Iterable<Float32Array>): Promise<EvalMetrics> {
+export async function evaluate(backend: Backend, model: EvalModel, batches: Iterable<Float32Array>, opts: EvaluateOptions = {}): Promise<EvalMetrics> {
+  const batchTopK = opts.encoder === 'batchtopk';
   const { dIn, dSae } = model.cfg;
   const acc = new MetricsAccumulator(dIn, dSae);
   for (const batch of batches) {
@@ -31,7 +40,7 @@ export async function evaluate(backend: Backend, model: EvalModel, batches: Iter
       tidy(() => {
         const x = fromArray(backend, batch, [rows, dIn]);
         const nx = normalizeInput(x, model.normalize, model.normScale);
-        const { f, xhat } = reconstructInference(nx.x, model.params, model.cfg, model.theta);
+        const { f, xhat } = batchTopK ? reconstructBatchTopK(nx.x, model.params, model.cfg.k) : reconstructInference(nx.x, model.params, model.cfg, model.theta);
         const err = o.sub(x, nx.undo(xhat));
         const colMean = o.mulScalar(o.sumAxis(x, 0), 1 / rows);
         const on = o.step(f);

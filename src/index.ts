@@ -21,3 +21,5 @@ export { openSource, type ActivationSource } from './data/source.js';
 export { BatchLoader } from './data/loader.js';
 export { readSae, writeSaelens, type SaeExport } from './io/saelens.js';
 export { toSaeExport, fromSaeExport } from './sae/export.js';
+export { calibrateThreshold, ThresholdEma, THETA_EMA_RATE, type Calibration } from './sae/threshold.js';
+export { encodeBatchTopK } from './sae/batch_encode.js';

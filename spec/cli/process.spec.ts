@@ -51,6 +51,25 @@ s('train --json: the last stdout line is one object with the documented keys', (
   assert.ok(Array.isArray(ej.l0Histogram));
 });
 
+s('eval shows theta and batch-top-k metrics of a BatchTopK SAE; calibrate rewrites its theta', () => {
+  const dir = path.join(tmp, 'r1-copy');
+  fs.cpSync(path.join(tmp, 'r1', 'sae'), dir, { recursive: true });
+  const e = run('eval', dir, '--data', data, '--backend', 'cpu', '--batch-size', '500');
+  assert.is(e.code, 0, e.err);
+  assert.match(e.out, /inference, theta [0-9.]+: nmse/);
+  assert.match(e.out, /batch top-k \(batches of 500 rows, as the paper's code\): nmse [0-9.]+ .* L0 3\.00/);
+  const c = run('calibrate', dir, '--data', data, '--batches', '4', '--backend', 'cpu', '--json');
+  assert.is(c.code, 0, c.err);
+  const j = lastJson(c.out);
+  assert.is(j.batches, 4);
+  assert.is(j.batchSize, 64, "the SAE's training batch size");
+  assert.ok(j.theta > 0 && j.written === true);
+  assert.is(lastJson(run('eval', dir, '--data', data, '--backend', 'cpu', '--json').out).threshold, j.theta);
+  const human = run('calibrate', dir, '--data', data, '--batches', '4', '--backend', 'cpu', '--dry-run');
+  assert.match(human.out, /theta [0-9.]+ \(was [0-9.]+\): mean cut of 4 batches of 64 rows/);
+  assert.match(human.out, /dry run/);
+});
+
 s('flags with digits (--l0-coeff, --l1-coeff) reach the trainer', () => {
   const l0 = (coeff: string) => {
     const r = run('train', '--data', data, '--arch', 'jumprelu', '--steps', '15', '--lr', '0.01', '--l0-coeff', coeff, '--out', path.join(tmp, `l0-${coeff}`), '--json', ...fast);
@@ -158,6 +177,8 @@ s('bad input: one line naming the problem, exit 1, no stack trace', () => {
     [['train', '--k', 'abc'], /--k expects a number/],
     [['train', '--data', data, '--k', '100', '--dict-size', '24'], /k \(100\) must be <= dSae/],
     [['eval', path.join(tmp, 'nowhere'), '--data', data], /nowhere/],
+    [['calibrate', path.join(tmp, 'nowhere'), '--data', data], /nowhere: no such SAE folder/],
+    [['calibrate', path.join(tmp, 'r1', 'sae')], /calibrate needs --data/],
     [['frobnicate'], /unknown command/],
     [['eval', path.join(tmp, 'r1', 'sae'), '--data', data, '--bogus'], /Unknown option `--bogus`/],
   ];

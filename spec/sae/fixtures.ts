@@ -39,3 +39,9 @@ export async function trainOn(
 
 /** Held-out rows: far past anything trained on. */
 export const heldOut = (data: SyntheticModel, n = 2048): Float32Array => data.rows(50_000_000, n);
+
+/** BatchTopK: calibrate the trainer's theta on `n` fresh training batches (rows past any trained on). */
+export async function calibrateOn(t: Trainer, data: SyntheticModel, cfg: TrainConfig, n = 16): Promise<number> {
+  const batches = Array.from({ length: n }, (_, i) => data.rows(20_000_000 + i * cfg.batchSize, cfg.batchSize));
+  return (await t.calibrate(batches)).theta;
+}

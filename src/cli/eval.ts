@@ -1,5 +1,7 @@
 // `batchtopk eval <sae-dir> --data <file>`: inference metrics of a saved SAE (ours or SAELens-written)
-// on activations, with the batch-independent encoder (theta / stored thresholds), never a batch selection.
+// on activations, with the batch-independent encoder (theta / stored thresholds): the SAE a user gets. For a
+// BatchTopK SAE of ours it also reports, on the same rows in batches of --batch-size, the batch-top-k
+// metrics of the same weights (how the paper's code evaluates), so the two can be compared in one command.
 import type { Backend } from '../backend/backend.js';
 import type { WorkloadHint } from '../backend/open.js';
 import { DataError } from '../data/errors.js';
@@ -7,7 +9,7 @@ import { openSource } from '../data/source.js';
 import { evaluate } from '../eval.js';
 import { readSae } from '../io/saelens.js';
 import type { EvalMetrics } from '../metrics.js';
-import { fromSaeExport } from '../sae/export.js';
+import { fromSaeExport, savedBatchTopK } from '../sae/export.js';
 import { paramList, uploadParams } from '../sae/params.js';
 
 export interface EvalOptions {
@@ -25,6 +27,8 @@ export interface EvalSummary extends EvalMetrics {
   dictSize: number;
   threshold: number | null;
   backend: string;
+  /** BatchTopK SAEs: the same weights with batch top-k over batches of `batchSize` rows (the last may be short). */
+  batchTopK: (EvalMetrics & { k: number; batchSize: number }) | null;
 }
 
 /** `backend` may be a factory, called only once the SAE and the data have been opened and checked. */
@@ -47,13 +51,19 @@ export async function runEval(o: EvalOptions, backendOrOpen: Backend | ((hint: W
         yield finiteRows(view, source.dIn);
       }
     };
+    const btk = savedBatchTopK(exp);
     let metrics;
+    let batchTopK: EvalSummary['batchTopK'] = null;
     try {
       metrics = await evaluate(backend, { ...model, params }, batches());
+      if (btk) {
+        const m = await evaluate(backend, { ...model, params, cfg: { ...model.cfg, k: btk.k } }, batches(), { encoder: 'batchtopk' });
+        batchTopK = { k: btk.k, batchSize: o.batchSize, ...m };
+      }
     } finally {
       for (const p of paramList(params)) p.free();
     }
-    return { architecture: exp.architecture, dIn: exp.dIn, dictSize: exp.dSae, threshold: theta > 0 ? theta : null, backend: backend.name, ...metrics };
+    return { architecture: exp.architecture, dIn: exp.dIn, dictSize: exp.dSae, threshold: theta > 0 ? theta : null, backend: backend.name, ...metrics, batchTopK };
   } finally {
     source.close();
   }

@@ -14,6 +14,7 @@ import type { Arch, NormalizeMode } from '../sae/config.js';
 import { toSaeExport } from '../sae/export.js';
 import { activationProvenance } from '../model/provenance.js';
 import { downloadParams } from '../sae/params.js';
+import { isCut, type Calibration } from '../sae/threshold.js';
 import { featureRecovery, SyntheticModel, SyntheticSource, type SynthConfig } from '../synth.js';
 import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { makeTrainConfig, type TrainConfig } from '../train/config.js';
@@ -47,6 +48,8 @@ export interface TrainOptions {
   clipGradNorm: number;
   normalize: NormalizeMode;
   seed: number;
+  /** BatchTopK: training batches of the end-of-training theta calibration (default CALIBRATION_BATCHES). */
+  calibrationBatches?: number;
   out: string;
   resume?: string;
   evalFraction: number;
@@ -81,7 +84,13 @@ export interface TrainSummary {
   fvu: number;
   l0: number;
   deadFraction: number;
+  /** BatchTopK: the saved theta, calibrated on `calibrationBatches` training batches with the final weights. */
   threshold: number | null;
+  /** BatchTopK: the running (EMA) estimate at the last step, for comparison. */
+  thresholdRunning: number | null;
+  calibrationBatches: number | null;
+  /** BatchTopK: the same weights on the same held-out rows with batch top-k (batches of batchSize). */
+  batchTopK: { nmse: number; fvu: number; l0: number; batchSize: number } | null;
   tokensPerSecond: number;
   evalTokens: number;
   l0Histogram: number[];
@@ -137,6 +146,7 @@ function buildConfig(o: TrainOptions, dIn: number, trainRows: number): TrainConf
     clipGradNorm: o.clipGradNorm,
     normalize: o.normalize,
     seed: o.seed,
+    ...(o.calibrationBatches !== undefined ? { calibrationBatches: o.calibrationBatches } : {}),
   });
 }
 
@@ -162,6 +172,7 @@ export async function runTrain(o: TrainOptions, backendOrOpen: Backend | ((hint:
     // The checkpoint's run-defining options win; steps/tokens, out and I/O cadence may be given anew.
     opts = { ...o, ...Object.fromEntries(RUN_DEFINING.map((k) => [k, saved[k]])) } as TrainOptions;
     if (o.steps === undefined && o.tokens === undefined) opts.steps = saved.steps ?? (resumed.extra['steps'] as number);
+    if (o.calibrationBatches === undefined) opts.calibrationBatches = saved.calibrationBatches;
   }
   const f = files(opts.out);
   fs.mkdirSync(f.dir, { recursive: true });
@@ -236,7 +247,7 @@ async function trainLoop(r: Run): Promise<number> {
       const tps = ((t.step - startStep) * cfg.batchSize) / ((performance.now() - t0) / 1000);
       progress.update({ step: t.step, steps: cfg.steps, tokens: t.step * cfg.batchSize, tokensPerSecond: tps, loss: m.loss, l0: m.l0, dead: m.dead });
       if (t.step % opts.logEvery === 0 || t.step === stopAt) {
-        fs.appendFileSync(f.metrics, JSON.stringify(intervalRecord(window, cfg.batchSize, tps)) + '\n');
+        fs.appendFileSync(f.metrics, JSON.stringify(intervalRecord(window, cfg.batchSize, tps, cfg.sae.arch === 'batchtopk')) + '\n');
         window = [];
       }
       if (opts.checkpointEvery > 0 && t.step % opts.checkpointEvery === 0) await checkpoint(r);
@@ -244,24 +255,69 @@ async function trainLoop(r: Run): Promise<number> {
   });
   progress.done();
   const elapsed = (performance.now() - t0) / 1000;
+  await calibrate(r);
   await checkpoint(r);
   return ((trainer.step - startStep) * cfg.batchSize) / Math.max(elapsed, 1e-9);
+}
+
+/**
+ * BatchTopK: theta of the weights as they are now, from the next calibrationBatches training batches the
+ * loader would give, with no update. The loader's position is restored afterwards, so the calibration
+ * consumes no training row (a run continued later sees the batches an uninterrupted run sees) and never
+ * touches the eval rows; it is a function of the weights and the loader position, so a resumed run that
+ * finishes calibrates to the same bits as the uninterrupted one.
+ */
+async function calibrate(r: Run): Promise<Calibration | null> {
+  const { cfg, loader, trainer, progress } = r;
+  if (cfg.sae.arch !== 'batchtopk') return null;
+  const state = loader.getState();
+  const n = cfg.calibrationBatches;
+  const batch = new Float32Array(cfg.batchSize * cfg.sae.dIn);
+  let c: Calibration;
+  try {
+    c = await trainer.calibrate(
+      (function* () {
+        for (let i = 0; i < n; i++) {
+          loader.nextBatch(batch);
+          yield batch;
+        }
+      })(),
+    );
+  } catch (err) {
+    // Training is not lost over it: the checkpoint is still written; without a theta there is no export.
+    progress.log(`theta not calibrated: ${(err as Error).message}`);
+    return null;
+  } finally {
+    loader.restore(state);
+  }
+  const cuts = c.minima.filter(isCut);
+  const sd = Math.sqrt(cuts.reduce((a, v) => a + (v - c.theta) ** 2, 0) / Math.max(1, cuts.length - 1));
+  progress.log(
+    `theta ${c.theta.toPrecision(5)} calibrated on ${n} training batches (batch minima: sd ${sd.toPrecision(3)}; running estimate ${trainer.thetaEma.value.toPrecision(5)})`,
+  );
+  return c;
 }
 
 /** Held-out evaluation, the SAELens export (finished runs) and summary.json. */
 async function report(r: Run, tokensPerSecond: number): Promise<TrainSummary> {
   const { cfg, f, loader, source, synth, backend, trainer, progress } = r;
   const finished = trainer.step >= cfg.steps;
-  const theta = cfg.sae.arch === 'batchtopk' ? trainer.threshold.value : 0;
+  const isBatchTopK = cfg.sae.arch === 'batchtopk';
+  const theta = isBatchTopK ? trainer.calibratedTheta : 0;
   const evalModel = { params: trainer.params, cfg: cfg.sae, theta, normalize: cfg.normalize, normScale: trainer.normScale };
   let metrics: EvalMetrics;
+  let btk: EvalMetrics | null = null;
   if (loader.evalRows > 0) {
-    metrics = await evaluate(backend, evalModel, firstRows(loader.evalBatches(Math.min(cfg.batchSize, 4096)), r.opts.evalTokens, cfg.sae.dIn));
+    const rows = (bs: number) => firstRows(loader.evalBatches(bs), r.opts.evalTokens, cfg.sae.dIn);
+    metrics = await evaluate(backend, evalModel, rows(Math.min(cfg.batchSize, 4096)));
+    // The paper's code evaluates with the batch selection, in batches of the training batch size.
+    if (isBatchTopK) btk = await evaluate(backend, evalModel, rows(cfg.batchSize), { encoder: 'batchtopk' });
   } else {
     progress.log('no eval split (--eval-fraction 0): metrics are on one further training batch, not held out');
     const batch = new Float32Array(cfg.batchSize * cfg.sae.dIn);
     loader.nextBatch(batch);
     metrics = await evaluate(backend, evalModel, [batch]);
+    if (isBatchTopK) btk = await evaluate(backend, evalModel, [batch], { encoder: 'batchtopk' });
   }
   const host = await downloadParams(trainer.params);
   const recovery = synth ? featureRecovery(synth.dictionary, host.W_dec, cfg.sae.dIn) : undefined;
@@ -277,7 +333,10 @@ async function report(r: Run, tokensPerSecond: number): Promise<TrainSummary> {
     fvu: metrics.fvu,
     l0: metrics.l0,
     deadFraction: metrics.deadFraction,
-    threshold: cfg.sae.arch === 'batchtopk' ? theta : null,
+    threshold: isBatchTopK ? theta : null,
+    thresholdRunning: isBatchTopK ? trainer.thetaEma.value : null,
+    calibrationBatches: isBatchTopK ? cfg.calibrationBatches : null,
+    batchTopK: btk ? { nmse: btk.nmse, fvu: btk.fvu, l0: btk.l0, batchSize: cfg.batchSize } : null,
     tokensPerSecond,
     evalTokens: metrics.tokens,
     l0Histogram: metrics.l0Histogram,
@@ -320,9 +379,14 @@ function* firstRows(batches: Iterable<Float32Array>, rows: number, d: number): G
 }
 
 /** One metrics.jsonl line: means over the steps since the previous line. */
-function intervalRecord(w: StepMetrics[], batchSize: number, tokensPerSecond: number): Record<string, number> {
+function intervalRecord(w: StepMetrics[], batchSize: number, tokensPerSecond: number, batchTopK: boolean): Record<string, number> {
   const mean = (k: keyof StepMetrics) => w.reduce((a, m) => a + (Number.isFinite(m[k]) ? m[k] : 0), 0) / w.length;
   const last = w[w.length - 1]!;
+  // BatchTopK: the batch cuts theta_b of the interval beside the running estimate, so drift is visible.
+  const cuts = batchTopK ? w.map((m) => m.minSelected).filter(isCut) : [];
+  const drift: Record<string, number> = cuts.length
+    ? { thetaBatchMin: Math.min(...cuts), thetaBatchMean: cuts.reduce((a, v) => a + v, 0) / cuts.length }
+    : {};
   return {
     step: last.step,
     tokens: last.step * batchSize,
@@ -333,6 +397,7 @@ function intervalRecord(w: StepMetrics[], batchSize: number, tokensPerSecond: nu
     l0: mean('l0'),
     dead: last.dead,
     threshold: last.threshold,
+    ...drift,
     lr: last.lr,
     tokensPerSecond,
   };

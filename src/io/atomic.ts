@@ -103,3 +103,35 @@ export function writeFileAtomic(dest: string, data: Uint8Array | ArrayBufferView
 export function writeJsonAtomic(dest: string, value: unknown): void {
   writeFileAtomic(dest, JSON.stringify(value, null, 2) + '\n');
 }
+
+/**
+ * Replace the folder `dest` by the one `fill` writes: the new folder is built beside `dest` (same file
+ * system), then swapped in by two renames (old out of the way, new in place) and the old one removed.
+ * A reader sees the complete old folder or the complete new one; only between the two renames (no data is
+ * written there) is `dest` briefly absent, and a crash there leaves both as `.<name>.old-*` / `.<name>.tmp-*`
+ * beside it. On any error before the swap, `dest` is untouched and the temporary folder removed.
+ */
+export function replaceDirAtomic(dest: string, fill: (tmpDir: string) => void): void {
+  const parent = path.dirname(dest);
+  const base = path.basename(dest);
+  const tmp = path.join(parent, `.${base}.tmp-${process.pid}-${counter++}`);
+  const old = path.join(parent, `.${base}.old-${process.pid}-${counter++}`);
+  fs.mkdirSync(tmp);
+  try {
+    fill(tmp);
+    syncDir(tmp);
+  } catch (err) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  fs.renameSync(dest, old);
+  try {
+    fs.renameSync(tmp, dest);
+  } catch (err) {
+    fs.renameSync(old, dest);
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  syncDir(parent);
+  fs.rmSync(old, { recursive: true, force: true });
+}

@@ -99,3 +99,26 @@ export function fromSaeExport(e: SaeExport): { model: Omit<EvalModel, 'params'>;
   const cfg = { arch, dIn: D, dSae: M, k, kAux: 1, auxAlpha: 0, deadTokens: 1, l1Coeff: 0, l0Coeff: 0, bandwidth: 1e-3, thetaInit: 1e-3 };
   return { model: { cfg, theta: ours.theta ?? 0, normalize, normScale: 1 }, params, theta: ours.theta ?? 0 };
 }
+
+/** What a folder saved by our BatchTopK training records about it (cfg.json metadata.batchtopk), or null. */
+export interface SavedBatchTopK {
+  k: number;
+  theta: number;
+  /** The training batch size and calibration batches, when recorded. */
+  batchSize: number | null;
+  calibrationBatches: number | null;
+}
+
+export function savedBatchTopK(e: SaeExport): SavedBatchTopK | null {
+  const b = e.metadata['batchtopk'] as { arch?: unknown; k?: unknown; theta?: unknown; config?: { batchSize?: unknown; calibrationBatches?: unknown } } | undefined;
+  if (!b || b.arch !== 'batchtopk' || e.architecture !== 'jumprelu') return null;
+  const posInt = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? v : null);
+  const k = posInt(b.k);
+  if (k === null) return null;
+  return {
+    k,
+    theta: typeof b.theta === 'number' ? b.theta : 0,
+    batchSize: posInt(b.config?.batchSize),
+    calibrationBatches: posInt(b.config?.calibrationBatches),
+  };
+}

@@ -1,42 +1,107 @@
-// The BatchTopK inference threshold theta: the paper defines it as the expectation over batches of the
-// smallest positive activation the batch selection keeps. Estimator (stated): the plain arithmetic mean
-// of the per-batch minima theta_b over every training step after `warmupSteps` (early batches come from a
-// barely trained encoder and would bias the mean low), accumulated on the host in float64. Batches whose
-// selection holds no positive value contribute nothing.
+// The BatchTopK inference threshold theta. The paper defines it as the expectation over batches of the
+// smallest positive activation the batch selection keeps (theta_b), for the encoder that will run inference.
+// Two estimators:
+//   - ThresholdEma, the running estimate logged during training (monitoring only): an exponential moving
+//     average of theta_b with rate r (default 0.01 per step, SAELens's topk_threshold_lr: a time constant of
+//     100 steps), bias-corrected as Adam's moments are (value = ema / (1 - (1 - r)^n) after n batches), so
+//     early values are not pulled towards the zero start; float64 on the host.
+//   - calibrateThreshold, the theta that is saved: with the final weights and no updates, the plain mean of
+//     theta_b over N training batches. A mean over encoders of the whole run describes encoders that no longer
+//     exist (theta_b keeps falling for as long as the encoder trains at lr 3e-4); this one describes the
+//     encoder the user gets.
+// Batches whose selection holds no positive value contribute to neither.
+import type { Backend } from '../backend/backend.js';
+import { normalizeInput } from './normalize.js';
+import type { NormalizeMode } from './config.js';
+import type { SaeParams } from './params.js';
+import { encodeBatchTopK } from './batch_encode.js';
+import { fromArray, tidy } from '../tensor.js';
+
+/** SAELens's rate: a time constant of 100 steps. */
+export const THETA_EMA_RATE = 0.01;
+
 export interface ThresholdState {
-  warmupSteps: number;
-  sum: number;
+  rate: number;
+  /** The uncorrected EMA and the batches it has seen. */
+  ema: number;
   count: number;
+  /** The calibrated theta of the final weights (0 until calibrated) and the step it belongs to. */
+  calibrated: number;
+  calibratedAtStep: number;
 }
 
-export class ThresholdEstimator {
-  sum = 0;
+/** True when theta_b is a usable value (the kernel reports >= 1e38 when no selected value is positive). */
+export function isCut(minSelected: number): boolean {
+  return minSelected > 0 && minSelected < 1e38;
+}
+
+export class ThresholdEma {
+  ema = 0;
   count = 0;
 
-  constructor(readonly warmupSteps: number) {
-    if (!Number.isInteger(warmupSteps) || warmupSteps < 0) throw new Error(`threshold: warmupSteps must be an integer >= 0, got ${warmupSteps}`);
+  constructor(readonly rate = THETA_EMA_RATE) {
+    if (!(rate > 0 && rate <= 1)) throw new Error(`threshold: EMA rate must be in (0, 1], got ${rate}`);
   }
 
-  /** Record theta_b of training step `step` (1-based); `minSelected` >= 1e38 means no positive value. */
-  update(step: number, minSelected: number): void {
-    if (step <= this.warmupSteps || !(minSelected > 0) || minSelected >= 1e38) return;
-    this.sum += minSelected;
+  update(minSelected: number): void {
+    if (!isCut(minSelected)) return;
+    this.ema += this.rate * (minSelected - this.ema);
     this.count++;
   }
 
-  /** The current estimate (0 before any batch counted). */
+  /** The bias-corrected running estimate (0 before any batch). */
   get value(): number {
-    return this.count ? this.sum / this.count : 0;
+    return this.count ? this.ema / (1 - (1 - this.rate) ** this.count) : 0;
   }
+}
 
-  getState(): ThresholdState {
-    return { warmupSteps: this.warmupSteps, sum: this.sum, count: this.count };
-  }
+/** Where a calibration pass gets its batches and what it computes them with. */
+export interface CalibrationModel {
+  params: SaeParams;
+  k: number;
+  normalize: NormalizeMode;
+  normScale: number;
+  dIn: number;
+}
 
-  static fromState(s: ThresholdState): ThresholdEstimator {
-    const t = new ThresholdEstimator(s.warmupSteps);
-    t.sum = s.sum;
-    t.count = s.count;
-    return t;
+export interface Calibration {
+  /** Mean of theta_b over the batches that had a positive cut. */
+  theta: number;
+  /** theta_b of every batch, in order (NaN where none was positive). */
+  minima: number[];
+  /** Batches and rows seen. */
+  batches: number;
+  rows: number;
+}
+
+/**
+ * theta = mean over `batches` (host arrays [rows * dIn]) of the smallest positive value the batch top-k
+ * (rows * k entries) selects, with the given weights and no updates. Accumulated in float64.
+ */
+export async function calibrateThreshold(backend: Backend, m: CalibrationModel, batches: Iterable<Float32Array>): Promise<Calibration> {
+  const minima: number[] = [];
+  let sum = 0;
+  let used = 0;
+  let rows = 0;
+  for (const batch of batches) {
+    if (batch.length === 0) continue;
+    if (batch.length % m.dIn !== 0) throw new Error(`calibrate: batch of ${batch.length} values is not a multiple of dIn (${m.dIn})`);
+    const n = batch.length / m.dIn;
+    const t = tidy(() => {
+      const x = normalizeInput(fromArray(backend, batch, [n, m.dIn]), m.normalize, m.normScale).x;
+      return encodeBatchTopK(x, m.params, m.k).minSelected;
+    });
+    const v = await t.item();
+    t.free();
+    rows += n;
+    if (isCut(v)) {
+      minima.push(v);
+      sum += v;
+      used++;
+    } else {
+      minima.push(NaN);
+    }
   }
+  if (used === 0) throw new Error(`calibrate: no batch selected a positive activation (${minima.length} batches); theta is undefined`);
+  return { theta: sum / used, minima, batches: minima.length, rows };
 }

@@ -19,11 +19,16 @@ export interface TrainConfig {
   clipGradNorm: number;
   /** Input normalisation. */
   normalize: NormalizeMode;
-  /** Steps ignored by the BatchTopK threshold estimate before it starts averaging. */
-  thresholdWarmupSteps: number;
+  /** Rate of the running (EMA) BatchTopK threshold estimate logged during training (SAELens: 0.01). */
+  thresholdEmaRate: number;
+  /** Training batches of the end-of-training pass that calibrates the saved BatchTopK theta. */
+  calibrationBatches: number;
   /** Seed of every random choice (init; the data pipeline draws from its own seeded stream). */
   seed: number;
 }
+
+/** Default batches of the theta calibration pass (see README, "The method, as implemented"). */
+export const CALIBRATION_BATCHES = 32;
 
 export type TrainConfigInput = Partial<Omit<TrainConfig, 'sae' | 'adam'>> & {
   sae: Parameters<typeof makeSaeConfig>[0];
@@ -38,7 +43,8 @@ export function makeTrainConfig(c: TrainConfigInput): TrainConfig {
     decayFraction: 0,
     clipGradNorm: 0,
     normalize: 'none',
-    thresholdWarmupSteps: Math.floor(steps / 10),
+    thresholdEmaRate: 0.01,
+    calibrationBatches: CALIBRATION_BATCHES,
     seed: 0,
     ...c,
     steps,
@@ -53,6 +59,8 @@ export function makeTrainConfig(c: TrainConfigInput): TrainConfig {
   }
   if (!Number.isInteger(cfg.warmupSteps) || cfg.warmupSteps < 0) bad(`warmupSteps must be an integer >= 0, got ${cfg.warmupSteps}`);
   if (!(cfg.decayFraction >= 0 && cfg.decayFraction <= 1)) bad(`decayFraction must be in [0, 1], got ${cfg.decayFraction}`);
+  if (!(cfg.thresholdEmaRate > 0 && cfg.thresholdEmaRate <= 1)) bad(`thresholdEmaRate must be in (0, 1], got ${cfg.thresholdEmaRate}`);
+  if (!Number.isInteger(cfg.calibrationBatches) || cfg.calibrationBatches < 1) bad(`calibrationBatches must be a positive integer, got ${cfg.calibrationBatches}`);
   if (!(cfg.clipGradNorm >= 0)) bad(`clipGradNorm must be >= 0, got ${cfg.clipGradNorm}`);
   if (!NORMALIZE_MODES.includes(cfg.normalize)) bad(`normalize must be one of ${NORMALIZE_MODES.join(', ')}, got '${cfg.normalize}'`);
   if (!Number.isInteger(cfg.seed) || cfg.seed < 0 || cfg.seed > 0xffffffff) bad(`seed must be an integer in [0, 2^32), got ${cfg.seed}`);

@@ -1,8 +1,9 @@
 // The training step, independent of any CLI: feed it host batches, it runs forward, backward, the
 // decoder-gradient projection, optional clipping, Adam with the learning-rate schedule, the decoder
-// renormalisation, dead-latent bookkeeping and the threshold estimate. Deterministic from the seed.
+// renormalisation, dead-latent bookkeeping and the running threshold estimate. Deterministic from the seed.
 // Its whole state (parameters, Adam moments, step, theta, dead counters) can be saved and restored, so a
-// resumed run continues bit for bit.
+// resumed run continues bit for bit. `calibrate` sets the saved BatchTopK theta of the current weights
+// from batches the caller provides (training rows, never eval rows), with no update.
 import type { Backend } from '../backend/backend.js';
 import { backward, zeroGrad } from '../autodiff/grad.js';
 import { noGrad } from '../autodiff/tape.js';
@@ -23,7 +24,7 @@ import {
   type HostParams,
   type SaeParams,
 } from '../sae/params.js';
-import { ThresholdEstimator, type ThresholdState } from '../sae/threshold.js';
+import { calibrateThreshold, ThresholdEma, type Calibration, type ThresholdState } from '../sae/threshold.js';
 import { learningRate, type TrainConfig } from './config.js';
 
 export interface StepMetrics {
@@ -40,7 +41,7 @@ export interface StepMetrics {
   dead: number;
   /** Smallest positive selected activation of this batch (topk/batchtopk), else NaN. */
   minSelected: number;
-  /** Current inference threshold estimate (batchtopk), else NaN. */
+  /** Running (EMA) threshold estimate after this step (batchtopk), else NaN; monitoring only. */
   threshold: number;
   lr: number;
 }
@@ -60,7 +61,11 @@ export class Trainer {
   readonly params: SaeParams;
   private readonly adam: Adam;
   step = 0;
-  threshold: ThresholdEstimator;
+  /** Running estimate of theta (monitoring). */
+  thetaEma: ThresholdEma;
+  /** Calibrated theta of the weights at step `thetaStep` (0: not calibrated). */
+  theta = 0;
+  thetaStep = -1;
   private readonly since: Tensor; // [M] steps since fired
   private deadCount = 0;
   private deadCountPending: Tensor | null = null;
@@ -73,7 +78,7 @@ export class Trainer {
   ) {
     this.params = uploadParams(backend, cfg.sae, host);
     this.adam = new Adam(paramList(this.params), cfg.adam);
-    this.threshold = new ThresholdEstimator(cfg.thresholdWarmupSteps);
+    this.thetaEma = new ThresholdEma(cfg.thresholdEmaRate);
     this.since = fromArray(backend, new Float32Array(cfg.sae.dSae), [cfg.sae.dSae]).keep();
   }
 
@@ -102,7 +107,7 @@ export class Trainer {
     const t = new Trainer(backend, cfg, st.params, st.normScale);
     t.adam.setState(st.adam);
     t.step = st.step;
-    t.threshold = ThresholdEstimator.fromState(st.threshold);
+    t.setThresholdState(st.threshold);
     backend.write(t.since.storage, st.stepsSinceFired);
     t.refreshDead();
     return t;
@@ -173,7 +178,7 @@ export class Trainer {
       read(scalars.dead, 0),
     ]);
     this.deadCount = dead;
-    if (sae.arch === 'batchtopk') this.threshold.update(this.step, minSelected);
+    if (sae.arch === 'batchtopk') this.thetaEma.update(minSelected);
     return {
       step: this.step,
       loss,
@@ -183,9 +188,45 @@ export class Trainer {
       l0,
       dead,
       minSelected,
-      threshold: sae.arch === 'batchtopk' ? this.threshold.value : NaN,
+      threshold: sae.arch === 'batchtopk' ? this.thetaEma.value : NaN,
       lr,
     };
+  }
+
+  /**
+   * BatchTopK: set theta to the mean, over `batches` (host [rows * dIn] arrays of training rows), of the
+   * smallest positive value the batch top-k keeps, computed with the current weights and no update.
+   */
+  async calibrate(batches: Iterable<Float32Array>): Promise<Calibration> {
+    const { sae } = this.cfg;
+    if (sae.arch !== 'batchtopk') throw new Error(`calibrate: only batchtopk SAEs have a threshold to calibrate (this one is ${sae.arch})`);
+    const c = await calibrateThreshold(
+      this.backend,
+      { params: this.params, k: sae.k, normalize: this.cfg.normalize, normScale: this.normScale, dIn: sae.dIn },
+      batches,
+    );
+    this.theta = c.theta;
+    this.thetaStep = this.step;
+    return c;
+  }
+
+  /** The calibrated theta when it belongs to the current weights, else 0. */
+  get calibratedTheta(): number {
+    return this.thetaStep === this.step ? this.theta : 0;
+  }
+
+  private setThresholdState(s: ThresholdState | { sum: number; count: number }): void {
+    if ('rate' in s) {
+      this.thetaEma = new ThresholdEma(s.rate);
+      this.thetaEma.ema = s.ema;
+      this.thetaEma.count = s.count;
+      this.theta = s.calibrated;
+      this.thetaStep = s.calibratedAtStep;
+    } else {
+      // A checkpoint of the earlier plain-mean estimator: continue the EMA from that mean, as warmed up.
+      this.thetaEma.ema = s.count ? s.sum / s.count : 0;
+      this.thetaEma.count = s.count ? Math.max(s.count, 1000) : 0;
+    }
   }
 
   async getState(): Promise<TrainerState> {
@@ -193,7 +234,13 @@ export class Trainer {
       step: this.step,
       params: await downloadParams(this.params),
       adam: await this.adam.getState(),
-      threshold: this.threshold.getState(),
+      threshold: {
+        rate: this.thetaEma.rate,
+        ema: this.thetaEma.ema,
+        count: this.thetaEma.count,
+        calibrated: this.theta,
+        calibratedAtStep: this.thetaStep,
+      },
       stepsSinceFired: (await this.since.read()) as Float32Array,
       normScale: this.normScale,
     };
