@@ -5,6 +5,8 @@ import type { Backend } from './backend/backend.js';
 import { openBackend, type BackendChoice } from './backend/open.js';
 import { runCalibrate } from './cli/calibrate.js';
 import { runEval } from './cli/eval.js';
+import { runHarvest } from './cli/harvest.js';
+import { runCeEval } from './cli/ce.js';
 import { runInfo } from './cli/info.js';
 import { runSynth } from './cli/synth.js';
 import { runTrain, type TrainOptions } from './cli/train.js';
@@ -100,6 +102,8 @@ function trainOptions(raw: Flags): TrainOptions {
     checkpointEvery: num(flags, 'checkpointEvery', { int: true, min: 0 }) ?? 500,
     logEvery: num(flags, 'logEvery', { int: true, min: 1 }) ?? 50,
     stopAfter: num(flags, 'stopAfter', { int: true, min: 1 }),
+    modelName: str(flags, 'modelName'),
+    hookName: str(flags, 'hookName'),
     quiet: Boolean(flags['quiet']),
     explicit,
   };
@@ -144,6 +148,8 @@ cli
   .option('--checkpoint-every <n>', 'Steps between checkpoints (0: only at the end) (default: 500)')
   .option('--log-every <n>', 'Steps between metrics.jsonl lines (default: 50)')
   .option('--stop-after <n>', 'Stop after n steps of this invocation (resumable)')
+  .option('--model-name <name>', "cfg.json metadata.model_name (default: from the harvest manifest.json beside --data)")
+  .option('--hook-name <name>', 'cfg.json metadata.hook_name, e.g. blocks.8.hook_resid_pre (default: from the harvest manifest)')
   .option('--quiet', 'No progress output')
   .option('--json', 'Print one JSON object as the last line of stdout')
   .example('batchtopk train                        # embedded synthetic data, BatchTopK, about a minute on a CPU')
@@ -183,12 +189,54 @@ cli
   .option('--batch-size <n>', 'Rows per evaluation batch; for BatchTopK SAEs also the batch of the batch-top-k metrics (default: 4096)')
   .option('--max-rows <n>', 'Evaluate at most this many rows')
   .option('--backend <b>', 'auto | webgpu | cpu (default: auto)')
+  .option('--model <path>', 'CE degradation: splice the SAE into this language model (llama2.c .bin, or a folder: llama2.c or Hugging Face gpt2/llama)')
+  .option('--text <file>', 'CE degradation: documents (.txt blank-line-separated or .jsonl "text")')
+  .option('--layer <n>', "CE degradation: block whose input is replaced (default: the SAE's hook_name)")
+  .option('--seq-len <n>', "CE degradation: tokens per document, BOS included (default: the SAE's context_size)")
+  .option('--max-docs <n>', 'CE degradation: score at most this many documents')
+  .option('--batch-rows <n>', 'CE degradation: tokens per forward pass (default: 4096)')
+  .option('--splice-bos', 'CE degradation: replace the BOS rows too (as SAELens; default: keep them clean)')
   .option('--json', 'Print one JSON object as the last line of stdout')
   .example('batchtopk eval runs/latest/sae --data held_out.npy')
+  .example('batchtopk eval runs/latest/sae --model stories260K.bin --text stories.jsonl')
   .action(async (dir: string, raw: Flags) => {
     const flags = camel(raw);
+    const lmPath = str(flags, 'model');
+    if (lmPath !== undefined) {
+      const text = str(flags, 'text');
+      if (!text) throw new UsageError('eval --model needs --text <file>');
+      const choice = oneOf(flags, 'backend', ['auto', 'webgpu', 'cpu'], 'auto') as BackendChoice;
+      let backend: Backend | null = null;
+      try {
+        const r = await runCeEval(
+          {
+            sae: dir,
+            model: lmPath,
+            text,
+            layer: num(flags, 'layer', { int: true, min: 0 }),
+            seqLen: num(flags, 'seqLen', { int: true, min: 2 }),
+            maxDocs: num(flags, 'maxDocs', { int: true, min: 1 }),
+            batchRows: num(flags, 'batchRows', { int: true, min: 1 }) ?? 4096,
+            spliceBos: Boolean(flags['spliceBos']),
+            quiet: false,
+          },
+          async (hint) => (backend = await openBackend(choice, (m) => console.error(m), hint)),
+        );
+        emit(Boolean(flags['json']), r as unknown as Record<string, unknown>, () =>
+          [
+            `${r.architecture} SAE at ${r.hook_name} of ${r.model}, ${r.predictions} predictions from ${r.documents} documents (${r.backend})`,
+            `CE clean ${r.ce_clean.toFixed(4)}  spliced ${r.ce_sae.toFixed(4)}  zero-ablated ${r.ce_zero.toFixed(4)}  ce_loss_score ${r.ce_loss_score.toFixed(4)}`,
+            `KL spliced ${r.kl_sae.toFixed(4)}  zero-ablated ${r.kl_zero.toFixed(4)}  kl_div_score ${r.kl_div_score.toFixed(4)}`,
+            `same tokens: nmse ${r.nmse.toFixed(4)}  L0 ${r.l0.toFixed(2)}` + (r.splice_bos ? '' : '  (BOS rows not spliced)'),
+          ].join('\n'),
+        );
+      } finally {
+        (backend as Backend | null)?.dispose();
+      }
+      return;
+    }
     const data = str(flags, 'data');
-    if (!data) throw new UsageError('eval needs --data <path>');
+    if (!data) throw new UsageError('eval needs --data <path> (or --model and --text for CE degradation)');
     const choice = oneOf(flags, 'backend', ['auto', 'webgpu', 'cpu'], 'auto') as BackendChoice;
     const batchSize = num(flags, 'batchSize', { int: true, min: 1 }) ?? 4096;
     const maxRows = num(flags, 'maxRows', { int: true, min: 1 });
@@ -208,6 +256,61 @@ cli
             : []),
           `L0 histogram (active latents: samples): ${s.l0Histogram.flatMap((c, i) => (c ? [`${i}:${c}`] : [])).join(' ')}`,
         ].join('\n'),
+      );
+    } finally {
+      (backend as Backend | null)?.dispose();
+    }
+  });
+
+cli
+  .command('harvest', 'Residual-stream activations of a language model as .npy shards for train --data')
+  .option('--model <path>', 'llama2.c checkpoint (.bin, tok*.bin beside it), a folder holding one, or a Hugging Face folder (gpt2/llama: config.json, safetensors, tokenizer.json)')
+  .option('--tokenizer <file>', 'Tokenizer file, when not beside the checkpoint')
+  .option('--text <file>', 'Documents: .txt (one per blank-line-separated block) or .jsonl (a "text" field per line)')
+  .option('--layer <n>', 'Residual stream entering block n (blocks.n.hook_resid_pre, HF hidden_states[n])')
+  .option('--out <dir>', 'Output folder: acts_*.npy, tokens_*.npy, positions_*.npy, manifest.json')
+  .option('--seq-len <n>', "Tokens per document, BOS included; longer documents are cut (default: the model's context)")
+  .option('--max-tokens <n>', 'Stop after this many rows')
+  .option('--dtype <t>', 'f32 | f16 (default: f32)')
+  .option('--shard-rows <n>', 'Rows per shard (default: 262144)')
+  .option('--no-skip-bos', 'Keep the BOS rows (by default they are left out: one repeated outlier vector)')
+  .option('--batch-rows <n>', 'Tokens per forward pass (default: 4096)')
+  .option('--stop-after-shards <n>', 'Stop after writing n shards (run the same command again to continue)')
+  .option('--backend <b>', 'auto | webgpu | cpu (default: auto)')
+  .option('--quiet', 'No progress output')
+  .option('--json', 'Print the manifest as one JSON object on the last line of stdout')
+  .example('batchtopk harvest --model stories260K/stories260K.bin --text stories.jsonl --layer 2 --out acts/stories-l2')
+  .action(async (raw: Flags) => {
+    const flags = camel(raw);
+    const model = str(flags, 'model');
+    const text = str(flags, 'text');
+    const out = str(flags, 'out');
+    const layer = num(flags, 'layer', { int: true, min: 0 });
+    if (!model || !text || !out || layer === undefined) throw new UsageError('harvest needs --model <path> --text <file> --layer <n> --out <dir>');
+    const choice = oneOf(flags, 'backend', ['auto', 'webgpu', 'cpu'], 'auto') as BackendChoice;
+    const quiet = Boolean(flags['quiet']);
+    let backend: Backend | null = null;
+    try {
+      const m = await runHarvest(
+        {
+          model,
+          tokenizer: str(flags, 'tokenizer'),
+          text,
+          layer,
+          out,
+          seqLen: num(flags, 'seqLen', { int: true, min: 2 }),
+          maxTokens: num(flags, 'maxTokens', { int: true, min: 1 }),
+          dtype: oneOf(flags, 'dtype', ['f32', 'f16'] as const, 'f32'),
+          shardRows: num(flags, 'shardRows', { int: true, min: 1 }) ?? 262144,
+          skipBos: flags['skipBos'] !== false,
+          batchRows: num(flags, 'batchRows', { int: true, min: 1 }) ?? 4096,
+          stopAfterShards: num(flags, 'stopAfterShards', { int: true, min: 1 }),
+          quiet,
+        },
+        async (hint) => (backend = await openBackend(choice, (msg) => !quiet && console.error(msg), hint)),
+      );
+      emit(Boolean(flags['json']), m as unknown as Record<string, unknown>, () =>
+        `${m.complete ? 'harvested' : 'stopped (resumable)'}: ${m.rows} rows of ${m.hook_name} (d ${m.d_model}, ${m.dtype}) from ${m.model} in ${m.shards.length} shards: ${out}`,
       );
     } finally {
       (backend as Backend | null)?.dispose();
@@ -297,7 +400,7 @@ async function main(): Promise<void> {
   try {
     cli.parse(process.argv, { run: false });
     if (!cli.matchedCommand) {
-      if (cli.args.length > 0) throw new UsageError(`unknown command '${cli.args[0]}' (commands: train, eval, calibrate, synth, info)`);
+      if (cli.args.length > 0) throw new UsageError(`unknown command '${cli.args[0]}' (commands: train, eval, calibrate, harvest, synth, info)`);
       if (!cli.options['help'] && !cli.options['version']) cli.outputHelp();
       return;
     }

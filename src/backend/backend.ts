@@ -5,6 +5,8 @@
 // Matrices are row-major and dense; a "[R,C]" buffer holds R*C elements.
 // An output never aliases an input of the same call (except in-place `adam`, whose p, m and v are updated).
 
+import type { ModelOps } from './model_ops.js';
+
 /** Element types. f32 for values, i32 for indices (flat indices fit: 4096 x 24576 < 2^31). */
 export type DType = 'f32' | 'i32';
 
@@ -51,7 +53,8 @@ export interface AdamParams {
   bc2: number;
 }
 
-export interface Backend {
+/** The contract; the language-model primitives (ModelOps) are declared in model_ops.ts. */
+export interface Backend extends ModelOps {
   readonly name: 'cpu' | 'webgpu';
 
   // ---- memory ----

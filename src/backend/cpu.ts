@@ -21,9 +21,15 @@ import { SelectScratch, topkRows } from './cpu/select.js';
 import { gatherF32, scatterAddF32, sddmmF32, spmmF32, spmmTF32 } from './cpu/sparse.js';
 import { ArgChecks } from './args.js';
 import { CpuStorage } from './cpu/storage.js';
+import { cpuModelOps } from './cpu/model.js';
+import type { ModelOps } from './model_ops.js';
 
 export { CpuStorage } from './cpu/storage.js';
 
+// The language-model primitives (cpu/model.ts) are installed on the prototype after the class.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface CpuBackend extends ModelOps {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class CpuBackend implements Backend {
   readonly name = 'cpu' as const;
   private readonly mm = new MatmulScratch();
@@ -152,6 +158,8 @@ export class CpuBackend implements Backend {
     return this.rowAcc;
   }
 }
+
+Object.assign(CpuBackend.prototype, cpuModelOps);
 
 const f = (s: CpuStorage): Float32Array => s.data as Float32Array;
 const ix = (s: CpuStorage): Int32Array => s.data as Int32Array;

@@ -12,6 +12,7 @@ import { writeSaelens } from '../io/saelens.js';
 import type { EvalMetrics } from '../metrics.js';
 import type { Arch, NormalizeMode } from '../sae/config.js';
 import { toSaeExport } from '../sae/export.js';
+import { activationProvenance } from '../model/provenance.js';
 import { downloadParams } from '../sae/params.js';
 import { isCut, type Calibration } from '../sae/threshold.js';
 import { featureRecovery, SyntheticModel, SyntheticSource, type SynthConfig } from '../synth.js';
@@ -57,6 +58,9 @@ export interface TrainOptions {
   shuffleBuffer: number;
   checkpointEvery: number;
   logEvery: number;
+  /** SAELens metadata model_name / hook_name (default: from the harvest manifest.json beside the data). */
+  modelName?: string;
+  hookName?: string;
   /** Stop after this many steps of this invocation (tests of resume; the run is then resumable). */
   stopAfter?: number;
   quiet: boolean;
@@ -354,6 +358,7 @@ async function report(r: Run, tokensPerSecond: number): Promise<TrainSummary> {
         normalize: cfg.normalize,
         normScale: trainer.normScale,
         info: { config: { ...cfg }, data: source.describe(), results: { ...summary, l0Histogram: undefined } },
+        metadata: activationProvenance(r.opts.data, { modelName: r.opts.modelName, hookName: r.opts.hookName }),
       }),
     );
     progress.log(`saved SAELens folder ${f.sae}`);

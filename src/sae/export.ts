@@ -22,6 +22,8 @@ export interface Trained {
   normScale: number;
   /** Our training configuration and results, stored under metadata.batchtopk. */
   info: Record<string, unknown>;
+  /** SAELens metadata keys (model_name, hook_name, context_size, dataset_path, ...) where known. */
+  metadata?: Record<string, unknown>;
 }
 
 /** The largest f32 strictly below a positive f32 x. */
@@ -54,7 +56,7 @@ export function toSaeExport(t: Trained): SaeExport {
     b_dec,
     applyBDecToInput: true,
     normalizeActivations: t.normalize === 'layernorm' ? ('layer_norm' as const) : ('none' as const),
-    metadata: { batchtopk: { arch: t.arch, k: t.k, theta: t.theta, normalize: t.normalize, normScale: t.normScale, ...t.info } },
+    metadata: { ...t.metadata, batchtopk: { arch: t.arch, k: t.k, theta: t.theta, normalize: t.normalize, normScale: t.normScale, ...t.info } },
   };
   switch (t.arch) {
     case 'batchtopk':

@@ -15,9 +15,15 @@ import { topkGpu } from './select.js';
 import { sddmmGpu, spmmGpu, spmmTGpu } from './sparse.js';
 import { GpuTensor } from './storage.js';
 import { tuningFor, type GpuTuning } from './tuning.js';
+import { webgpuModelOps } from './model.js';
+import type { ModelOps } from '../model_ops.js';
 
 export type { WebGpuOptions } from './device.js';
 
+// The language-model primitives (model.ts) are installed on the prototype after the class.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface WebGpuBackend extends ModelOps {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu' as const;
   private readonly args = new ArgChecks((s): s is GpuTensor => s instanceof GpuTensor, 'WebGPU');
@@ -165,6 +171,8 @@ export class WebGpuBackend implements Backend {
     if (this.owner) this.ctx.recorder.destroy();
   }
 }
+
+Object.assign(WebGpuBackend.prototype, webgpuModelOps);
 
 /** Acquire a device (see device.ts for the order tried) and wrap it in a backend that owns it. */
 export async function createWebGpuBackend(opts: WebGpuOptions = {}): Promise<Backend> {

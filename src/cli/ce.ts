@@ -1,0 +1,103 @@
+// `batchtopk eval <sae-dir> --model <path> --text <file>`: CE degradation of a saved SAE spliced into the
+// language model at its hook (model/ce.ts), with the SAE's inference encoder (theta for BatchTopK; stored
+// thresholds for SAELens JumpReLU files).
+import { noGrad } from '../autodiff/tape.js';
+import type { Backend, Storage } from '../backend/backend.js';
+import type { WorkloadHint } from '../backend/open.js';
+import type { EvalModel } from '../eval.js';
+import { readSae } from '../io/saelens.js';
+import { ceDegradation, type CeResult, type Reconstructor } from '../model/ce.js';
+import { loadModel } from '../model/load.js';
+import { readDocuments, tokenizeDocuments } from '../model/text.js';
+import { Transformer } from '../model/transformer.js';
+import * as o from '../ops.js';
+import { fromSaeExport } from '../sae/export.js';
+import { reconstructInference } from '../sae/inference.js';
+import { normalizeInput } from '../sae/normalize.js';
+import { paramList, uploadParams } from '../sae/params.js';
+import { Tensor, tidy, zeros } from '../tensor.js';
+
+export interface CeCliOptions {
+  sae: string;
+  model: string;
+  tokenizer?: string;
+  text: string;
+  /** Defaults to the layer of the SAE's hook_name (blocks.<n>.hook_resid_pre). */
+  layer?: number;
+  seqLen?: number;
+  /** Score at most this many documents. */
+  maxDocs?: number;
+  batchRows: number;
+  spliceBos: boolean;
+  quiet: boolean;
+}
+
+export interface CeSummary extends CeResult {
+  sae: string;
+  model: string;
+  architecture: string;
+  backend: string;
+  documents: number;
+}
+
+/** The SAE's inference reconstruction as a Reconstructor (the same encoder as `eval --data`). */
+export function saeReconstructor(be: Backend, model: EvalModel): Reconstructor {
+  return {
+    async reconstruct(x: Storage, rows: number) {
+      const d = model.cfg.dIn;
+      const out = noGrad(() =>
+        tidy(() => {
+          const xt = zeros(be, [rows, d]);
+          be.copy(xt.storage, x);
+          const nx = normalizeInput(xt, model.normalize, model.normScale);
+          const { f, xhat } = reconstructInference(nx.x, model.params, model.cfg, model.theta);
+          return { xhat: nx.undo(xhat).keep(), l0: o.sumAxis(o.step(f), 1).keep() };
+        }),
+      );
+      const l0 = (await out.l0.read()) as Float32Array;
+      out.l0.free();
+      // Hand the reconstruction's storage to the caller (it frees it): copy out of the tensor.
+      const xhat = be.alloc(rows * d, 'f32');
+      be.copy(xhat, (out.xhat as Tensor).storage);
+      out.xhat.free();
+      return { xhat, l0 };
+    },
+  };
+}
+
+export function layerOfHook(hook: unknown): number | undefined {
+  const m = typeof hook === 'string' ? /^blocks\.(\d+)\.hook_resid_pre$/.exec(hook) : null;
+  return m ? Number(m[1]) : undefined;
+}
+
+export async function runCeEval(opts: CeCliOptions, backendOrOpen: Backend | ((hint: WorkloadHint) => Promise<Backend>)): Promise<CeSummary> {
+  const exp = readSae(opts.sae);
+  const { model: m, params: host } = fromSaeExport(exp);
+  const lm = loadModel(opts.model, { tokenizer: opts.tokenizer });
+  const c = lm.weights.config;
+  if (exp.dIn !== c.dim) throw new Error(`the SAE in ${opts.sae} has d_in ${exp.dIn} but ${lm.name}'s residual stream has d ${c.dim}`);
+  const hook = exp.metadata['hook_name'];
+  const layer = opts.layer ?? layerOfHook(hook);
+  if (layer === undefined) {
+    throw new Error(`${opts.sae}: cfg.json has no blocks.<n>.hook_resid_pre hook_name (${JSON.stringify(hook ?? null)}); pass --layer <n>`);
+  }
+  const seqLen = opts.seqLen ?? Math.min(c.maxSeqLen, Number(exp.metadata['context_size']) || c.maxSeqLen);
+  let texts = readDocuments(opts.text);
+  if (opts.maxDocs !== undefined) texts = texts.slice(0, opts.maxDocs);
+  const { ids } = tokenizeDocuments(texts, lm.tokenizer, seqLen);
+  const be = typeof backendOrOpen === 'function' ? await backendOrOpen({ dIn: exp.dIn, dSae: exp.dSae }) : backendOrOpen;
+  const params = uploadParams(be, m.cfg, host);
+  const model = new Transformer(be, lm.weights);
+  try {
+    const r = await ceDegradation(model, ids, saeReconstructor(be, { ...m, params }), {
+      layer,
+      batchRows: opts.batchRows,
+      spliceBos: opts.spliceBos,
+      progress: opts.quiet ? null : (l) => console.error(l),
+    });
+    return { sae: opts.sae, model: lm.name, architecture: exp.architecture, backend: be.name, documents: ids.length, ...r };
+  } finally {
+    model.dispose();
+    for (const p of paramList(params)) p.free();
+  }
+}

@@ -1,0 +1,225 @@
+// Harvest residual-stream activations: run the model over documents, capture the stream entering block
+// `layer` (TransformerLens blocks.<layer>.hook_resid_pre), and write .npy shards that `train --data <dir>`
+// reads: acts_NNNNN.npy [rows, d] (f32 or f16), with side files tokens_NNNNN.npy and positions_NNNNN.npy
+// (int32 [rows]) and manifest.json (listing the activation shards under "shards", the rule the shard folder
+// reader follows). Shards hold exactly shardRows rows (the last fewer). The manifest is rewritten after
+// every shard with the position of the next row to write (document, row within it), so an interrupted run
+// continues where it stopped with the same options, and produces the same files as an uninterrupted one.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Backend } from '../backend/backend.js';
+import { f32ToF16Array } from '../data/half.js';
+import { npyHeader } from '../data/npy.js';
+import { withAtomicFile, writeJsonAtomic } from '../io/atomic.js';
+import { batches } from './lm.js';
+import type { LoadedModel } from './load.js';
+import { Transformer } from './transformer.js';
+
+export interface HarvestOptions {
+  textFile: string;
+  layer: number;
+  out: string;
+  seqLen?: number;
+  maxTokens?: number;
+  dtype: 'f16' | 'f32';
+  shardRows: number;
+  skipBos: boolean;
+  /** Rows per forward pass (sequences x padded length). */
+  batchRows: number;
+  /** Stop (resumably) after writing this many full shards in this invocation. */
+  stopAfterShards?: number;
+  /** Progress lines (stderr), or null for none. */
+  progress?: ((line: string) => void) | null;
+}
+
+export interface HarvestManifest {
+  format: 'batchtopk-harvest-1';
+  model: string;
+  model_path: string;
+  hook_name: string;
+  layer: number;
+  d_model: number;
+  seq_len: number;
+  context_size: number;
+  tokenizer: string;
+  text: string;
+  dtype: 'f16' | 'f32';
+  skip_bos: boolean;
+  shard_rows: number;
+  max_tokens: number | null;
+  documents: number;
+  documents_truncated: number;
+  shards: string[];
+  token_files: string[];
+  position_files: string[];
+  rows: number;
+  complete: boolean;
+  /** The first row not yet written: document index and row within it (after BOS skipping). */
+  next: { doc: number; row: number };
+}
+
+export const hookName = (layer: number): string => `blocks.${layer}.hook_resid_pre`;
+const shardName = (kind: string, i: number) => `${kind}_${String(i).padStart(5, '0')}.npy`;
+
+function writeI32Npy(path: string, data: Int32Array): void {
+  const dict = `{'descr': '<i4', 'fortran_order': False, 'shape': (${data.length},), }`;
+  const pad = (64 - ((10 + dict.length + 1) % 64)) % 64;
+  const text = dict + ' '.repeat(pad) + '\n';
+  const hdr = new Uint8Array(10 + text.length);
+  hdr.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, text.length & 0xff, text.length >>> 8]);
+  hdr.set(Buffer.from(text, 'latin1'), 10);
+  withAtomicFile(path, (f) => {
+    f.write(hdr);
+    f.write(data);
+  });
+}
+
+function writeActs(path: string, data: Float32Array, rows: number, d: number, dtype: 'f16' | 'f32'): void {
+  withAtomicFile(path, (f) => {
+    f.write(npyHeader(dtype, rows, d));
+    f.write(dtype === 'f32' ? data : f32ToF16Array(data));
+  });
+}
+
+/** Fields that must match for a run to be continued. */
+const RUN_KEYS = ['model_path', 'layer', 'seq_len', 'text', 'dtype', 'skip_bos', 'shard_rows', 'max_tokens'] as const;
+
+export async function harvest(be: Backend, lm: LoadedModel, docIds: Int32Array[], truncated: number, o: HarvestOptions): Promise<HarvestManifest> {
+  const c = lm.weights.config;
+  if (!(Number.isInteger(o.layer) && o.layer >= 0 && o.layer < c.nLayers)) {
+    throw new Error(`--layer ${o.layer} out of range: ${lm.name} has ${c.nLayers} blocks, so layers 0..${c.nLayers - 1} (the residual stream entering that block)`);
+  }
+  const seqLen = o.seqLen ?? c.maxSeqLen;
+  const d = c.dim;
+  mkdirSync(o.out, { recursive: true });
+  const manifestFile = join(o.out, 'manifest.json');
+  let m: HarvestManifest = {
+    format: 'batchtopk-harvest-1',
+    model: lm.name,
+    model_path: lm.path,
+    hook_name: hookName(o.layer),
+    layer: o.layer,
+    d_model: d,
+    seq_len: seqLen,
+    context_size: seqLen,
+    tokenizer: lm.tokenizer.name,
+    text: o.textFile,
+    dtype: o.dtype,
+    skip_bos: o.skipBos,
+    shard_rows: o.shardRows,
+    max_tokens: o.maxTokens ?? null,
+    documents: docIds.length,
+    documents_truncated: truncated,
+    shards: [],
+    token_files: [],
+    position_files: [],
+    rows: 0,
+    complete: false,
+    next: { doc: 0, row: 0 },
+  };
+  if (existsSync(manifestFile)) {
+    const old = JSON.parse(readFileSync(manifestFile, 'utf8')) as HarvestManifest;
+    if (old.format !== m.format) throw new Error(`${manifestFile}: not a batchtopk harvest manifest; choose an empty --out folder`);
+    for (const k of RUN_KEYS) {
+      if (JSON.stringify(old[k]) !== JSON.stringify(m[k])) {
+        throw new Error(`${o.out} holds a harvest with ${k} = ${JSON.stringify(old[k])}, not ${JSON.stringify(m[k])}: continue it with the same options or choose another --out`);
+      }
+    }
+    if (old.complete) {
+      o.progress?.(`harvest: ${o.out} is already complete (${old.rows} rows in ${old.shards.length} shards)`);
+      return old;
+    }
+    m = old;
+    o.progress?.(`harvest: continuing ${o.out} at document ${m.next.doc} (${m.rows} rows in ${m.shards.length} shards already written)`);
+  }
+  const limit = o.maxTokens ?? Infinity;
+  // Rows of the current shard being filled (acts, tokens, positions), and where its first row came from.
+  const acts = new Float32Array(o.shardRows * d);
+  const toks = new Int32Array(o.shardRows);
+  const poss = new Int32Array(o.shardRows);
+  let fill = 0;
+  let total = m.rows;
+  let next = { ...m.next };
+  const flush = () => {
+    if (fill === 0) return;
+    const i = m.shards.length;
+    writeActs(join(o.out, shardName('acts', i)), acts.subarray(0, fill * d), fill, d, o.dtype);
+    writeI32Npy(join(o.out, shardName('tokens', i)), toks.slice(0, fill));
+    writeI32Npy(join(o.out, shardName('positions', i)), poss.slice(0, fill));
+    m.shards.push(shardName('acts', i));
+    m.token_files.push(shardName('tokens', i));
+    m.position_files.push(shardName('positions', i));
+    m.rows = total;
+    m.next = { ...next };
+    writeJsonAtomic(manifestFile, m);
+    fill = 0;
+  };
+  const model = new Transformer(be, lm.weights);
+  const t0 = performance.now();
+  const startRows = total;
+  const startShards = m.shards.length;
+  let stopped = false;
+  let lastNote = 0;
+  try {
+    const startDoc = m.next.doc;
+    let skipRows = m.next.row;
+    const rest = docIds.slice(startDoc);
+    outer: for (const b of batches(rest, Math.max(o.batchRows, seqLen))) {
+      let resid: Float32Array | null = null;
+      await model.forward(b, {
+        layer: o.layer,
+        stop: true,
+        fn: async (x) => {
+          resid = (await be.read(x)) as Float32Array;
+        },
+      });
+      for (let s = 0; s < b.seqs; s++) {
+        const doc = startDoc + b.first + s;
+        const first = o.skipBos ? 1 : 0;
+        for (let t = first; t < b.lengths[s]!; t++) {
+          const rowInDoc = t - first;
+          if (doc === startDoc && rowInDoc < skipRows) continue;
+          if (total >= limit) break outer;
+          const r = s * b.len + t;
+          acts.set(resid!.subarray(r * d, (r + 1) * d), fill * d);
+          toks[fill] = b.tokens[r]!;
+          poss[fill] = t;
+          fill++;
+          total++;
+          // The row after this one.
+          next = t + 1 < b.lengths[s]! ? { doc, row: rowInDoc + 1 } : { doc: doc + 1, row: 0 };
+          if (fill === o.shardRows) {
+            flush();
+            if (o.stopAfterShards !== undefined && m.shards.length - startShards >= o.stopAfterShards && total < limit) {
+              stopped = true;
+              break outer;
+            }
+          }
+        }
+      }
+      skipRows = 0;
+      const now = performance.now();
+      if (o.progress && now - lastNote > 2000) {
+        lastNote = now;
+        const rate = (total - startRows) / ((now - t0) / 1000);
+        const done = startDoc + b.first + b.seqs;
+        o.progress(`harvest: ${done}/${docIds.length} documents, ${total} rows, ${Math.round(rate)} tokens/s`);
+      }
+    }
+    if (!stopped) {
+      flush();
+      m.rows = total;
+      m.next = { ...next };
+      m.complete = true;
+      writeJsonAtomic(manifestFile, m);
+    }
+  } finally {
+    model.dispose();
+  }
+  const s = (performance.now() - t0) / 1000;
+  o.progress?.(
+    `harvest: ${m.rows} rows of ${hookName(o.layer)} in ${m.shards.length} shards (${Math.round((m.rows - startRows) / Math.max(s, 1e-9))} tokens/s)` +
+      (stopped ? ` -- stopped, run the same command again to continue` : ''),
+  );
+  return m;
+}
