@@ -5,6 +5,7 @@ import type { Backend } from './backend/backend.js';
 import { openBackend, type BackendChoice } from './backend/open.js';
 import { runEval } from './cli/eval.js';
 import { runInfo } from './cli/info.js';
+import { Interrupted } from './cli/interrupt.js';
 import { runSynth } from './cli/synth.js';
 import { runTrain, type TrainOptions } from './cli/train.js';
 import { ARCHS, NORMALIZE_MODES } from './sae/config.js';
@@ -248,7 +249,7 @@ async function main(): Promise<void> {
     const e = err as Error;
     if (process.env.BATCHTOPK_DEBUG) console.error(e);
     console.error(`batchtopk: ${e.message}`);
-    process.exitCode = 1;
+    process.exitCode = e instanceof Interrupted ? e.exitCode : 1;
   }
 }
 

@@ -20,6 +20,7 @@ import { createTrainer, train } from '../train/loop.js';
 import { Trainer, type StepMetrics } from '../train/trainer.js';
 import { writeJsonAtomic } from '../io/atomic.js';
 import { Progress } from './progress.js';
+import { Interrupted, InterruptWatch } from './interrupt.js';
 
 export interface TrainOptions {
   /** Activation file or directory of shards; undefined: the embedded synthetic data set. */
@@ -224,20 +225,31 @@ async function trainLoop(r: Run): Promise<number> {
   const startStep = trainer.step;
   let window: StepMetrics[] = [];
   const stopAt = opts.stopAfter !== undefined ? Math.min(cfg.steps, startStep + opts.stopAfter) : cfg.steps;
-  await train(backend, cfg, loader, {
-    trainer,
-    stopAt,
-    onStep: async (m, t) => {
-      window.push(m);
-      const tps = ((t.step - startStep) * cfg.batchSize) / ((performance.now() - t0) / 1000);
-      progress.update({ step: t.step, steps: cfg.steps, tokens: t.step * cfg.batchSize, tokensPerSecond: tps, loss: m.loss, l0: m.l0, dead: m.dead });
-      if (t.step % opts.logEvery === 0 || t.step === stopAt) {
-        fs.appendFileSync(f.metrics, JSON.stringify(intervalRecord(window, cfg.batchSize, tps)) + '\n');
-        window = [];
-      }
-      if (opts.checkpointEvery > 0 && t.step % opts.checkpointEvery === 0) await checkpoint(r);
-    },
-  });
+  const interrupt = new InterruptWatch((sig) => progress.log(`${sig}: stopping after the current step to save a checkpoint (send it again to quit at once)`)).install();
+  try {
+    await train(backend, cfg, loader, {
+      trainer,
+      stopAt,
+      onStep: async (m, t) => {
+        window.push(m);
+        const tps = ((t.step - startStep) * cfg.batchSize) / ((performance.now() - t0) / 1000);
+        progress.update({ step: t.step, steps: cfg.steps, tokens: t.step * cfg.batchSize, tokensPerSecond: tps, loss: m.loss, l0: m.l0, dead: m.dead });
+        if (t.step % opts.logEvery === 0 || t.step === stopAt) {
+          fs.appendFileSync(f.metrics, JSON.stringify(intervalRecord(window, cfg.batchSize, tps)) + '\n');
+          window = [];
+        }
+        if (opts.checkpointEvery > 0 && t.step % opts.checkpointEvery === 0) await checkpoint(r);
+        await interrupt.poll();
+        if (interrupt.signal) {
+          progress.done();
+          await checkpoint(r);
+          throw new Interrupted(interrupt.signal, `interrupted (${interrupt.signal}) at step ${t.step} of ${cfg.steps}; checkpoint saved in ${f.dir}. Resume with: batchtopk train --resume ${f.dir}`);
+        }
+      },
+    });
+  } finally {
+    interrupt.uninstall();
+  }
   progress.done();
   const elapsed = (performance.now() - t0) / 1000;
   await checkpoint(r);
