@@ -5,6 +5,10 @@ import type { Backend } from './backend/backend.js';
 import { openBackend, type BackendChoice } from './backend/open.js';
 import { runEval } from './cli/eval.js';
 import { runInfo } from './cli/info.js';
+import { runReport } from './cli/report.js';
+import { writeRunReport } from './report/run.js';
+import { runSweep } from './sweep/run.js';
+import { parseArch, parseList, parsePositive, parsePositiveInt } from './sweep/plan.js';
 import { Interrupted } from './cli/interrupt.js';
 import { runSynth } from './cli/synth.js';
 import { runTrain, type TrainOptions } from './cli/train.js';
@@ -108,7 +112,7 @@ function trainOptions(raw: Flags): TrainOptions {
 
 const cli = cac('batchtopk');
 
-cli
+const trainCmd = cli
   .command('train', 'Train an SAE (BatchTopK by default) on activation files, or on the embedded synthetic data set')
   .option('--data <path>', 'Activations: .npy or .safetensors [tokens, d] (f32/f16/bf16), or a directory of shards (default: embedded synthetic data)')
   .option('--tensor <name>', 'Tensor to read from .safetensors files holding several')
@@ -152,6 +156,7 @@ cli
     let backend: Backend | null = null;
     try {
       const s = await runTrain(o, async (hint) => (backend = await openBackend(choice, (m) => !o.quiet && console.error(m), hint)));
+      const page = writeRunReport(s.out);
       emit(Boolean(flags['json']), s as unknown as Record<string, unknown>, () =>
         [
           `${s.finished ? 'trained' : 'stopped at step ' + s.steps + ' (resumable)'}: ${s.arch} d_in=${s.dIn} d_sae=${s.dictSize} k=${s.k}, ${s.steps} steps, ${s.tokens} tokens on ${s.backend} (${Math.round(s.tokensPerSecond)} tok/s)`,
@@ -160,12 +165,80 @@ cli
           ...(s.featureRecovery
             ? [`feature recovery: mean max cosine ${s.featureRecovery.meanMaxCos.toFixed(3)}, ${(100 * s.featureRecovery.fracAbove09).toFixed(0)}% of true features above 0.9`]
             : []),
-          `output: ${s.out}`,
+          `output: ${s.out} (report: ${page})`,
         ].join('\n'),
       );
     } finally {
       (backend as Backend | null)?.dispose();
     }
+  });
+
+/** The sweep's own flags; every other `train` flag applies to each run of the sweep. */
+const SWEEP_OWN = /^--(arch|k|dict-size|expansion|out|resume|stop-after)\b/;
+const sweepCmd = cli
+  .command('sweep', 'Train a grid of SAEs (architectures x k x dictionary sizes) and write results.csv, plots and index.html')
+  .option('--arch <list>', `Architectures, comma-separated: ${ARCHS.join(', ')} (default: batchtopk,topk,jumprelu)`)
+  .option('--k <list>', 'k values (JumpReLU: target L0s), comma-separated (default: 32; embedded data: 6)')
+  .option('--dict-size <list>', 'Dictionary sizes, comma-separated')
+  .option('--expansion <list>', 'Or dictionary sizes as multiples of d, comma-separated (default: 8; embedded data: 4)')
+  .option('--out <dir>', 'Sweep folder: one run folder per configuration, results.csv, plots/, index.html (default: runs/sweep)')
+  .option('--only <names>', 'Run only these configurations: comma-separated names such as topk-k32-m6144, * globs allowed')
+  .option('--l0-tolerance <f>', 'JumpReLU: relative tolerance of the held-out L0 around the target k (default: 0.05)')
+  .option('--search-steps <n>', 'JumpReLU: steps of a short coefficient-search run (default: a quarter of the run)')
+  .option('--search-max-short <n>', 'JumpReLU: most short search runs (default: 12)')
+  .option('--search-max-full <n>', 'JumpReLU: most full-length runs to correct the coefficient (default: 4)');
+for (const opt of trainCmd.options) if (!SWEEP_OWN.test(opt.rawName) && !/^--(help|version)\b/.test(opt.rawName)) sweepCmd.option(opt.rawName, opt.description, opt.config);
+sweepCmd
+  .example('batchtopk sweep --data acts.npy --arch batchtopk,topk,jumprelu --k 16,32,64 --dict-size 3072,6144,12288 --tokens 20000000 --out runs/sweep')
+  .example('batchtopk sweep --data acts.npy --k 16,32,64 --dict-size 3072,6144,12288 --out runs/sweep --only "jumprelu-*"')
+  .action(async (raw: Flags) => {
+    const flags = camel(raw);
+    const list = <T>(name: string, parse: (s: string) => T | undefined) => {
+      try {
+        return parseList('--' + name.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()), flags[name], parse);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    };
+    const archs = list('arch', parseArch) ?? (['batchtopk', 'topk', 'jumprelu'] as const).slice();
+    const ks = list('k', parsePositiveInt);
+    const dictSizes = list('dictSize', parsePositiveInt);
+    const expansions = list('expansion', parsePositive);
+    if (dictSizes && expansions) throw new UsageError('give --dict-size or --expansion, not both');
+    const rest = Object.fromEntries(Object.entries(raw).filter(([k]) => !/^(arch|k|dict-?[sS]ize|expansion|only|l0-?[tT]olerance|search-?[A-Za-z-]*)$/.test(k)));
+    const base = trainOptions({ ...rest, out: undefined, resume: undefined, stopAfter: undefined });
+    const out = str(flags, 'out') ?? 'runs/sweep';
+    const choice = oneOf(flags, 'backend', ['auto', 'webgpu', 'cpu'], 'auto') as BackendChoice;
+    const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+    const r = await runSweep(
+      {
+        base,
+        grid: { archs, ks: ks ?? [base.k], ...(dictSizes ? { dictSizes } : { expansions: expansions ?? [base.expansion ?? 8] }) },
+        out,
+        only: list('only', (s) => s),
+        search: {
+          tol: num(flags, 'l0Tolerance', { min: 0, max: 1 }) ?? 0.05,
+          shortSteps: num(flags, 'searchSteps', { int: true, min: 1 }),
+          maxShort: num(flags, 'searchMaxShort', { int: true, min: 1 }) ?? 12,
+          maxFull: num(flags, 'searchMaxFull', { int: true, min: 1 }) ?? 4,
+        },
+        resumeHint: ['batchtopk', ...process.argv.slice(2)].map(quote).join(' '),
+        log: (m) => !base.quiet && console.error(m),
+      },
+      (hint) => openBackend(choice, (m) => !base.quiet && console.error(m), hint),
+    );
+    emit(Boolean(flags['json']), r as unknown as Record<string, unknown>, () =>
+      [...r.runs.map((x) => `${x.name.padEnd(28)} ${x.status.padEnd(8)} nmse ${x.nmse.toFixed(4)}  L0 ${x.l0.toFixed(2)}${x.l0Coeff !== undefined ? `  l0-coeff ${x.l0Coeff.toPrecision(4)}` : ''}`), `results: ${r.report.csv}`, `report: ${r.report.html}`].join('\n'),
+    );
+  });
+
+cli
+  .command('report <dir>', 'Regenerate the report (index.html, plots/*.svg, results.csv) of a run folder or a sweep folder')
+  .option('--json', 'Print one JSON object as the last line of stdout')
+  .example('batchtopk report runs/sweep')
+  .action((dir: string, flags: Flags) => {
+    const r = runReport(dir);
+    emit(Boolean(flags['json']), r as unknown as Record<string, unknown>, () => `${r.kind} report (${r.runs} run${r.runs === 1 ? '' : 's'}): ${r.html}`);
   });
 
 cli
@@ -240,7 +313,7 @@ async function main(): Promise<void> {
   try {
     cli.parse(process.argv, { run: false });
     if (!cli.matchedCommand) {
-      if (cli.args.length > 0) throw new UsageError(`unknown command '${cli.args[0]}' (commands: train, eval, synth, info)`);
+      if (cli.args.length > 0) throw new UsageError(`unknown command '${cli.args[0]}' (commands: train, sweep, report, eval, synth, info)`);
       if (!cli.options['help'] && !cli.options['version']) cli.outputHelp();
       return;
     }
