@@ -207,10 +207,11 @@ export function histogram(p: HistogramSpec): string {
     });
     out.push(`</g>`);
   });
-  for (const l of p.vlines ?? []) {
+  // Labels stacked from the top so that close lines stay readable.
+  (p.vlines ?? []).forEach((l, i) => {
     const x = r1(sx(l.x));
-    out.push(`<g class="vline"><line x1="${x}" y1="${h - M.bottom}" x2="${x}" y2="${M.top}" stroke="#333333" stroke-dasharray="4 4"/><text x="${x + 4}" y="${M.top + 12}" fill="#333333">${esc(l.label)}</text></g>`);
-  }
+    out.push(`<g class="vline"><line x1="${x}" y1="${h - M.bottom}" x2="${x}" y2="${M.top}" stroke="#333333" stroke-dasharray="4 4"/><text x="${x + 4}" y="${M.top + 12 + 15 * i}" fill="#333333">${esc(l.label)}</text></g>`);
+  });
   out.push(...legend(w, p.series), `</svg>`);
   return out.join('\n') + '\n';
 }
