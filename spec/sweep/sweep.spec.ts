@@ -130,7 +130,7 @@ s('sweep: SIGINT in the second run, resume with the same command, table and plot
   assert.ok(col('theta').every((v, i) => (NAMES[i]!.startsWith('batchtopk') ? Number(v) > 0 : v === '')));
 
   const plots = fs.readdirSync(path.join(out, 'plots')).sort();
-  assert.equal(plots, ['l0_hist_batchtopk-k2-m24.svg', 'l0_hist_batchtopk-k2-m48.svg', 'l0_hist_batchtopk-k4-m24.svg', 'l0_hist_batchtopk-k4-m48.svg', 'nmse_vs_dict_size_k2.svg', 'nmse_vs_dict_size_k4.svg', 'nmse_vs_k_m24.svg', 'nmse_vs_k_m48.svg']);
+  assert.equal(plots, ['l0_hist_batchtopk-k2-m24.svg', 'l0_hist_batchtopk-k2-m48.svg', 'l0_hist_batchtopk-k4-m24.svg', 'l0_hist_batchtopk-k4-m48.svg', 'nmse_vs_dict_size_k2.svg', 'nmse_vs_dict_size_k4.svg', 'nmse_vs_k_m24.svg', 'nmse_vs_k_m48.svg', 'nmse_vs_l0_m24.svg', 'nmse_vs_l0_m48.svg']);
   for (const p of plots) {
     const svg = parseXml(fs.readFileSync(path.join(out, 'plots', p), 'utf8'));
     assert.equal(seriesOf(svg), p.startsWith('nmse') ? ['batchtopk', 'topk'] : ['batchtopk'], p);

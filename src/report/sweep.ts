@@ -105,10 +105,31 @@ function comparison(runs: RunData[], metric: { key: string; label: string; get: 
   return plots;
 }
 
+/**
+ * NMSE against the held-out L0 actually reached, one plot per dictionary size: the comparison at equal
+ * sparsity, which NMSE against nominal k hides when an architecture's inference L0 differs from k.
+ */
+function againstL0(runs: RunData[]): Plot[] {
+  return uniq(runs.map((r) => r.summary.dictSize)).map((m) => {
+    const group = runs.filter((r) => r.summary.dictSize === m);
+    const archs = [...new Set(group.map((r) => r.summary.arch))];
+    return {
+      file: `nmse_vs_l0_m${m}.svg`,
+      caption: `NMSE against the held-out L0 reached, dictionary size ${m}`,
+      svg: linePlot({
+        title: `NMSE against L0 at dictionary size ${m}`,
+        x: { label: 'held-out L0 (active latents per sample)', log: true },
+        y: { label: 'NMSE', log: true },
+        series: archs.map((a, i) => ({ name: a, color: colorFor(a, i), points: group.filter((r) => r.summary.arch === a).map((r) => [r.summary.l0, r.summary.nmse] as [number, number]) })),
+      }),
+    };
+  });
+}
+
 export function sweepPlots(runs: RunData[]): Plot[] {
   const nmse = { key: 'nmse', label: 'NMSE', get: (r: RunData) => r.summary.nmse, log: true };
   const ce = { key: 'ce_degradation', label: 'CE degradation (nats)', get: (r: RunData) => r.ce?.ceDegradation, log: false };
-  const plots = [...comparison(runs, nmse, 'k'), ...comparison(runs, nmse, 'dictSize')];
+  const plots = [...comparison(runs, nmse, 'k'), ...comparison(runs, nmse, 'dictSize'), ...againstL0(runs)];
   if (runs.some((r) => r.ce)) plots.push(...comparison(runs, ce, 'k'), ...comparison(runs, ce, 'dictSize'));
   for (const r of runs) {
     if (r.summary.arch === 'batchtopk' && r.summary.l0Histogram?.length) {
