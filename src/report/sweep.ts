@@ -48,8 +48,8 @@ export function columns(runs: RunData[]): Column[] {
     { name: 'l0', get: (r) => r.summary.l0 },
     { name: 'dead_fraction', get: (r) => r.summary.deadFraction },
     { name: 'theta', get: (r) => r.summary.threshold },
-    { name: 'l0_coeff', get: (r) => (r.summary.arch === 'jumprelu' ? r.meta?.l0Coeff : undefined) },
   ];
+  if (runs.some((r) => r.summary.arch === 'jumprelu')) cols.push({ name: 'l0_coeff', get: (r) => (r.summary.arch === 'jumprelu' ? r.meta?.l0Coeff : undefined) });
   for (const key of CE_KEYS) {
     if (runs.some((r) => r.ce?.[key] !== undefined)) cols.push({ name: key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase()), get: (r) => r.ce?.[key] });
   }
