@@ -9,6 +9,9 @@ import { runSynth } from './cli/synth.js';
 import { runTrain, type TrainOptions } from './cli/train.js';
 import { ARCHS, NORMALIZE_MODES } from './sae/config.js';
 import { SAE_DEFAULTS } from './sae/config.js';
+import { DEFAULT_SHARDS, SIDE_FILES } from './data/source.js';
+
+const SHARD_HELP = `default: the "shards" list of its manifest.json, else ${DEFAULT_SHARDS}; never ${SIDE_FILES.map((f) => f.glob).join(', ')}`;
 
 type Flags = Record<string, unknown>;
 
@@ -69,6 +72,7 @@ function trainOptions(raw: Flags): TrainOptions {
   const o: TrainOptions = {
     data,
     tensor: str(flags, 'tensor'),
+    shards: str(flags, 'shards'),
     arch: oneOf(flags, 'arch', ARCHS, 'batchtopk'),
     k: num(flags, 'k', { int: true, min: 1 }) ?? dflt(SAE_DEFAULTS.k, EMBEDDED.k),
     dictSize: num(flags, 'dictSize', { int: true, min: 1 }),
@@ -111,6 +115,7 @@ cli
   .command('train', 'Train an SAE (BatchTopK by default) on activation files, or on the embedded synthetic data set')
   .option('--data <path>', 'Activations: .npy or .safetensors [tokens, d] (f32/f16/bf16), or a directory of shards (default: embedded synthetic data)')
   .option('--tensor <name>', 'Tensor to read from .safetensors files holding several')
+  .option('--shards <glob>', `Which files of a --data directory are shards (${SHARD_HELP})`)
   .option('--arch <arch>', `Architecture: ${ARCHS.join(' | ')} (default: batchtopk)`)
   .option('--k <k>', 'Active latents per sample (batch average for batchtopk) (default: 32; embedded data: 6)')
   .option('--dict-size <m>', 'Number of latents')
@@ -171,6 +176,7 @@ cli
   .command('eval <sae-dir>', 'Inference metrics of a saved SAE (ours or SAELens-written) on activations')
   .option('--data <path>', 'Activations (.npy, .safetensors or a directory of shards)')
   .option('--tensor <name>', 'Tensor to read from .safetensors files holding several')
+  .option('--shards <glob>', `Which files of a --data directory are shards (${SHARD_HELP})`)
   .option('--batch-size <n>', 'Rows per evaluation batch (default: 4096)')
   .option('--max-rows <n>', 'Evaluate at most this many rows')
   .option('--backend <b>', 'auto | webgpu | cpu (default: auto)')
@@ -185,7 +191,7 @@ cli
     const maxRows = num(flags, 'maxRows', { int: true, min: 1 });
     let backend: Backend | null = null;
     try {
-      const s = await runEval({ sae: dir, data, tensor: str(flags, 'tensor'), batchSize, maxRows }, async (hint) => (backend = await openBackend(choice, (m) => console.error(m), hint)));
+      const s = await runEval({ sae: dir, data, tensor: str(flags, 'tensor'), shards: str(flags, 'shards'), batchSize, maxRows, log: (m) => console.error(m) }, async (hint) => (backend = await openBackend(choice, (m) => console.error(m), hint)));
       emit(Boolean(flags['json']), s as unknown as Record<string, unknown>, () =>
         [
           `${s.architecture} d_in=${s.dIn} d_sae=${s.dictSize} on ${s.tokens} tokens (${s.backend})`,

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import type { WorkloadHint } from '../backend/open.js';
 import { BatchLoader, type LoaderState } from '../data/loader.js';
-import { openSource, type ActivationSource } from '../data/source.js';
+import { openSource, ShardedSource, type ActivationSource } from '../data/source.js';
 import { DataError } from '../data/errors.js';
 import { evaluate } from '../eval.js';
 import { writeSaelens } from '../io/saelens.js';
@@ -26,6 +26,8 @@ export interface TrainOptions {
   data?: string;
   /** safetensors tensor name. */
   tensor?: string;
+  /** Shard glob for a --data directory (default: data/source.ts SHARD_RULE). */
+  shards?: string;
   arch: Arch;
   k: number;
   dictSize?: number;
@@ -99,7 +101,7 @@ function files(dir: string): RunFiles {
 }
 
 function openData(o: TrainOptions): { source: ActivationSource; synth: SyntheticModel | null } {
-  if (o.data) return { source: openSource(o.data, { tensor: o.tensor }), synth: null };
+  if (o.data) return { source: openSource(o.data, { tensor: o.tensor, shards: o.shards }), synth: null };
   const synth = new SyntheticModel({ ...EMBEDDED_SYNTH, seed: o.seed });
   return { source: new SyntheticSource(synth, EMBEDDED_ROWS), synth };
 }
@@ -138,7 +140,7 @@ function buildConfig(o: TrainOptions, dIn: number, trainRows: number): TrainConf
 
 /** The options that define a run; a resume must not change them. */
 const RUN_DEFINING: (keyof TrainOptions)[] = [
-  'data', 'tensor', 'arch', 'k', 'dictSize', 'expansion', 'batchSize', 'lr', 'l0Coeff', 'l1Coeff', 'kAux', 'auxAlpha',
+  'data', 'tensor', 'shards', 'arch', 'k', 'dictSize', 'expansion', 'batchSize', 'lr', 'l0Coeff', 'l1Coeff', 'kAux', 'auxAlpha',
   'deadTokens', 'bandwidth', 'thetaInit', 'warmupSteps', 'decayFraction', 'clipGradNorm', 'normalize', 'seed',
   'evalFraction', 'shuffleBuffer',
 ];
@@ -173,6 +175,7 @@ export async function runTrain(o: TrainOptions, backendOrOpen: Backend | ((hint:
     if (loader.trainRows < 1) throw new DataError(`${source.describe()}: no training rows left after the eval split`);
     const cfg = buildConfig(opts, source.dIn, loader.trainRows);
     progress.log(`data: ${source.describe()}; train ${loader.trainRows} rows, eval ${loader.evalRows} rows`);
+    if (source instanceof ShardedSource) progress.log(source.listing());
     const backend = typeof backendOrOpen === 'function' ? await backendOrOpen({ dIn: cfg.sae.dIn, dSae: cfg.sae.dSae }) : backendOrOpen;
     let trainer: Trainer;
     if (resumed) {
