@@ -9,9 +9,10 @@ import { openSource, ShardedSource, type ActivationSource } from '../data/source
 import { DataError } from '../data/errors.js';
 import { evaluate } from '../eval.js';
 import { writeSaelens } from '../io/saelens.js';
-import type { EvalMetrics } from '../metrics.js';
+import { smallEvalWarning, type EvalMetrics } from '../metrics.js';
 import type { Arch, NormalizeMode } from '../sae/config.js';
 import { toSaeExport } from '../sae/export.js';
+import { jumpreluScaleWarning } from '../sae/jumprelu.js';
 import { downloadParams } from '../sae/params.js';
 import { featureRecovery, SyntheticModel, SyntheticSource, type SynthConfig } from '../synth.js';
 import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
@@ -79,6 +80,8 @@ export interface TrainSummary {
   fvu: number;
   l0: number;
   deadFraction: number;
+  /** Latents rarer than this firing frequency may show as dead in an evaluation of evalTokens (metrics.ts). */
+  deadFrequencyFloor: number;
   threshold: number | null;
   tokensPerSecond: number;
   evalTokens: number;
@@ -175,6 +178,8 @@ export async function runTrain(o: TrainOptions, backendOrOpen: Backend | ((hint:
     if (loader.trainRows < 1) throw new DataError(`${source.describe()}: no training rows left after the eval split`);
     const cfg = buildConfig(opts, source.dIn, loader.trainRows);
     progress.log(`data: ${source.describe()}; train ${loader.trainRows} rows, eval ${loader.evalRows} rows`);
+    const scaleWarning = jumpreluScaleWarning(cfg.sae, cfg.normalize, cfg.sae.arch === 'jumprelu' && cfg.normalize === 'none' ? meanNorm(source) : undefined);
+    if (scaleWarning) process.stderr.write(scaleWarning + '\n');
     if (source instanceof ShardedSource) progress.log(source.listing());
     const backend = typeof backendOrOpen === 'function' ? await backendOrOpen({ dIn: cfg.sae.dIn, dSae: cfg.sae.dSae }) : backendOrOpen;
     let trainer: Trainer;
@@ -262,6 +267,8 @@ async function report(r: Run, tokensPerSecond: number): Promise<TrainSummary> {
     loader.nextBatch(batch);
     metrics = await evaluate(backend, evalModel, [batch]);
   }
+  const small = smallEvalWarning(metrics.tokens, cfg.sae.deadTokens);
+  if (small) process.stderr.write(small + '\n');
   const host = await downloadParams(trainer.params);
   const recovery = synth ? featureRecovery(synth.dictionary, host.W_dec, cfg.sae.dIn) : undefined;
   const summary: TrainSummary = {
@@ -276,6 +283,7 @@ async function report(r: Run, tokensPerSecond: number): Promise<TrainSummary> {
     fvu: metrics.fvu,
     l0: metrics.l0,
     deadFraction: metrics.deadFraction,
+    deadFrequencyFloor: metrics.deadFrequencyFloor,
     threshold: cfg.sae.arch === 'batchtopk' ? theta : null,
     tokensPerSecond,
     evalTokens: metrics.tokens,
@@ -304,6 +312,22 @@ async function report(r: Run, tokensPerSecond: number): Promise<TrainSummary> {
   }
   writeJsonAtomic(path.join(f.dir, 'summary.json'), summary);
   return summary;
+}
+
+/** E||x|| over the source's first (at most 4096) rows, for the JumpReLU scale warning. */
+function meanNorm(source: ActivationSource): number {
+  const n = Math.min(source.rows, 4096);
+  const d = source.dIn;
+  const buf = new Float32Array(n * d);
+  source.readRows(0, n, buf);
+  let total = 0;
+  let rows = 0;
+  for (let r = 0; r < n; r++) {
+    let s = 0;
+    for (let c = 0; c < d; c++) s += buf[r * d + c]! ** 2;
+    if (Number.isFinite(s)) (total += Math.sqrt(s), rows++);
+  }
+  return total / Math.max(rows, 1);
 }
 
 /** The batches of `batches` cut to their first `rows` rows in total. */
