@@ -15,18 +15,20 @@ s.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const root = path.resolve(import.meta.dirname, '../..');
 const bin = path.join(root, 'bin/batchtopk.js');
 
-// stderr goes to a file, as in a shell redirect (a terminal and a pipe behave the same): Node's own piped
-// stdio is a socket, which cannot be reopened through /dev/fd and so is left uncaptured (device.ts).
+// stderr goes through a shell pipe, as in `batchtopk ... 2>&1 | less` (a terminal behaves the same): Node's
+// own piped stdio is a socket and a redirect to a file a regular file, both left uncaptured (device.ts).
 let nth = 0;
 function spawnToFile(cmd: string[], opts: { env?: Record<string, string>; cwd?: string } = {}) {
-  const errFile = path.join(tmp, `stderr-${nth++}.txt`);
-  const fd = fs.openSync(errFile, 'w');
-  try {
-    const r = spawnSync(process.execPath, cmd, { encoding: 'utf8', env: { ...process.env, BATCHTOPK_DEBUG: '', BATCHTOPK_VERBOSE: '', ...opts.env }, cwd: opts.cwd, stdio: ['ignore', 'pipe', fd], timeout: 120_000 });
-    return { code: r.status, out: r.stdout, err: fs.readFileSync(errFile, 'utf8') };
-  } finally {
-    fs.closeSync(fd);
-  }
+  const outFile = path.join(tmp, `stdout-${nth}.txt`);
+  const rcFile = path.join(tmp, `rc-${nth++}.txt`);
+  const sh = '( "$@" 2>&1 1>"$OUT_FILE"; echo $? > "$RC_FILE" ) | cat';
+  const r = spawnSync('/bin/sh', ['-c', sh, 'sh', process.execPath, ...cmd], {
+    encoding: 'utf8',
+    env: { ...process.env, BATCHTOPK_DEBUG: '', BATCHTOPK_VERBOSE: '', OUT_FILE: outFile, RC_FILE: rcFile, ...opts.env },
+    cwd: opts.cwd,
+    timeout: 120_000,
+  });
+  return { code: Number(fs.readFileSync(rcFile, 'utf8')), out: fs.readFileSync(outFile, 'utf8'), err: r.stdout };
 }
 function run(env: Record<string, string>, ...args: string[]) {
   return spawnToFile([bin, ...args], { env });

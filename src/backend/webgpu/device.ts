@@ -40,13 +40,18 @@ export function setDawnVerbose(on: boolean): void {
  * Run `fn` with file descriptor 2 pointed at a temporary file, and return what native code wrote there.
  * Node has no dup2, but open() returns the lowest free descriptor: keep a second descriptor on the real
  * stderr (reopened through /dev/fd/2), close 2, open the temporary file (which becomes 2), and afterwards
- * the same dance back. Where stderr cannot be reopened so (Windows; a socket, which is what Node gives a
- * child whose stdio it pipes) nothing is captured and fn runs as is: Dawn's notices then pass through.
+ * the same dance back. Only for a terminal or a pipe; elsewhere (Windows; a regular file, whose reopened
+ * descriptor would not share the offset of stdout in `> log 2>&1`; a socket, which is what Node gives a child
+ * whose stdio it pipes, and which cannot be reopened) nothing is captured: Dawn's notices pass through.
  */
 export async function captureNativeStderr<T>(fn: () => Promise<T>): Promise<{ value: T; text: string }> {
   let saved: number;
   try {
     if (process.platform === 'win32') throw new Error('no /dev/fd');
+    // Only where a reopened stderr is the same stream: a terminal or a pipe. A regular file would come back
+    // as a second description with its own offset, and `cmd > log 2>&1` would then overwrite lines.
+    const st = fs.fstatSync(2);
+    if (!st.isFIFO() && !st.isCharacterDevice()) throw new Error('not a terminal or pipe');
     saved = fs.openSync('/dev/fd/2', 'a');
   } catch {
     return { value: await fn(), text: '' };
