@@ -14,6 +14,10 @@ import { runSynth } from './cli/synth.js';
 import { runTrain, type TrainOptions } from './cli/train.js';
 import { ARCHS, NORMALIZE_MODES } from './sae/config.js';
 import { SAE_DEFAULTS } from './sae/config.js';
+import { DEFAULT_SHARDS, SIDE_FILES } from './data/source.js';
+import { deadFrequencyFloor, smallEvalWarning } from './metrics.js';
+
+const SHARD_HELP = `default: the "shards" list of its manifest.json, else ${DEFAULT_SHARDS}; never ${SIDE_FILES.map((f) => f.glob).join(', ')}`;
 
 type Flags = Record<string, unknown>;
 
@@ -74,6 +78,7 @@ function trainOptions(raw: Flags): TrainOptions {
   const o: TrainOptions = {
     data,
     tensor: str(flags, 'tensor'),
+    shards: str(flags, 'shards'),
     arch: oneOf(flags, 'arch', ARCHS, 'batchtopk'),
     k: num(flags, 'k', { int: true, min: 1 }) ?? dflt(SAE_DEFAULTS.k, EMBEDDED.k),
     dictSize: num(flags, 'dictSize', { int: true, min: 1 }),
@@ -92,7 +97,7 @@ function trainOptions(raw: Flags): TrainOptions {
     warmupSteps: num(flags, 'warmupSteps', { int: true, min: 0 }) ?? 0,
     decayFraction: num(flags, 'decayFraction', { min: 0, max: 1 }) ?? 0,
     clipGradNorm: num(flags, 'clipGradNorm', { min: 0 }) ?? 0,
-    normalize: oneOf(flags, 'normalize', NORMALIZE_MODES, 'none'),
+    normalize: oneOf(flags, 'normalize', NORMALIZE_MODES, flags['arch'] === 'jumprelu' ? 'scalar' : 'none'),
     seed: num(flags, 'seed', { int: true, min: 0, max: 0xffffffff }) ?? 0,
     out: str(flags, 'out') ?? resume ?? 'runs/latest',
     resume,
@@ -110,12 +115,18 @@ function trainOptions(raw: Flags): TrainOptions {
   return o;
 }
 
+/** The dead fraction with the evaluation size it rests on (metrics.ts deadFrequencyFloor). */
+function deadText(fraction: number, tokens: number): string {
+  return `dead ${(100 * fraction).toFixed(1)}% (no activation in ${tokens} tokens: rarer than 1 in ${Math.round(1 / deadFrequencyFloor(tokens))} may count)`;
+}
+
 const cli = cac('batchtopk');
 
 const trainCmd = cli
   .command('train', 'Train an SAE (BatchTopK by default) on activation files, or on the embedded synthetic data set')
   .option('--data <path>', 'Activations: .npy or .safetensors [tokens, d] (f32/f16/bf16), or a directory of shards (default: embedded synthetic data)')
   .option('--tensor <name>', 'Tensor to read from .safetensors files holding several')
+  .option('--shards <glob>', `Which files of a --data directory are shards (${SHARD_HELP})`)
   .option('--arch <arch>', `Architecture: ${ARCHS.join(' | ')} (default: batchtopk)`)
   .option('--k <k>', 'Active latents per sample (batch average for batchtopk) (default: 32; embedded data: 6)')
   .option('--dict-size <m>', 'Number of latents')
@@ -129,12 +140,12 @@ const trainCmd = cli
   .option('--k-aux <n>', `Dead latents used by the AuxK loss (default: ${SAE_DEFAULTS.kAux})`)
   .option('--aux-alpha <a>', `AuxK loss weight (default: ${SAE_DEFAULTS.auxAlpha})`)
   .option('--dead-tokens <n>', `Tokens without activation after which a latent is dead (default: ${SAE_DEFAULTS.deadTokens})`)
-  .option('--bandwidth <e>', `JumpReLU straight-through bandwidth (default: ${SAE_DEFAULTS.bandwidth})`)
-  .option('--theta-init <t>', `JumpReLU initial threshold (default: ${SAE_DEFAULTS.thetaInit})`)
+  .option('--bandwidth <e>', `JumpReLU straight-through bandwidth, in normalised input units (default: ${SAE_DEFAULTS.bandwidth})`)
+  .option('--theta-init <t>', `JumpReLU initial threshold, in normalised input units (default: ${SAE_DEFAULTS.thetaInit})`)
   .option('--warmup-steps <n>', 'Linear learning-rate warm-up steps (default: 0)')
   .option('--decay-fraction <f>', 'Linear decay to 0 over this final fraction of steps (default: 0)')
   .option('--clip-grad-norm <n>', 'Global gradient-norm clipping (0: off) (default: 0)')
-  .option('--normalize <mode>', `Input normalisation: ${NORMALIZE_MODES.join(' | ')} (default: none)`)
+  .option('--normalize <mode>', `Input normalisation: ${NORMALIZE_MODES.join(' | ')} (default: none; jumprelu: scalar)`)
   .option('--backend <b>', 'auto | webgpu | cpu (auto: a hardware WebGPU adapter; a software one such as llvmpipe only for large SAEs; else the CPU) (default: auto)')
   .option('--seed <n>', 'Seed of every random choice (default: 0)')
   .option('--out <dir>', 'Output folder: sae/ (SAELens format), checkpoint, metrics.jsonl, summary.json (default: runs/latest)')
@@ -160,7 +171,7 @@ const trainCmd = cli
       emit(Boolean(flags['json']), s as unknown as Record<string, unknown>, () =>
         [
           `${s.finished ? 'trained' : 'stopped at step ' + s.steps + ' (resumable)'}: ${s.arch} d_in=${s.dIn} d_sae=${s.dictSize} k=${s.k}, ${s.steps} steps, ${s.tokens} tokens on ${s.backend} (${Math.round(s.tokensPerSecond)} tok/s)`,
-          `held-out (${s.evalTokens} tokens): nmse ${s.nmse.toFixed(4)}  fvu ${s.fvu.toFixed(4)}  L0 ${s.l0.toFixed(2)}  dead ${(100 * s.deadFraction).toFixed(1)}%` +
+          `held-out (${s.evalTokens} tokens): nmse ${s.nmse.toFixed(4)}  fvu ${s.fvu.toFixed(4)}  L0 ${s.l0.toFixed(2)}  ${deadText(s.deadFraction, s.evalTokens)}` +
             (s.threshold !== null ? `  theta ${s.threshold.toPrecision(4)}` : ''),
           ...(s.featureRecovery
             ? [`feature recovery: mean max cosine ${s.featureRecovery.meanMaxCos.toFixed(3)}, ${(100 * s.featureRecovery.fracAbove09).toFixed(0)}% of true features above 0.9`]
@@ -245,6 +256,7 @@ cli
   .command('eval <sae-dir>', 'Inference metrics of a saved SAE (ours or SAELens-written) on activations')
   .option('--data <path>', 'Activations (.npy, .safetensors or a directory of shards)')
   .option('--tensor <name>', 'Tensor to read from .safetensors files holding several')
+  .option('--shards <glob>', `Which files of a --data directory are shards (${SHARD_HELP})`)
   .option('--batch-size <n>', 'Rows per evaluation batch (default: 4096)')
   .option('--max-rows <n>', 'Evaluate at most this many rows')
   .option('--backend <b>', 'auto | webgpu | cpu (default: auto)')
@@ -259,11 +271,14 @@ cli
     const maxRows = num(flags, 'maxRows', { int: true, min: 1 });
     let backend: Backend | null = null;
     try {
-      const s = await runEval({ sae: dir, data, tensor: str(flags, 'tensor'), batchSize, maxRows }, async (hint) => (backend = await openBackend(choice, (m) => console.error(m), hint)));
+      const s = await runEval({ sae: dir, data, tensor: str(flags, 'tensor'), shards: str(flags, 'shards'), batchSize, maxRows, log: (m) => console.error(m) }, async (hint) => (backend = await openBackend(choice, (m) => console.error(m), hint)));
+      // Saved SAEs do not carry the training's dead-latent window: judge by the training default.
+      const small = smallEvalWarning(s.tokens, SAE_DEFAULTS.deadTokens);
+      if (small) console.error(small);
       emit(Boolean(flags['json']), s as unknown as Record<string, unknown>, () =>
         [
           `${s.architecture} d_in=${s.dIn} d_sae=${s.dictSize} on ${s.tokens} tokens (${s.backend})`,
-          `nmse ${s.nmse.toFixed(4)}  fvu ${s.fvu.toFixed(4)}  L0 ${s.l0.toFixed(2)}  dead ${(100 * s.deadFraction).toFixed(1)}%` + (s.threshold !== null ? `  theta ${s.threshold.toPrecision(4)}` : ''),
+          `nmse ${s.nmse.toFixed(4)}  fvu ${s.fvu.toFixed(4)}  L0 ${s.l0.toFixed(2)}  ${deadText(s.deadFraction, s.tokens)}` + (s.threshold !== null ? `  theta ${s.threshold.toPrecision(4)}` : ''),
           `L0 histogram (active latents: samples): ${s.l0Histogram.flatMap((c, i) => (c ? [`${i}:${c}`] : [])).join(' ')}`,
         ].join('\n'),
       );
@@ -306,12 +321,17 @@ cli
     emit(Boolean(flags['json']), r.json, () => r.text);
   });
 
+// Global: Dawn (the WebGPU runtime) writes notices of its own to stderr; they are held back unless asked for.
+cli.option('--verbose', "Also show the WebGPU runtime's (Dawn's) own messages on stderr");
+
 cli.help();
 cli.version('0.1.0');
 
 async function main(): Promise<void> {
   try {
     cli.parse(process.argv, { run: false });
+    // An env var rather than an import: the WebGPU module is loaded only by commands that use it.
+    if (cli.options['verbose']) process.env.BATCHTOPK_VERBOSE = '1';
     if (!cli.matchedCommand) {
       if (cli.args.length > 0) throw new UsageError(`unknown command '${cli.args[0]}' (commands: train, sweep, report, eval, synth, info)`);
       if (!cli.options['help'] && !cli.options['version']) cli.outputHelp();

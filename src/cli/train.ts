@@ -5,13 +5,14 @@ import * as path from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import type { WorkloadHint } from '../backend/open.js';
 import { BatchLoader, type LoaderState } from '../data/loader.js';
-import { openSource, type ActivationSource } from '../data/source.js';
+import { openSource, ShardedSource, type ActivationSource } from '../data/source.js';
 import { DataError } from '../data/errors.js';
 import { evaluate } from '../eval.js';
 import { writeSaelens } from '../io/saelens.js';
-import type { EvalMetrics } from '../metrics.js';
+import { smallEvalWarning, type EvalMetrics } from '../metrics.js';
 import type { Arch, NormalizeMode } from '../sae/config.js';
 import { toSaeExport } from '../sae/export.js';
+import { jumpreluScaleWarning } from '../sae/jumprelu.js';
 import { downloadParams } from '../sae/params.js';
 import { featureRecovery, SyntheticModel, SyntheticSource, type SynthConfig } from '../synth.js';
 import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
@@ -27,6 +28,8 @@ export interface TrainOptions {
   data?: string;
   /** safetensors tensor name. */
   tensor?: string;
+  /** Shard glob for a --data directory (default: data/source.ts SHARD_RULE). */
+  shards?: string;
   arch: Arch;
   k: number;
   dictSize?: number;
@@ -78,6 +81,8 @@ export interface TrainSummary {
   fvu: number;
   l0: number;
   deadFraction: number;
+  /** Latents rarer than this firing frequency may show as dead in an evaluation of evalTokens (metrics.ts). */
+  deadFrequencyFloor: number;
   threshold: number | null;
   tokensPerSecond: number;
   evalTokens: number;
@@ -100,7 +105,7 @@ function files(dir: string): RunFiles {
 }
 
 function openData(o: TrainOptions): { source: ActivationSource; synth: SyntheticModel | null } {
-  if (o.data) return { source: openSource(o.data, { tensor: o.tensor }), synth: null };
+  if (o.data) return { source: openSource(o.data, { tensor: o.tensor, shards: o.shards }), synth: null };
   const synth = new SyntheticModel({ ...EMBEDDED_SYNTH, seed: o.seed });
   return { source: new SyntheticSource(synth, EMBEDDED_ROWS), synth };
 }
@@ -139,7 +144,7 @@ function buildConfig(o: TrainOptions, dIn: number, trainRows: number): TrainConf
 
 /** The options that define a run; a resume must not change them. */
 const RUN_DEFINING: (keyof TrainOptions)[] = [
-  'data', 'tensor', 'arch', 'k', 'dictSize', 'expansion', 'batchSize', 'lr', 'l0Coeff', 'l1Coeff', 'kAux', 'auxAlpha',
+  'data', 'tensor', 'shards', 'arch', 'k', 'dictSize', 'expansion', 'batchSize', 'lr', 'l0Coeff', 'l1Coeff', 'kAux', 'auxAlpha',
   'deadTokens', 'bandwidth', 'thetaInit', 'warmupSteps', 'decayFraction', 'clipGradNorm', 'normalize', 'seed',
   'evalFraction', 'shuffleBuffer',
 ];
@@ -174,6 +179,9 @@ export async function runTrain(o: TrainOptions, backendOrOpen: Backend | ((hint:
     if (loader.trainRows < 1) throw new DataError(`${source.describe()}: no training rows left after the eval split`);
     const cfg = buildConfig(opts, source.dIn, loader.trainRows);
     progress.log(`data: ${source.describe()}; train ${loader.trainRows} rows, eval ${loader.evalRows} rows`);
+    const scaleWarning = jumpreluScaleWarning(cfg.sae, cfg.normalize, cfg.sae.arch === 'jumprelu' && cfg.normalize === 'none' ? meanNorm(source) : undefined);
+    if (scaleWarning) process.stderr.write(scaleWarning + '\n');
+    if (source instanceof ShardedSource) progress.log(source.listing());
     const backend = typeof backendOrOpen === 'function' ? await backendOrOpen({ dIn: cfg.sae.dIn, dSae: cfg.sae.dSae }) : backendOrOpen;
     let trainer: Trainer;
     if (resumed) {
@@ -271,6 +279,8 @@ async function report(r: Run, tokensPerSecond: number): Promise<TrainSummary> {
     loader.nextBatch(batch);
     metrics = await evaluate(backend, evalModel, [batch]);
   }
+  const small = smallEvalWarning(metrics.tokens, cfg.sae.deadTokens);
+  if (small) process.stderr.write(small + '\n');
   const host = await downloadParams(trainer.params);
   const recovery = synth ? featureRecovery(synth.dictionary, host.W_dec, cfg.sae.dIn) : undefined;
   const summary: TrainSummary = {
@@ -285,6 +295,7 @@ async function report(r: Run, tokensPerSecond: number): Promise<TrainSummary> {
     fvu: metrics.fvu,
     l0: metrics.l0,
     deadFraction: metrics.deadFraction,
+    deadFrequencyFloor: metrics.deadFrequencyFloor,
     threshold: cfg.sae.arch === 'batchtopk' ? theta : null,
     tokensPerSecond,
     evalTokens: metrics.tokens,
@@ -313,6 +324,22 @@ async function report(r: Run, tokensPerSecond: number): Promise<TrainSummary> {
   }
   writeJsonAtomic(path.join(f.dir, 'summary.json'), summary);
   return summary;
+}
+
+/** E||x|| over the source's first (at most 4096) rows, for the JumpReLU scale warning. */
+function meanNorm(source: ActivationSource): number {
+  const n = Math.min(source.rows, 4096);
+  const d = source.dIn;
+  const buf = new Float32Array(n * d);
+  source.readRows(0, n, buf);
+  let total = 0;
+  let rows = 0;
+  for (let r = 0; r < n; r++) {
+    let s = 0;
+    for (let c = 0; c < d; c++) s += buf[r * d + c]! ** 2;
+    if (Number.isFinite(s)) (total += Math.sqrt(s), rows++);
+  }
+  return total / Math.max(rows, 1);
 }
 
 /** The batches of `batches` cut to their first `rows` rows in total. */

@@ -37,7 +37,8 @@ export function makeTrainConfig(c: TrainConfigInput): TrainConfig {
     warmupSteps: 0,
     decayFraction: 0,
     clipGradNorm: 0,
-    normalize: 'none',
+    // JumpReLU's threshold and bandwidth are absolute numbers: they need an input of known scale.
+    normalize: c.sae.arch === 'jumprelu' ? 'scalar' : 'none',
     thresholdWarmupSteps: Math.floor(steps / 10),
     seed: 0,
     ...c,
