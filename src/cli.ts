@@ -12,7 +12,7 @@ import { parseArch, parseList, parsePositive, parsePositiveInt } from './sweep/p
 import { Interrupted } from './cli/interrupt.js';
 import { runSynth } from './cli/synth.js';
 import { runTrain, type TrainOptions } from './cli/train.js';
-import { ARCHS, NORMALIZE_MODES } from './sae/config.js';
+import { ARCHS, NORMALIZE_MODES, type Arch } from './sae/config.js';
 import { SAE_DEFAULTS } from './sae/config.js';
 import { DEFAULT_SHARDS, SIDE_FILES } from './data/source.js';
 import { deadFrequencyFloor, smallEvalWarning } from './metrics.js';
@@ -217,13 +217,15 @@ sweepCmd
     const expansions = list('expansion', parsePositive);
     if (dictSizes && expansions) throw new UsageError('give --dict-size or --expansion, not both');
     const rest = Object.fromEntries(Object.entries(raw).filter(([k]) => !/^(arch|k|dict-?[sS]ize|expansion|only|l0-?[tT]olerance|search-?[A-Za-z-]*)$/.test(k)));
-    const base = trainOptions({ ...rest, out: undefined, resume: undefined, stopAfter: undefined });
+    // Each architecture's options as `train --arch <a>` reads them (per-architecture defaults included).
+    const optionsFor = (arch: Arch) => trainOptions({ ...rest, arch, out: undefined, resume: undefined, stopAfter: undefined });
+    const base = optionsFor(archs[0]!);
     const out = str(flags, 'out') ?? 'runs/sweep';
     const choice = oneOf(flags, 'backend', ['auto', 'webgpu', 'cpu'], 'auto') as BackendChoice;
     const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
     const r = await runSweep(
       {
-        base,
+        options: optionsFor,
         grid: { archs, ks: ks ?? [base.k], ...(dictSizes ? { dictSizes } : { expansions: expansions ?? [base.expansion ?? 8] }) },
         out,
         only: list('only', (s) => s),

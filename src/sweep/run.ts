@@ -14,6 +14,7 @@ import type { CeFigures, RunMeta } from '../report/data.js';
 import { writeRunReport } from '../report/run.js';
 import { writeSweepReport } from '../report/sweep.js';
 import { CHECKPOINT_FILE } from '../train/checkpoint.js';
+import type { Arch } from '../sae/config.js';
 import { planRuns, selectRuns, type Grid, type RunSpec } from './plan.js';
 import { searchCoefficient, type SearchResult, type Trial } from './search.js';
 
@@ -34,8 +35,11 @@ export interface SweepSearchOptions {
 }
 
 export interface SweepOptions {
-  /** Training options of every run; arch, k, dictSize/expansion, out and resume are set per run. */
-  base: TrainOptions;
+  /**
+   * Training options of the runs of each architecture (the flags as `train` reads them for that --arch, so
+   * per-architecture defaults apply); k, dictSize/expansion, out and resume are set per run.
+   */
+  options: TrainOptions | ((arch: Arch) => TrainOptions);
   grid: Grid;
   out: string;
   /** Run only these names (or * globs). */
@@ -84,17 +88,22 @@ export async function runSweep(o: SweepOptions, open: OpenBackend): Promise<Swee
   const log = o.log ?? (() => {});
   const all = planRuns(o.grid);
   const runs = o.only?.length ? selectRuns(all, o.only) : all;
-  const steps = resolveSteps(o.base);
-  const base: TrainOptions = { ...o.base, steps, tokens: undefined, resume: undefined, stopAfter: undefined };
+  const optionsOf = (arch: Arch): TrainOptions => (typeof o.options === 'function' ? o.options(arch) : { ...o.options, arch });
+  const steps = resolveSteps(optionsOf(runs[0]?.arch ?? 'batchtopk'));
+  const bases = new Map<Arch, TrainOptions>(
+    o.grid.archs.map((a) => [a, { ...optionsOf(a), arch: a, steps, tokens: undefined, resume: undefined, stopAfter: undefined }]),
+  );
   fs.mkdirSync(o.out, { recursive: true });
   const sweepFile = path.join(o.out, 'sweep.json');
-  const saved = readJson<{ options: Record<string, unknown> }>(sweepFile);
-  const defining = definingOptions(base);
-  if (saved) {
-    const changed = [...new Set([...Object.keys(saved.options), ...Object.keys(defining)])].filter((k) => JSON.stringify(saved.options[k]) !== JSON.stringify(defining[k]));
+  const saved = readJson<{ options: Record<string, Record<string, unknown>> }>(sweepFile);
+  const defining = Object.fromEntries([...bases].map(([a, b]) => [a, definingOptions(b)]));
+  for (const [arch, now] of Object.entries(defining)) {
+    const was = saved?.options[arch];
+    if (!was) continue; // an architecture new to this sweep
+    const changed = [...new Set([...Object.keys(was), ...Object.keys(now)])].filter((k) => JSON.stringify(was[k]) !== JSON.stringify(now[k]));
     if (changed.length) throw new Error(`${o.out}: this sweep was made with different ${changed.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())).join(', ')}; use the same options to continue it, or another --out`);
   }
-  writeJsonAtomic(sweepFile, { options: defining, grid: o.grid });
+  writeJsonAtomic(sweepFile, { options: { ...saved?.options, ...defining }, grid: o.grid });
 
   // Between runs (evaluation, export, report) a signal also stops the sweep at the next safe point;
   // during training runTrain's own watch saves a checkpoint.
@@ -109,7 +118,7 @@ export async function runSweep(o: SweepOptions, open: OpenBackend): Promise<Swee
       if (watch.signal) throw stopped(watch.signal, `before ${spec.name}`);
       log(`[${i + 1}/${runs.length}] ${spec.name}`);
       try {
-        results.push(await runOne(spec, base, steps, o, open, log));
+        results.push(await runOne(spec, bases.get(spec.arch)!, steps, o, open, log));
       } catch (err) {
         if (err instanceof Interrupted) throw stopped(err.signal, `in ${spec.name}`);
         throw err;
