@@ -185,7 +185,7 @@ const trainCmd = cli
   });
 
 /** The sweep's own flags; every other `train` flag applies to each run of the sweep. */
-const SWEEP_OWN = /^--(arch|k|dict-size|expansion|out|resume|stop-after)\b/;
+const SWEEP_OWN = /^--(arch|k|dict-size|expansion|out|resume|stop-after)(?=[\s<]|$)/;
 const sweepCmd = cli
   .command('sweep', 'Train a grid of SAEs (architectures x k x dictionary sizes) and write results.csv, plots and index.html')
   .option('--arch <list>', `Architectures, comma-separated: ${ARCHS.join(', ')} (default: batchtopk,topk,jumprelu)`)
@@ -204,17 +204,17 @@ sweepCmd
   .example('batchtopk sweep --data acts.npy --k 16,32,64 --dict-size 3072,6144,12288 --out runs/sweep --only "jumprelu-*"')
   .action(async (raw: Flags) => {
     const flags = camel(raw);
-    const list = <T>(name: string, parse: (s: string) => T | undefined) => {
+    const list = <T>(name: string, parse: (s: string) => T | undefined, expects = '') => {
       try {
-        return parseList('--' + name.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()), flags[name], parse);
+        return parseList('--' + name.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()), flags[name], parse, expects);
       } catch (e) {
         throw new UsageError((e as Error).message);
       }
     };
-    const archs = list('arch', parseArch) ?? (['batchtopk', 'topk', 'jumprelu'] as const).slice();
-    const ks = list('k', parsePositiveInt);
-    const dictSizes = list('dictSize', parsePositiveInt);
-    const expansions = list('expansion', parsePositive);
+    const archs = list('arch', parseArch, `one of ${ARCHS.join(', ')}`) ?? (['batchtopk', 'topk', 'jumprelu'] as const).slice();
+    const ks = list('k', parsePositiveInt, 'a positive integer');
+    const dictSizes = list('dictSize', parsePositiveInt, 'a positive integer');
+    const expansions = list('expansion', parsePositive, 'a positive number');
     if (dictSizes && expansions) throw new UsageError('give --dict-size or --expansion, not both');
     const rest = Object.fromEntries(Object.entries(raw).filter(([k]) => !/^(arch|k|dict-?[sS]ize|expansion|only|l0-?[tT]olerance|search-?[A-Za-z-]*)$/.test(k)));
     // Each architecture's options as `train --arch <a>` reads them (per-architecture defaults included).

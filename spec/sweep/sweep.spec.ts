@@ -88,6 +88,17 @@ s('JumpReLU search: lands within 5% at full length when short runs are biased, a
   assert.is(flat.trials.filter((t) => t.steps === 40).length, 1, 'no bracket: one full run, no corrections');
 });
 
+s('sweep --help lists every train flag that applies to each run; bad lists are one clear line', () => {
+  const h = spawnSync(process.execPath, [bin, 'sweep', '--help'], { env, encoding: 'utf8' });
+  for (const f of ['--k <list>', '--dict-size <list>', '--only', '--k-aux', '--lr', '--batch-size', '--l0-coeff', '--normalize', '--seed']) assert.ok(h.stdout.includes(f), f);
+  assert.not.ok(/--resume|--stop-after/.test(h.stdout), 'per-run flags the sweep sets itself are not offered');
+  for (const [flag, value, msg] of [['--arch', 'batchtopk,gated', /--arch: 'gated' is not one of batchtopk, topk, jumprelu, relu/], ['--k', '8,0', /--k: '0' is not a positive integer/]] as const) {
+    const r = spawnSync(process.execPath, [bin, 'sweep', flag, value, '--out', path.join(tmp, 'bad')], { env, encoding: 'utf8' });
+    assert.is(r.status, 1);
+    assert.match(r.stderr.trim(), msg);
+  }
+});
+
 // The real command: 2 architectures x 2 k x 2 dictionary sizes on small data.
 const data = path.join(tmp, 'acts.npy');
 writeNpy(data, new SyntheticModel({ dIn: 12, nFeatures: 32, meanActive: 3, seed: 11 }).rows(0, 6000), 6000, 12);

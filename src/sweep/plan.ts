@@ -38,13 +38,13 @@ export function selectRuns(runs: RunSpec[], patterns: string[]): RunSpec[] {
 }
 
 /** Parse a comma-separated list flag ('16,32,64', or a single number from the argument parser). */
-export function parseList<T>(flag: string, v: unknown, parse: (s: string) => T | undefined): T[] | undefined {
+export function parseList<T>(flag: string, v: unknown, parse: (s: string) => T | undefined, expects = ''): T[] | undefined {
   if (v === undefined) return undefined;
   const parts = (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).map((s) => s.trim()).filter((s) => s !== '');
   if (parts.length === 0) throw new Error(`${flag} expects a comma-separated list`);
   const out = parts.map((s) => {
     const x = parse(s);
-    if (x === undefined) throw new Error(`${flag}: '${s}' is not valid`);
+    if (x === undefined) throw new Error(`${flag}: '${s}' is not ${expects || 'valid'}`);
     return x;
   });
   return [...new Set(out)];
