@@ -62,6 +62,15 @@ s('the search finds a coefficient whose full run has held-out L0 within 5 % of k
   assert.is(last.l0, l0);
   const csv = fs.readFileSync(path.join(out, 'results.csv'), 'utf8').split('\n');
   assert.ok(csv[1]!.includes(String(run.meta!.l0Coeff)), 'results.csv has the coefficient');
+  // Run again: the finished configuration is skipped without opening a backend.
+  let opened = 0;
+  const again = await runSweep(
+    { options: base, grid: { archs: ['jumprelu'], ks: [target], dictSizes: [128] }, out, search: { tol: 0.05, shortSteps: 80, maxShort: 10, maxFull: 4 } },
+    async () => (opened++, new CpuBackend()),
+  );
+  assert.is(again.runs[0]!.status, 'skipped');
+  assert.is(again.runs[0]!.l0Coeff, run.meta!.l0Coeff);
+  assert.is(opened, 0);
 });
 
 s.run();
