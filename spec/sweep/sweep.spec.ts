@@ -83,9 +83,14 @@ s('JumpReLU search: lands within 5% at full length when short runs are biased, a
     assert.ok(full <= 3 && r.trials.length <= 12, `target ${target}: ${r.trials.length} trials, ${full} full`);
     assert.is(r.steps, r.trials.reduce((a, t) => a + t.steps, 0));
   }
+  // Short runs cannot bring L0 below 6 (thresholds move slowly); full runs can: the search goes on with full runs.
+  const floor = (c: number, steps: number) => Math.max(steps < 1000 ? 6 : 1, 40 * Math.pow(c / 1e-3, -0.6));
+  const sat = await searchCoefficient(4, async (c, n) => floor(c, n), { tol: 0.05, shortSteps: 250, fullSteps: 1000, initial: 1e-3, maxShort: 12, maxFull: 6 });
+  assert.ok(sat.converged, JSON.stringify(sat));
+  assert.ok(sat.trials.filter((t) => t.steps === 250).length <= 4, `short runs stop once L0 no longer responds: ${JSON.stringify(sat.trials)}`);
   const flat = await searchCoefficient(5, async () => 30, { tol: 0.05, shortSteps: 10, fullSteps: 40, initial: 1e-3, maxShort: 5, maxFull: 4 });
   assert.is(flat.converged, false);
-  assert.is(flat.trials.filter((t) => t.steps === 40).length, 1, 'no bracket: one full run, no corrections');
+  assert.is(flat.trials.length, 4, `L0 that never responds: two short and two full runs, then stop (${JSON.stringify(flat.trials)})`);
 });
 
 s('sweep --help lists every train flag that applies to each run; bad lists are one clear line', () => {

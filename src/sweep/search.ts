@@ -42,6 +42,10 @@ export interface SearchResult {
 export type Measure = (coeff: number, steps: number) => Promise<number>;
 
 const LOG_FLOOR = Math.log(1e-3); // L0 = 0 (every latent below threshold) still orders correctly
+/** A change of log L0 below this over a step means L0 has stopped responding to the coefficient. */
+const SATURATED = 0.02;
+/** Slopes of log L0 in log c flatter than this are treated as this (bounds a Newton step's length). */
+const SLOPE_FLOOR = 0.1;
 
 export async function searchCoefficient(target: number, measure: Measure, o: SearchOptions): Promise<SearchResult> {
   if (!(target > 0)) throw new Error(`target L0 must be > 0, got ${target}`);
@@ -64,24 +68,27 @@ export async function searchCoefficient(target: number, measure: Measure, o: Sea
   let fa = await run(a, short);
   let lc = a;
   let fc = fa;
-  let bracketed = false;
   if (!within(Math.exp(fa) * target)) {
-    // Bracket: a decade at a time towards the target (higher c lowers L0).
+    // Bracket: a decade at a time towards the target (higher c lowers L0). Stop early where L0 no longer
+    // responds (a short run cannot move its thresholds further): the full runs go on from the knee.
     let b = a;
     let fb = fa;
     let n = 1;
-    while (Math.sign(fb) === Math.sign(fa) && n < o.maxShort) {
+    let saturated = false;
+    while (Math.sign(fb) === Math.sign(fa) && n < o.maxShort && !saturated) {
       a = b;
       fa = fb;
       b = a + (fa > 0 ? 1 : -1) * Math.LN10;
       fb = await run(b, short);
       n++;
+      saturated = Math.abs(fb - fa) < SATURATED;
+      if (!saturated) slope = Math.min(-SLOPE_FLOOR, (fb - fa) / (b - a));
     }
-    [lc, fc] = Math.abs(fb) < Math.abs(fa) ? [b, fb] : [a, fa];
+    [lc, fc] = saturated || Math.abs(fa) <= Math.abs(fb) ? [a, fa] : [b, fb];
     if (Math.sign(fb) !== Math.sign(fa)) {
-      bracketed = true;
-      if (fb !== fa) slope = (fb - fa) / (b - a);
-      // Illinois false position on [a, b].
+      // Illinois false position on [a, b] (fa, fb are halved to avoid one-sided stalls, so the slope
+      // estimate uses the measured values kept in ma, mb).
+      let [ma, mb] = [fa, fb];
       let side = 0;
       while (!within(Math.exp(fc) * target) && n < o.maxShort) {
         const c = b - (fb * (b - a)) / (fb - fa);
@@ -89,30 +96,32 @@ export async function searchCoefficient(target: number, measure: Measure, o: Sea
         n++;
         if (Math.abs(fNew) < Math.abs(fc)) [lc, fc] = [c, fNew];
         if (Math.sign(fNew) === Math.sign(fb)) {
-          [b, fb] = [c, fNew];
+          [b, fb, mb] = [c, fNew, fNew];
           if (side === -1) fa /= 2;
           side = -1;
         } else {
-          [a, fa] = [c, fNew];
+          [a, fa, ma] = [c, fNew, fNew];
           if (side === 1) fb /= 2;
           side = 1;
         }
-        if (b !== a && fb !== fa) slope = Math.min(-1e-3, (fb - fa) / (b - a));
+        if (b !== a) slope = Math.min(-SLOPE_FLOOR, (mb - ma) / (b - a));
       }
     }
   }
   if (full) return result(target, o.tol, trials, trials);
 
-  // Phase 2: full-length runs, secant through their results. Without a bracket (L0 does not reach the
-  // target over the coefficients tried) corrections are pointless: one full run at the best coefficient.
+  // Phase 2: full-length runs, Newton steps with the latest slope (phase 1's at first, then the secant
+  // through the last two full runs), at most a decade at a time; stop when L0 stops responding.
   let prev: [number, number] | null = null;
   let cur = lc;
-  for (let i = 0; i < (bracketed || within(Math.exp(fc) * target) ? o.maxFull : 1); i++) {
+  for (let i = 0; i < o.maxFull; i++) {
     const fCur = await run(cur, o.fullSteps);
     if (within(Math.exp(fCur) * target)) break;
-    if (prev && fCur !== prev[1]) slope = Math.min(-1e-3, (fCur - prev[1]) / (cur - prev[0]));
+    if (prev) {
+      if (Math.abs(fCur - prev[1]) < SATURATED) break;
+      slope = Math.min(-SLOPE_FLOOR, (fCur - prev[1]) / (cur - prev[0]));
+    }
     prev = [cur, fCur];
-    // Newton step with the measured slope, at most a decade at a time.
     cur = cur - Math.max(-Math.LN10, Math.min(Math.LN10, fCur / slope));
   }
   return result(target, o.tol, trials.filter((t) => t.steps === o.fullSteps), trials);
