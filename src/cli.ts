@@ -197,7 +197,7 @@ const sweepCmd = cli
   .option('--l0-tolerance <f>', 'JumpReLU: relative tolerance of the held-out L0 around the target k (default: 0.05)')
   .option('--search-steps <n>', 'JumpReLU: steps of a short coefficient-search run (default: a quarter of the run)')
   .option('--search-max-short <n>', 'JumpReLU: most short search runs (default: 12)')
-  .option('--search-max-full <n>', 'JumpReLU: most full-length runs to correct the coefficient (default: 4)');
+  .option('--search-max-full <n>', 'JumpReLU: most full-length runs to correct the coefficient (default: 6)');
 for (const opt of trainCmd.options) if (!SWEEP_OWN.test(opt.rawName) && !/^--(help|version)\b/.test(opt.rawName)) sweepCmd.option(opt.rawName, opt.description, opt.config);
 sweepCmd
   .example('batchtopk sweep --data acts.npy --arch batchtopk,topk,jumprelu --k 16,32,64 --dict-size 3072,6144,12288 --tokens 20000000 --out runs/sweep')
@@ -233,7 +233,7 @@ sweepCmd
           tol: num(flags, 'l0Tolerance', { min: 0, max: 1 }) ?? 0.05,
           shortSteps: num(flags, 'searchSteps', { int: true, min: 1 }),
           maxShort: num(flags, 'searchMaxShort', { int: true, min: 1 }) ?? 12,
-          maxFull: num(flags, 'searchMaxFull', { int: true, min: 1 }) ?? 4,
+          maxFull: num(flags, 'searchMaxFull', { int: true, min: 1 }) ?? 6,
         },
         resumeHint: ['batchtopk', ...process.argv.slice(2)].map(quote).join(' '),
         log: (m) => !base.quiet && console.error(m),

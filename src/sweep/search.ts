@@ -110,19 +110,24 @@ export async function searchCoefficient(target: number, measure: Measure, o: Sea
   }
   if (full) return result(target, o.tol, trials, trials);
 
-  // Phase 2: full-length runs, Newton steps with the latest slope (phase 1's at first, then the secant
-  // through the last two full runs), at most a decade at a time; stop when L0 stops responding.
-  let prev: [number, number] | null = null;
+  // Phase 2: full-length runs. Newton steps from the latest full run with phase 1's slope at first, then
+  // with the secant through two full runs: the closest pair on either side of the target once they
+  // bracket it (false position), else the last two; at most a decade at a time. Stop when L0 stops
+  // responding.
+  const pts: [number, number][] = [];
   let cur = lc;
   for (let i = 0; i < o.maxFull; i++) {
     const fCur = await run(cur, o.fullSteps);
     if (within(Math.exp(fCur) * target)) break;
-    if (prev) {
-      if (Math.abs(fCur - prev[1]) < SATURATED) break;
-      slope = Math.min(-SLOPE_FLOOR, (fCur - prev[1]) / (cur - prev[0]));
-    }
-    prev = [cur, fCur];
-    cur = cur - Math.max(-Math.LN10, Math.min(Math.LN10, fCur / slope));
+    const last = pts[pts.length - 1];
+    pts.push([cur, fCur]);
+    if (last && Math.abs(fCur - last[1]) < SATURATED) break;
+    const above = pts.filter((p) => p[1] > 0).sort((x, y) => x[1] - y[1])[0];
+    const below = pts.filter((p) => p[1] < 0).sort((x, y) => y[1] - x[1])[0];
+    const pair: [number, number][] = above && below ? [above, below] : last ? [last, [cur, fCur]] : [];
+    if (pair.length === 2 && pair[0]![0] !== pair[1]![0]) slope = Math.min(-SLOPE_FLOOR, (pair[1]![1] - pair[0]![1]) / (pair[1]![0] - pair[0]![0]));
+    const [x0, f0] = above && below ? (Math.abs(above[1]) < Math.abs(below[1]) ? above : below) : [cur, fCur];
+    cur = x0 - Math.max(-Math.LN10, Math.min(Math.LN10, f0 / slope));
   }
   return result(target, o.tol, trials.filter((t) => t.steps === o.fullSteps), trials);
 }
