@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import { writeNpy } from '../../src/data/npy.js';
 import { SyntheticModel } from '../../src/synth.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
+import { parseXml } from '../helpers/xml.js';
 
 const s = suite('cli: SIGINT/SIGTERM during train');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'batchtopk-intr-'));
@@ -79,6 +80,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     assert.is(r.status, 0, r.stderr);
     assert.is(JSON.parse(r.stdout.trim().split('\n').pop()!).steps, STEPS);
     assert.ok(weights(cut).equals(weights(full)), 'identical weights file after the interrupted run is resumed');
+    // The finished run's report: index.html with the loss and L0 curves and the L0 histogram.
+    const html = fs.readFileSync(path.join(cut, 'index.html'), 'utf8');
+    for (const f of ['loss.svg', 'l0.svg', 'l0_hist.svg']) {
+      assert.ok(html.includes(`src="plots/${f}"`), f);
+      assert.is(parseXml(fs.readFileSync(path.join(cut, 'plots', f), 'utf8')).name, 'svg');
+    }
   });
 }
 

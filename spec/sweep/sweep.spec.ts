@@ -12,6 +12,7 @@ import { histogram, linePlot } from '../../src/report/svg.js';
 import { planRuns, selectRuns } from '../../src/sweep/plan.js';
 import { searchCoefficient } from '../../src/sweep/search.js';
 import { SyntheticModel } from '../../src/synth.js';
+import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { parseXml, walk, type XmlElement } from '../helpers/xml.js';
 
 const s = suite('sweep: grid, search, plots, report');
@@ -108,16 +109,17 @@ s('sweep --help lists every train flag that applies to each run; bad lists are o
 const data = path.join(tmp, 'acts.npy');
 writeNpy(data, new SyntheticModel({ dIn: 12, nFeatures: 32, meanActive: 3, seed: 11 }).rows(0, 6000), 6000, 12);
 const out = path.join(tmp, 'sweep');
-const args = ['sweep', '--data', data, '--arch', 'batchtopk,topk', '--k', '2,4', '--dict-size', '24,48', '--batch-size', '64', '--steps', '150', '--backend', 'cpu', '--seed', '3', '--out', out];
+const args = ['sweep', '--data', data, '--arch', 'batchtopk,topk', '--k', '2,4', '--dict-size', '24,48', '--batch-size', '64', '--steps', '150', '--backend', 'cpu', '--seed', '3', '--log-every', '10', '--out', out];
 const NAMES = ['batchtopk-k2-m24', 'batchtopk-k2-m48', 'batchtopk-k4-m24', 'batchtopk-k4-m48', 'topk-k2-m24', 'topk-k2-m48', 'topk-k4-m24', 'topk-k4-m48'];
 
 s('sweep: SIGINT in the second run, resume with the same command, table and plots', async () => {
-  const first = path.join(out, NAMES[0]!, 'summary.json');
+  // Signal once the second run has logged its first metrics (step 10 of 150): mid-training.
+  const second = path.join(out, NAMES[1]!, 'metrics.jsonl');
   const x = await new Promise<{ code: number | null; err: string }>((resolve, reject) => {
     const p = spawn(process.execPath, [bin, ...args], { env });
     let err = '';
     p.stderr.on('data', (d) => (err += d));
-    const t = setInterval(() => fs.existsSync(first) && (clearInterval(t), p.kill('SIGINT')), 5);
+    const t = setInterval(() => (fs.statSync(second, { throwIfNoEntry: false })?.size ?? 0) > 0 && (clearInterval(t), p.kill('SIGINT')), 5);
     p.on('error', reject);
     p.on('close', (code) => (clearInterval(t), resolve({ code, err })));
   });
@@ -125,14 +127,20 @@ s('sweep: SIGINT in the second run, resume with the same command, table and plot
   assert.match(x.err, /batchtopk: interrupted \(SIGINT\) .*Resume with the same command: batchtopk sweep /);
   const summary = (n: string) => (fs.existsSync(path.join(out, n, 'summary.json')) ? JSON.parse(fs.readFileSync(path.join(out, n, 'summary.json'), 'utf8')) : null);
   const finished = NAMES.filter((n) => summary(n)?.finished === true);
-  assert.ok(finished.length >= 1 && finished.length < NAMES.length, `stopped part-way (${finished.join(', ')})`);
+  assert.equal(finished, [NAMES[0]], 'stopped in the second run');
   assert.ok(fs.existsSync(path.join(out, 'results.csv')), 'the partial sweep has its table');
+  // The run in progress when the signal came kept a mid-run checkpoint.
+  const partial = NAMES.filter((n) => !finished.includes(n) && fs.existsSync(path.join(out, n, 'checkpoint.safetensors')));
+  assert.equal(partial, [NAMES[1]], 'the second run was interrupted mid-training');
+  const partialStep = loadCheckpoint(path.join(out, NAMES[1]!, 'checkpoint.safetensors')).trainer.step;
+  assert.ok(partialStep >= 10 && partialStep < 150, `checkpoint at step ${partialStep}`);
 
   const r = spawnSync(process.execPath, [bin, ...args, '--json'], { env, encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
   assert.equal(j.runs.map((x: { name: string }) => x.name), NAMES);
   for (const run of j.runs) assert.is(run.status, finished.includes(run.name) ? 'skipped' : 'trained', run.name);
+  assert.ok(r.stderr.includes(`resumed at step ${partialStep} from ${path.join(out, NAMES[1]!)}`), `${NAMES[1]} resumed from its checkpoint\n${r.stderr}`);
 
   const csv = fs.readFileSync(path.join(out, 'results.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
   const head = csv[0]!;
