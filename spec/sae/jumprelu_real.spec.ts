@@ -8,7 +8,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FileSource } from '../../src/data/source.js';
 import { evaluate } from '../../src/eval.js';
-import { paramToTheta } from '../../src/sae/jumprelu.js';
+import { jumpreluScaleWarning, paramToTheta } from '../../src/sae/jumprelu.js';
+import { SAE_DEFAULTS } from '../../src/sae/config.js';
 import { Rng } from '../../src/rng.js';
 import { makeTrainConfig } from '../../src/train/config.js';
 import { train } from '../../src/train/loop.js';
@@ -49,6 +50,20 @@ s('held-out L0 falls as --l0-coeff rises 1e-3 -> 1e-2 -> 1e-1 (lr 3e-4, defaults
   }
   // Measured 36.3, 13.3, 5.2 of 64: each step of 10x must cut L0 by at least a fifth, far beyond run noise.
   for (let i = 1; i < l0s.length; i++) assert.ok(l0s[i]! < 0.8 * l0s[i - 1]!, `L0 by coefficient 1e-3, 1e-2, 1e-1: ${l0s.map((v) => v.toFixed(2)).join(', ')}`);
+});
+
+s('a warning where the normalisation leaves the threshold defaults meaningless, and only there', () => {
+  const sae = { arch: 'jumprelu' as const, dIn: 64, thetaInit: SAE_DEFAULTS.thetaInit, bandwidth: SAE_DEFAULTS.bandwidth };
+  // This data (first 20k rows): E||x|| 5.04, centred RMS 0.57 per component.
+  const real = { meanNorm: 5.04, centredRms: 0.57 };
+  const raw = jumpreluScaleWarning(sae, 'none', real);
+  assert.ok(raw !== null && raw.includes('raw') && raw.includes('E||x|| = 5.04') && raw.includes('sqrt(d) = 8.00'), String(raw));
+  assert.is(jumpreluScaleWarning(sae, 'scalar', real), null, 'scalar: centred spread 0.57 * 8 / 5.04 = 0.90');
+  assert.is(jumpreluScaleWarning(sae, 'layernorm', real), null);
+  assert.is(jumpreluScaleWarning({ ...sae, arch: 'batchtopk' }, 'none', real), null);
+  // A shared offset ten times the spread: under scalar normalisation the centred part is ~0.1.
+  const offset = jumpreluScaleWarning(sae, 'scalar', { meanNorm: 50, centredRms: 0.57 });
+  assert.ok(offset !== null && offset.includes('spread only 0.091') && offset.includes('about 0.046 and 0.0046'), String(offset));
 });
 
 s.run();

@@ -12,7 +12,7 @@ import { writeSaelens } from '../io/saelens.js';
 import { smallEvalWarning, type EvalMetrics } from '../metrics.js';
 import type { Arch, NormalizeMode } from '../sae/config.js';
 import { toSaeExport } from '../sae/export.js';
-import { jumpreluScaleWarning } from '../sae/jumprelu.js';
+import { jumpreluScaleWarning, type ScaleStats } from '../sae/jumprelu.js';
 import { downloadParams } from '../sae/params.js';
 import { featureRecovery, SyntheticModel, SyntheticSource, type SynthConfig } from '../synth.js';
 import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
@@ -179,7 +179,7 @@ export async function runTrain(o: TrainOptions, backendOrOpen: Backend | ((hint:
     if (loader.trainRows < 1) throw new DataError(`${source.describe()}: no training rows left after the eval split`);
     const cfg = buildConfig(opts, source.dIn, loader.trainRows);
     progress.log(`data: ${source.describe()}; train ${loader.trainRows} rows, eval ${loader.evalRows} rows`);
-    const scaleWarning = jumpreluScaleWarning(cfg.sae, cfg.normalize, cfg.sae.arch === 'jumprelu' && cfg.normalize === 'none' ? meanNorm(source) : undefined);
+    const scaleWarning = jumpreluScaleWarning(cfg.sae, cfg.normalize, cfg.sae.arch === 'jumprelu' ? scaleStats(source) : undefined);
     if (scaleWarning) process.stderr.write(scaleWarning + '\n');
     if (source instanceof ShardedSource) progress.log(source.listing());
     const backend = typeof backendOrOpen === 'function' ? await backendOrOpen({ dIn: cfg.sae.dIn, dSae: cfg.sae.dSae }) : backendOrOpen;
@@ -326,20 +326,28 @@ async function report(r: Run, tokensPerSecond: number): Promise<TrainSummary> {
   return summary;
 }
 
-/** E||x|| over the source's first (at most 4096) rows, for the JumpReLU scale warning. */
-function meanNorm(source: ActivationSource): number {
-  const n = Math.min(source.rows, 4096);
+/** Scale of the source's first (at most 4096) finite rows, for the JumpReLU scale warning (float64). */
+function scaleStats(source: ActivationSource): ScaleStats {
   const d = source.dIn;
+  const n = Math.min(source.rows, 4096);
   const buf = new Float32Array(n * d);
   source.readRows(0, n, buf);
-  let total = 0;
-  let rows = 0;
+  const rows: Float32Array[] = [];
   for (let r = 0; r < n; r++) {
-    let s = 0;
-    for (let c = 0; c < d; c++) s += buf[r * d + c]! ** 2;
-    if (Number.isFinite(s)) (total += Math.sqrt(s), rows++);
+    const row = buf.subarray(r * d, (r + 1) * d);
+    if (row.every(Number.isFinite)) rows.push(row);
   }
-  return total / Math.max(rows, 1);
+  const k = Math.max(rows.length, 1);
+  const mean = new Float64Array(d);
+  let meanNorm = 0;
+  for (const row of rows) {
+    let sq = 0;
+    row.forEach((v, c) => ((sq += v * v), (mean[c]! += v / k)));
+    meanNorm += Math.sqrt(sq) / k;
+  }
+  let ss = 0;
+  for (const row of rows) row.forEach((v, c) => (ss += (v - mean[c]!) ** 2));
+  return { meanNorm, centredRms: Math.sqrt(ss / (k * d)) };
 }
 
 /** The batches of `batches` cut to their first `rows` rows in total. */
