@@ -167,7 +167,13 @@ const trainCmd = cli
     let backend: Backend | null = null;
     try {
       const s = await runTrain(o, async (hint) => (backend = await openBackend(choice, (m) => !o.quiet && console.error(m), hint)));
-      const page = writeRunReport(s.out);
+      // The report is a convenience: a failure to write it must not fail a finished training run.
+      let page: string;
+      try {
+        page = writeRunReport(s.out);
+      } catch (e) {
+        page = `not written (${(e as Error).message})`;
+      }
       emit(Boolean(flags['json']), s as unknown as Record<string, unknown>, () =>
         [
           `${s.finished ? 'trained' : 'stopped at step ' + s.steps + ' (resumable)'}: ${s.arch} d_in=${s.dIn} d_sae=${s.dictSize} k=${s.k}, ${s.steps} steps, ${s.tokens} tokens on ${s.backend} (${Math.round(s.tokensPerSecond)} tok/s)`,
