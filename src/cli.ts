@@ -8,11 +8,20 @@ import { runEval } from './cli/eval.js';
 import { runHarvest } from './cli/harvest.js';
 import { runCeEval } from './cli/ce.js';
 import { runInfo } from './cli/info.js';
+import { runReport } from './cli/report.js';
+import { writeRunReport } from './report/run.js';
+import { runSweep } from './sweep/run.js';
+import { parseArch, parseList, parsePositive, parsePositiveInt } from './sweep/plan.js';
+import { Interrupted } from './cli/interrupt.js';
 import { runSynth } from './cli/synth.js';
 import { runTrain, type TrainOptions } from './cli/train.js';
-import { ARCHS, NORMALIZE_MODES } from './sae/config.js';
+import { ARCHS, NORMALIZE_MODES, type Arch } from './sae/config.js';
 import { SAE_DEFAULTS } from './sae/config.js';
 import { CALIBRATION_BATCHES } from './train/config.js';
+import { DEFAULT_SHARDS, SIDE_FILES } from './data/source.js';
+import { deadFrequencyFloor, smallEvalWarning } from './metrics.js';
+
+const SHARD_HELP = `default: the "shards" list of its manifest.json, else ${DEFAULT_SHARDS}; never ${SIDE_FILES.map((f) => f.glob).join(', ')}`;
 
 type Flags = Record<string, unknown>;
 
@@ -73,6 +82,7 @@ function trainOptions(raw: Flags): TrainOptions {
   const o: TrainOptions = {
     data,
     tensor: str(flags, 'tensor'),
+    shards: str(flags, 'shards'),
     arch: oneOf(flags, 'arch', ARCHS, 'batchtopk'),
     k: num(flags, 'k', { int: true, min: 1 }) ?? dflt(SAE_DEFAULTS.k, EMBEDDED.k),
     dictSize: num(flags, 'dictSize', { int: true, min: 1 }),
@@ -91,7 +101,7 @@ function trainOptions(raw: Flags): TrainOptions {
     warmupSteps: num(flags, 'warmupSteps', { int: true, min: 0 }) ?? 0,
     decayFraction: num(flags, 'decayFraction', { min: 0, max: 1 }) ?? 0,
     clipGradNorm: num(flags, 'clipGradNorm', { min: 0 }) ?? 0,
-    normalize: oneOf(flags, 'normalize', NORMALIZE_MODES, 'none'),
+    normalize: oneOf(flags, 'normalize', NORMALIZE_MODES, flags['arch'] === 'jumprelu' ? 'scalar' : 'none'),
     seed: num(flags, 'seed', { int: true, min: 0, max: 0xffffffff }) ?? 0,
     calibrationBatches: num(flags, 'calibrationBatches', { int: true, min: 1 }),
     out: str(flags, 'out') ?? resume ?? 'runs/latest',
@@ -112,12 +122,18 @@ function trainOptions(raw: Flags): TrainOptions {
   return o;
 }
 
+/** The dead fraction with the evaluation size it rests on (metrics.ts deadFrequencyFloor). */
+function deadText(fraction: number, tokens: number): string {
+  return `dead ${(100 * fraction).toFixed(1)}% (no activation in ${tokens} tokens: rarer than 1 in ${Math.round(1 / deadFrequencyFloor(tokens))} may count)`;
+}
+
 const cli = cac('batchtopk');
 
-cli
+const trainCmd = cli
   .command('train', 'Train an SAE (BatchTopK by default) on activation files, or on the embedded synthetic data set')
   .option('--data <path>', 'Activations: .npy or .safetensors [tokens, d] (f32/f16/bf16), or a directory of shards (default: embedded synthetic data)')
   .option('--tensor <name>', 'Tensor to read from .safetensors files holding several')
+  .option('--shards <glob>', `Which files of a --data directory are shards (${SHARD_HELP})`)
   .option('--arch <arch>', `Architecture: ${ARCHS.join(' | ')} (default: batchtopk)`)
   .option('--k <k>', 'Active latents per sample (batch average for batchtopk) (default: 32; embedded data: 6)')
   .option('--dict-size <m>', 'Number of latents')
@@ -131,12 +147,12 @@ cli
   .option('--k-aux <n>', `Dead latents used by the AuxK loss (default: ${SAE_DEFAULTS.kAux})`)
   .option('--aux-alpha <a>', `AuxK loss weight (default: ${SAE_DEFAULTS.auxAlpha})`)
   .option('--dead-tokens <n>', `Tokens without activation after which a latent is dead (default: ${SAE_DEFAULTS.deadTokens})`)
-  .option('--bandwidth <e>', `JumpReLU straight-through bandwidth (default: ${SAE_DEFAULTS.bandwidth})`)
-  .option('--theta-init <t>', `JumpReLU initial threshold (default: ${SAE_DEFAULTS.thetaInit})`)
+  .option('--bandwidth <e>', `JumpReLU straight-through bandwidth, in normalised input units (default: ${SAE_DEFAULTS.bandwidth})`)
+  .option('--theta-init <t>', `JumpReLU initial threshold, in normalised input units (default: ${SAE_DEFAULTS.thetaInit})`)
   .option('--warmup-steps <n>', 'Linear learning-rate warm-up steps (default: 0)')
   .option('--decay-fraction <f>', 'Linear decay to 0 over this final fraction of steps (default: 0)')
   .option('--clip-grad-norm <n>', 'Global gradient-norm clipping (0: off) (default: 0)')
-  .option('--normalize <mode>', `Input normalisation: ${NORMALIZE_MODES.join(' | ')} (default: none)`)
+  .option('--normalize <mode>', `Input normalisation: ${NORMALIZE_MODES.join(' | ')} (default: none; jumprelu: scalar)`)
   .option('--backend <b>', 'auto | webgpu | cpu (auto: a hardware WebGPU adapter; a software one such as llvmpipe only for large SAEs; else the CPU) (default: auto)')
   .option('--seed <n>', 'Seed of every random choice (default: 0)')
   .option('--calibration-batches <n>', `BatchTopK: training batches over which theta is calibrated at the end, with the final weights (default: ${CALIBRATION_BATCHES})`)
@@ -161,10 +177,17 @@ cli
     let backend: Backend | null = null;
     try {
       const s = await runTrain(o, async (hint) => (backend = await openBackend(choice, (m) => !o.quiet && console.error(m), hint)));
+      // The report is a convenience: a failure to write it must not fail a finished training run.
+      let page: string;
+      try {
+        page = writeRunReport(s.out);
+      } catch (e) {
+        page = `not written (${(e as Error).message})`;
+      }
       emit(Boolean(flags['json']), s as unknown as Record<string, unknown>, () =>
         [
           `${s.finished ? 'trained' : 'stopped at step ' + s.steps + ' (resumable)'}: ${s.arch} d_in=${s.dIn} d_sae=${s.dictSize} k=${s.k}, ${s.steps} steps, ${s.tokens} tokens on ${s.backend} (${Math.round(s.tokensPerSecond)} tok/s)`,
-          `held-out (${s.evalTokens} tokens${s.threshold !== null ? ', under theta' : ''}): nmse ${s.nmse.toFixed(4)}  fvu ${s.fvu.toFixed(4)}  L0 ${s.l0.toFixed(2)} (k ${s.k})  dead ${(100 * s.deadFraction).toFixed(1)}%`,
+          `held-out (${s.evalTokens} tokens${s.threshold !== null ? ', under theta' : ''}): nmse ${s.nmse.toFixed(4)}  fvu ${s.fvu.toFixed(4)}  L0 ${s.l0.toFixed(2)} (k ${s.k})  ${deadText(s.deadFraction, s.evalTokens)}`,
           ...(s.threshold !== null
             ? [
                 `theta ${s.threshold.toPrecision(4)} calibrated on ${s.calibrationBatches} training batches with the final weights (running estimate ${s.thresholdRunning!.toPrecision(4)})` +
@@ -174,7 +197,7 @@ cli
           ...(s.featureRecovery
             ? [`feature recovery: mean max cosine ${s.featureRecovery.meanMaxCos.toFixed(3)}, ${(100 * s.featureRecovery.fracAbove09).toFixed(0)}% of true features above 0.9`]
             : []),
-          `output: ${s.out}`,
+          `output: ${s.out} (report: ${page})`,
         ].join('\n'),
       );
     } finally {
@@ -182,10 +205,81 @@ cli
     }
   });
 
+/** The sweep's own flags; every other `train` flag applies to each run of the sweep. */
+const SWEEP_OWN = /^--(arch|k|dict-size|expansion|out|resume|stop-after)(?=[\s<]|$)/;
+const sweepCmd = cli
+  .command('sweep', 'Train a grid of SAEs (architectures x k x dictionary sizes) and write results.csv, plots and index.html')
+  .option('--arch <list>', `Architectures, comma-separated: ${ARCHS.join(', ')} (default: batchtopk,topk,jumprelu)`)
+  .option('--k <list>', 'k values (JumpReLU: target L0s), comma-separated (default: 32; embedded data: 6)')
+  .option('--dict-size <list>', 'Dictionary sizes, comma-separated')
+  .option('--expansion <list>', 'Or dictionary sizes as multiples of d, comma-separated (default: 8; embedded data: 4)')
+  .option('--out <dir>', 'Sweep folder: one run folder per configuration, results.csv, plots/, index.html (default: runs/sweep)')
+  .option('--only <names>', 'Run only these configurations: comma-separated names such as topk-k32-m6144, * globs allowed')
+  .option('--l0-tolerance <f>', 'JumpReLU: relative tolerance of the held-out L0 around the target k (default: 0.05)')
+  .option('--search-steps <n>', 'JumpReLU: steps of a short coefficient-search run (default: a quarter of the run)')
+  .option('--search-max-short <n>', 'JumpReLU: most short search runs (default: 12)')
+  .option('--search-max-full <n>', 'JumpReLU: most full-length runs to correct the coefficient (default: 6)');
+for (const opt of trainCmd.options) if (!SWEEP_OWN.test(opt.rawName) && !/^--(help|version)\b/.test(opt.rawName)) sweepCmd.option(opt.rawName, opt.description, opt.config);
+sweepCmd
+  .example('batchtopk sweep --data acts.npy --arch batchtopk,topk,jumprelu --k 16,32,64 --dict-size 3072,6144,12288 --tokens 20000000 --out runs/sweep')
+  .example('batchtopk sweep --data acts.npy --k 16,32,64 --dict-size 3072,6144,12288 --out runs/sweep --only "jumprelu-*"')
+  .action(async (raw: Flags) => {
+    const flags = camel(raw);
+    const list = <T>(name: string, parse: (s: string) => T | undefined, expects = '') => {
+      try {
+        return parseList('--' + name.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()), flags[name], parse, expects);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    };
+    const archs = list('arch', parseArch, `one of ${ARCHS.join(', ')}`) ?? (['batchtopk', 'topk', 'jumprelu'] as const).slice();
+    const ks = list('k', parsePositiveInt, 'a positive integer');
+    const dictSizes = list('dictSize', parsePositiveInt, 'a positive integer');
+    const expansions = list('expansion', parsePositive, 'a positive number');
+    if (dictSizes && expansions) throw new UsageError('give --dict-size or --expansion, not both');
+    const rest = Object.fromEntries(Object.entries(raw).filter(([k]) => !/^(arch|k|dict-?[sS]ize|expansion|only|l0-?[tT]olerance|search-?[A-Za-z-]*)$/.test(k)));
+    // Each architecture's options as `train --arch <a>` reads them (per-architecture defaults included).
+    const optionsFor = (arch: Arch) => trainOptions({ ...rest, arch, out: undefined, resume: undefined, stopAfter: undefined });
+    const base = optionsFor(archs[0]!);
+    const out = str(flags, 'out') ?? 'runs/sweep';
+    const choice = oneOf(flags, 'backend', ['auto', 'webgpu', 'cpu'], 'auto') as BackendChoice;
+    const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+    const r = await runSweep(
+      {
+        options: optionsFor,
+        grid: { archs, ks: ks ?? [base.k], ...(dictSizes ? { dictSizes } : { expansions: expansions ?? [base.expansion ?? 8] }) },
+        out,
+        only: list('only', (s) => s),
+        search: {
+          tol: num(flags, 'l0Tolerance', { min: 0, max: 1 }) ?? 0.05,
+          shortSteps: num(flags, 'searchSteps', { int: true, min: 1 }),
+          maxShort: num(flags, 'searchMaxShort', { int: true, min: 1 }) ?? 12,
+          maxFull: num(flags, 'searchMaxFull', { int: true, min: 1 }) ?? 6,
+        },
+        resumeHint: ['batchtopk', ...process.argv.slice(2)].map(quote).join(' '),
+        log: (m) => !base.quiet && console.error(m),
+      },
+      (hint) => openBackend(choice, (m) => !base.quiet && console.error(m), hint),
+    );
+    emit(Boolean(flags['json']), r as unknown as Record<string, unknown>, () =>
+      [...r.runs.map((x) => `${x.name.padEnd(28)} ${x.status.padEnd(8)} nmse ${x.nmse.toFixed(4)}  L0 ${x.l0.toFixed(2)}${x.l0Coeff !== undefined ? `  l0-coeff ${x.l0Coeff.toPrecision(4)}` : ''}`), `results: ${r.report.csv}`, `report: ${r.report.html}`].join('\n'),
+    );
+  });
+
+cli
+  .command('report <dir>', 'Regenerate the report (index.html, plots/*.svg, results.csv) of a run folder or a sweep folder')
+  .option('--json', 'Print one JSON object as the last line of stdout')
+  .example('batchtopk report runs/sweep')
+  .action((dir: string, flags: Flags) => {
+    const r = runReport(dir);
+    emit(Boolean(flags['json']), r as unknown as Record<string, unknown>, () => `${r.kind} report (${r.runs} run${r.runs === 1 ? '' : 's'}): ${r.html}`);
+  });
+
 cli
   .command('eval <sae-dir>', 'Inference metrics of a saved SAE (ours or SAELens-written) on activations; BatchTopK SAEs also with batch top-k')
   .option('--data <path>', 'Activations (.npy, .safetensors or a directory of shards)')
   .option('--tensor <name>', 'Tensor to read from .safetensors files holding several')
+  .option('--shards <glob>', `Which files of a --data directory are shards (${SHARD_HELP})`)
   .option('--batch-size <n>', 'Rows per evaluation batch; for BatchTopK SAEs also the batch of the batch-top-k metrics (default: 4096)')
   .option('--max-rows <n>', 'Evaluate at most this many rows')
   .option('--backend <b>', 'auto | webgpu | cpu (default: auto)')
@@ -242,12 +336,15 @@ cli
     const maxRows = num(flags, 'maxRows', { int: true, min: 1 });
     let backend: Backend | null = null;
     try {
-      const s = await runEval({ sae: dir, data, tensor: str(flags, 'tensor'), batchSize, maxRows }, async (hint) => (backend = await openBackend(choice, (m) => console.error(m), hint)));
+      const s = await runEval({ sae: dir, data, tensor: str(flags, 'tensor'), shards: str(flags, 'shards'), batchSize, maxRows, log: (m) => console.error(m) }, async (hint) => (backend = await openBackend(choice, (m) => console.error(m), hint)));
+      // Saved SAEs do not carry the training's dead-latent window: judge by the training default.
+      const small = smallEvalWarning(s.tokens, SAE_DEFAULTS.deadTokens);
+      if (small) console.error(small);
       emit(Boolean(flags['json']), s as unknown as Record<string, unknown>, () =>
         [
           `${s.architecture}${s.batchTopK ? ` (BatchTopK, k=${s.batchTopK.k})` : ''} d_in=${s.dIn} d_sae=${s.dictSize} on ${s.tokens} tokens (${s.backend})`,
           (s.batchTopK ? `inference, theta ${s.threshold!.toPrecision(4)}: ` : '') +
-            `nmse ${s.nmse.toFixed(4)}  fvu ${s.fvu.toFixed(4)}  L0 ${s.l0.toFixed(2)}  dead ${(100 * s.deadFraction).toFixed(1)}%` +
+            `nmse ${s.nmse.toFixed(4)}  fvu ${s.fvu.toFixed(4)}  L0 ${s.l0.toFixed(2)}  ${deadText(s.deadFraction, s.tokens)}` +
             (s.threshold !== null && !s.batchTopK ? `  theta ${s.threshold.toPrecision(4)}` : ''),
           ...(s.batchTopK
             ? [
@@ -393,14 +490,19 @@ cli
     emit(Boolean(flags['json']), r.json, () => r.text);
   });
 
+// Global: Dawn (the WebGPU runtime) writes notices of its own to stderr; they are held back unless asked for.
+cli.option('--verbose', "Also show the WebGPU runtime's (Dawn's) own messages on stderr");
+
 cli.help();
 cli.version('0.1.0');
 
 async function main(): Promise<void> {
   try {
     cli.parse(process.argv, { run: false });
+    // An env var rather than an import: the WebGPU module is loaded only by commands that use it.
+    if (cli.options['verbose']) process.env.BATCHTOPK_VERBOSE = '1';
     if (!cli.matchedCommand) {
-      if (cli.args.length > 0) throw new UsageError(`unknown command '${cli.args[0]}' (commands: train, eval, calibrate, harvest, synth, info)`);
+      if (cli.args.length > 0) throw new UsageError(`unknown command '${cli.args[0]}' (commands: train, sweep, report, eval, calibrate, harvest, synth, info)`);
       if (!cli.options['help'] && !cli.options['version']) cli.outputHelp();
       return;
     }
@@ -409,7 +511,7 @@ async function main(): Promise<void> {
     const e = err as Error;
     if (process.env.BATCHTOPK_DEBUG) console.error(e);
     console.error(`batchtopk: ${e.message}`);
-    process.exitCode = 1;
+    process.exitCode = e instanceof Interrupted ? e.exitCode : 1;
   }
 }
 

@@ -5,6 +5,9 @@
 // never active over the set; and the histogram of active latents per sample (the paper's Figure 3).
 // The variance about the mean is combined across batches with Chan et al.'s parallel update, which stays
 // accurate when the mean is large compared with the spread.
+// A latent that fires on a fraction p of tokens shows no activation in n independent tokens with probability
+// (1 - p)^n, so "dead over n tokens" only means "rarer than about 3/n": deadFrequencyFloor states that
+// bound and smallEvalWarning says when it is too coarse for the run's own definition of dead.
 
 export interface BatchStats {
   rows: number;
@@ -27,6 +30,11 @@ export interface EvalMetrics {
   fvu: number;
   l0: number;
   deadFraction: number;
+  /**
+   * The firing frequency a latent needs to be seen at least once in these `tokens` with probability 95%
+   * (1 - 0.05^(1/n), about 3/n): latents rarer than this may be counted dead although alive.
+   */
+  deadFrequencyFloor: number;
   /** l0Histogram[n] = samples with exactly n active latents (up to the largest n seen). */
   l0Histogram: number[];
 }
@@ -85,7 +93,36 @@ export class MetricsAccumulator {
       fvu: this.sse / variance,
       l0: this.l0Sum / this.n,
       deadFraction: 1 - alive / this.everFired.length,
+      deadFrequencyFloor: deadFrequencyFloor(this.n),
       l0Histogram: [...this.hist],
     };
   }
+}
+
+/** Chance that a latent firing on a fraction p of tokens shows no activation in n tokens: (1 - p)^n. */
+export function missProbability(p: number, n: number): number {
+  return Math.exp(n * Math.log1p(-p));
+}
+
+/** The smallest firing frequency seen at least once in n tokens with probability 1 - miss: 1 - miss^(1/n). */
+export function deadFrequencyFloor(n: number, miss = 0.05): number {
+  return n > 0 ? -Math.expm1(Math.log(miss) / n) : 1;
+}
+
+/**
+ * A warning when `evalTokens` cannot support the dead fraction: training calls a latent alive if it fired
+ * within the last `deadTokens` tokens, so it may fire as rarely as 1/deadTokens; the evaluation should see
+ * such a latent with probability >= 95%, i.e. missProbability(1/deadTokens, n) <= 0.05, which needs
+ * n >= ln(0.05) / ln(1 - 1/deadTokens) (about 3 deadTokens). Null when the evaluation is large enough.
+ */
+export function smallEvalWarning(evalTokens: number, deadTokens: number): string | null {
+  const need = Math.ceil(Math.log(0.05) / Math.log1p(-1 / deadTokens));
+  if (evalTokens >= need) return null;
+  const miss = missProbability(1 / deadTokens, evalTokens);
+  return (
+    `warning: the dead fraction is over only ${evalTokens} evaluation tokens: a latent firing once in ${deadTokens} tokens ` +
+    `(alive by --dead-tokens) shows no activation there with probability ${(100 * miss).toFixed(0)}%, so latents rarer ` +
+    `than 1 in ${Math.round(1 / deadFrequencyFloor(evalTokens))} tokens may be counted dead; evaluate on at least ${need} tokens ` +
+    `(--eval-fraction, --eval-tokens) to support it`
+  );
 }

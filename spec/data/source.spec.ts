@@ -105,6 +105,53 @@ s('a directory of many shards keeps a bounded number of files open', () => {
   assert.ok(src.shards.every((x) => !x.isOpen));
 });
 
+s('a shard folder takes shards by its rule: never side files, --shards globs, manifest.json, logged', () => {
+  const dir = tmp.path('rule');
+  mkdirSync(dir);
+  const rows = (v: number, n = 2) => new Float32Array(n * D).fill(v);
+  // Everything here has the same width, so only the rule can keep the side files out.
+  writeNpy(join(dir, 'acts.npy'), rows(1), 2, D);
+  writeNpy(join(dir, 'acts.dictionary.npy'), rows(9, 3), 3, D); // written by `batchtopk synth`
+  writeNpy(join(dir, 'tokens.npy'), rows(7), 2, D);
+  writeNpy(join(dir, 'positions_000.npy'), rows(7), 2, D);
+  writeNpy(join(dir, 'held_out.npy'), rows(8), 2, D);
+  writeFileSync(join(dir, 'README.md'), 'notes');
+  const src = openSource(dir) as ShardedSource;
+  assert.equal(src.shards.map((x) => x.layout.file), [join(dir, 'acts.npy')]);
+  assert.is(src.rows, 2);
+  const log = src.listing();
+  for (const n of ['acts.npy (2)', 'acts.dictionary.npy', 'tokens.npy', 'positions_000.npy', 'held_out.npy']) assert.ok(log.includes(n), `${n} in: ${log}`);
+  assert.ok(src.describe().includes('1 shards by *.{npy,safetensors}'), src.describe());
+  src.close();
+  // An explicit glob chooses among the rest; side files stay out even when it matches them.
+  writeNpy(join(dir, 'part-01.npy'), rows(2), 2, D);
+  writeNpy(join(dir, 'part-02.npy'), rows(3), 2, D);
+  const parts = openSource(dir, { shards: 'part-0[12].npy' }) as ShardedSource;
+  assert.equal(parts.shards.map((x) => x.layout.file), [join(dir, 'part-01.npy'), join(dir, 'part-02.npy')]);
+  assert.ok(parts.listing().includes('acts.npy (does not match part-0[12].npy)'), parts.listing());
+  parts.close();
+  const star = openSource(dir, { shards: '*' }) as ShardedSource;
+  assert.equal(star.shards.length, 3);
+  assert.ok(star.listing().includes('README.md (not .npy or .safetensors)'));
+  star.close();
+  const alt = openSource(dir, { shards: '{acts,part-02}.npy' }) as ShardedSource;
+  assert.equal(alt.rows, 4);
+  alt.close();
+  throwsWith(() => openSource(dir, { shards: 'nope*.npy' }), 'no .npy or .safetensors shards matching nope*.npy');
+  throwsWith(() => openSource(join(dir, 'acts.npy'), { shards: '*' }), 'needs --data to be a directory');
+  throwsWith(() => openSource(dir, { shards: 'sub/*.npy' }), "without '/'");
+  // A manifest's list wins over the default glob (a harvest folder names its shards).
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ shards: ['part-02.npy', 'part-01.npy', 'tokens.npy'] }));
+  const man = openSource(dir) as ShardedSource;
+  assert.equal(man.shards.map((x) => x.layout.file), [join(dir, 'part-02.npy'), join(dir, 'part-01.npy')]);
+  assert.ok(man.describe().includes('by manifest.json'));
+  man.close();
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ shards: ['gone.npy'] }));
+  throwsWith(() => openSource(dir), 'not there: gone.npy');
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ model: 'x' })); // no list: the default glob
+  assert.equal(openSource(dir).rows, 6);
+});
+
 s('MemorySource', () => {
   const m = new MemorySource(new Float32Array([1, 2, 3, 4, 5, 6]), 3);
   const out = new Float32Array(3);

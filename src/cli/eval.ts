@@ -5,7 +5,7 @@
 import type { Backend } from '../backend/backend.js';
 import type { WorkloadHint } from '../backend/open.js';
 import { DataError } from '../data/errors.js';
-import { openSource } from '../data/source.js';
+import { openSource, ShardedSource } from '../data/source.js';
 import { evaluate } from '../eval.js';
 import { readSae } from '../io/saelens.js';
 import type { EvalMetrics } from '../metrics.js';
@@ -16,7 +16,11 @@ export interface EvalOptions {
   sae: string;
   data: string;
   tensor?: string;
+  /** Shard glob for a --data directory. */
+  shards?: string;
   batchSize: number;
+  /** Where to say which shards were read (stderr in the CLI). */
+  log?: (line: string) => void;
   /** Evaluate at most this many rows (from the start). */
   maxRows?: number;
 }
@@ -35,8 +39,9 @@ export interface EvalSummary extends EvalMetrics {
 export async function runEval(o: EvalOptions, backendOrOpen: Backend | ((hint: WorkloadHint) => Promise<Backend>)): Promise<EvalSummary> {
   const exp = readSae(o.sae);
   const { model, params: host, theta } = fromSaeExport(exp);
-  const source = openSource(o.data, { tensor: o.tensor });
+  const source = openSource(o.data, { tensor: o.tensor, shards: o.shards });
   try {
+    if (source instanceof ShardedSource) o.log?.(source.listing());
     if (source.dIn !== exp.dIn) throw new DataError(`${o.data}: rows have d=${source.dIn} but the SAE in ${o.sae} expects d_in=${exp.dIn}`);
     const backend = typeof backendOrOpen === 'function' ? await backendOrOpen({ dIn: exp.dIn, dSae: exp.dSae }) : backendOrOpen;
     const params = uploadParams(backend, model.cfg, host);

@@ -5,14 +5,15 @@ import * as path from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import type { WorkloadHint } from '../backend/open.js';
 import { BatchLoader, type LoaderState } from '../data/loader.js';
-import { openSource, type ActivationSource } from '../data/source.js';
+import { openSource, ShardedSource, type ActivationSource } from '../data/source.js';
 import { DataError } from '../data/errors.js';
 import { evaluate } from '../eval.js';
 import { writeSaelens } from '../io/saelens.js';
-import type { EvalMetrics } from '../metrics.js';
+import { smallEvalWarning, type EvalMetrics } from '../metrics.js';
 import type { Arch, NormalizeMode } from '../sae/config.js';
 import { toSaeExport } from '../sae/export.js';
 import { activationProvenance } from '../model/provenance.js';
+import { jumpreluScaleWarning, type ScaleStats } from '../sae/jumprelu.js';
 import { downloadParams } from '../sae/params.js';
 import { isCut, type Calibration } from '../sae/threshold.js';
 import { featureRecovery, SyntheticModel, SyntheticSource, type SynthConfig } from '../synth.js';
@@ -22,12 +23,15 @@ import { createTrainer, train } from '../train/loop.js';
 import { Trainer, type StepMetrics } from '../train/trainer.js';
 import { writeJsonAtomic } from '../io/atomic.js';
 import { Progress } from './progress.js';
+import { Interrupted, InterruptWatch } from './interrupt.js';
 
 export interface TrainOptions {
   /** Activation file or directory of shards; undefined: the embedded synthetic data set. */
   data?: string;
   /** safetensors tensor name. */
   tensor?: string;
+  /** Shard glob for a --data directory (default: data/source.ts SHARD_RULE). */
+  shards?: string;
   arch: Arch;
   k: number;
   dictSize?: number;
@@ -84,6 +88,8 @@ export interface TrainSummary {
   fvu: number;
   l0: number;
   deadFraction: number;
+  /** Latents rarer than this firing frequency may show as dead in an evaluation of evalTokens (metrics.ts). */
+  deadFrequencyFloor: number;
   /** BatchTopK: the saved theta, calibrated on `calibrationBatches` training batches with the final weights. */
   threshold: number | null;
   /** BatchTopK: the running (EMA) estimate at the last step, for comparison. */
@@ -112,7 +118,7 @@ function files(dir: string): RunFiles {
 }
 
 function openData(o: TrainOptions): { source: ActivationSource; synth: SyntheticModel | null } {
-  if (o.data) return { source: openSource(o.data, { tensor: o.tensor }), synth: null };
+  if (o.data) return { source: openSource(o.data, { tensor: o.tensor, shards: o.shards }), synth: null };
   const synth = new SyntheticModel({ ...EMBEDDED_SYNTH, seed: o.seed });
   return { source: new SyntheticSource(synth, EMBEDDED_ROWS), synth };
 }
@@ -152,7 +158,7 @@ function buildConfig(o: TrainOptions, dIn: number, trainRows: number): TrainConf
 
 /** The options that define a run; a resume must not change them. */
 const RUN_DEFINING: (keyof TrainOptions)[] = [
-  'data', 'tensor', 'arch', 'k', 'dictSize', 'expansion', 'batchSize', 'lr', 'l0Coeff', 'l1Coeff', 'kAux', 'auxAlpha',
+  'data', 'tensor', 'shards', 'arch', 'k', 'dictSize', 'expansion', 'batchSize', 'lr', 'l0Coeff', 'l1Coeff', 'kAux', 'auxAlpha',
   'deadTokens', 'bandwidth', 'thetaInit', 'warmupSteps', 'decayFraction', 'clipGradNorm', 'normalize', 'seed',
   'evalFraction', 'shuffleBuffer',
 ];
@@ -188,6 +194,9 @@ export async function runTrain(o: TrainOptions, backendOrOpen: Backend | ((hint:
     if (loader.trainRows < 1) throw new DataError(`${source.describe()}: no training rows left after the eval split`);
     const cfg = buildConfig(opts, source.dIn, loader.trainRows);
     progress.log(`data: ${source.describe()}; train ${loader.trainRows} rows, eval ${loader.evalRows} rows`);
+    const scaleWarning = jumpreluScaleWarning(cfg.sae, cfg.normalize, cfg.sae.arch === 'jumprelu' ? scaleStats(source) : undefined);
+    if (scaleWarning) process.stderr.write(scaleWarning + '\n');
+    if (source instanceof ShardedSource) progress.log(source.listing());
     const backend = typeof backendOrOpen === 'function' ? await backendOrOpen({ dIn: cfg.sae.dIn, dSae: cfg.sae.dSae }) : backendOrOpen;
     let trainer: Trainer;
     if (resumed) {
@@ -239,20 +248,31 @@ async function trainLoop(r: Run): Promise<number> {
   const startStep = trainer.step;
   let window: StepMetrics[] = [];
   const stopAt = opts.stopAfter !== undefined ? Math.min(cfg.steps, startStep + opts.stopAfter) : cfg.steps;
-  await train(backend, cfg, loader, {
-    trainer,
-    stopAt,
-    onStep: async (m, t) => {
-      window.push(m);
-      const tps = ((t.step - startStep) * cfg.batchSize) / ((performance.now() - t0) / 1000);
-      progress.update({ step: t.step, steps: cfg.steps, tokens: t.step * cfg.batchSize, tokensPerSecond: tps, loss: m.loss, l0: m.l0, dead: m.dead });
-      if (t.step % opts.logEvery === 0 || t.step === stopAt) {
-        fs.appendFileSync(f.metrics, JSON.stringify(intervalRecord(window, cfg.batchSize, tps, cfg.sae.arch === 'batchtopk')) + '\n');
-        window = [];
-      }
-      if (opts.checkpointEvery > 0 && t.step % opts.checkpointEvery === 0) await checkpoint(r);
-    },
-  });
+  const interrupt = new InterruptWatch((sig) => progress.log(`${sig}: stopping after the current step to save a checkpoint (send it again to quit at once)`)).install();
+  try {
+    await train(backend, cfg, loader, {
+      trainer,
+      stopAt,
+      onStep: async (m, t) => {
+        window.push(m);
+        const tps = ((t.step - startStep) * cfg.batchSize) / ((performance.now() - t0) / 1000);
+        progress.update({ step: t.step, steps: cfg.steps, tokens: t.step * cfg.batchSize, tokensPerSecond: tps, loss: m.loss, l0: m.l0, dead: m.dead });
+        if (t.step % opts.logEvery === 0 || t.step === stopAt) {
+          fs.appendFileSync(f.metrics, JSON.stringify(intervalRecord(window, cfg.batchSize, tps, cfg.sae.arch === 'batchtopk')) + '\n');
+          window = [];
+        }
+        if (opts.checkpointEvery > 0 && t.step % opts.checkpointEvery === 0) await checkpoint(r);
+        await interrupt.poll();
+        if (interrupt.signal) {
+          progress.done();
+          await checkpoint(r);
+          throw new Interrupted(interrupt.signal, `interrupted (${interrupt.signal}) at step ${t.step} of ${cfg.steps}; checkpoint saved in ${f.dir}. Resume with: batchtopk train --resume ${f.dir}`);
+        }
+      },
+    });
+  } finally {
+    interrupt.uninstall();
+  }
   progress.done();
   const elapsed = (performance.now() - t0) / 1000;
   await calibrate(r);
@@ -319,6 +339,8 @@ async function report(r: Run, tokensPerSecond: number): Promise<TrainSummary> {
     metrics = await evaluate(backend, evalModel, [batch]);
     if (isBatchTopK) btk = await evaluate(backend, evalModel, [batch], { encoder: 'batchtopk' });
   }
+  const small = smallEvalWarning(metrics.tokens, cfg.sae.deadTokens);
+  if (small) process.stderr.write(small + '\n');
   const host = await downloadParams(trainer.params);
   const recovery = synth ? featureRecovery(synth.dictionary, host.W_dec, cfg.sae.dIn) : undefined;
   const summary: TrainSummary = {
@@ -333,6 +355,7 @@ async function report(r: Run, tokensPerSecond: number): Promise<TrainSummary> {
     fvu: metrics.fvu,
     l0: metrics.l0,
     deadFraction: metrics.deadFraction,
+    deadFrequencyFloor: metrics.deadFrequencyFloor,
     threshold: isBatchTopK ? theta : null,
     thresholdRunning: isBatchTopK ? trainer.thetaEma.value : null,
     calibrationBatches: isBatchTopK ? cfg.calibrationBatches : null,
@@ -365,6 +388,30 @@ async function report(r: Run, tokensPerSecond: number): Promise<TrainSummary> {
   }
   writeJsonAtomic(path.join(f.dir, 'summary.json'), summary);
   return summary;
+}
+
+/** Scale of the source's first (at most 4096) finite rows, for the JumpReLU scale warning (float64). */
+function scaleStats(source: ActivationSource): ScaleStats {
+  const d = source.dIn;
+  const n = Math.min(source.rows, 4096);
+  const buf = new Float32Array(n * d);
+  source.readRows(0, n, buf);
+  const rows: Float32Array[] = [];
+  for (let r = 0; r < n; r++) {
+    const row = buf.subarray(r * d, (r + 1) * d);
+    if (row.every(Number.isFinite)) rows.push(row);
+  }
+  const k = Math.max(rows.length, 1);
+  const mean = new Float64Array(d);
+  let meanNorm = 0;
+  for (const row of rows) {
+    let sq = 0;
+    row.forEach((v, c) => ((sq += v * v), (mean[c]! += v / k)));
+    meanNorm += Math.sqrt(sq) / k;
+  }
+  let ss = 0;
+  for (const row of rows) row.forEach((v, c) => (ss += (v - mean[c]!) ** 2));
+  return { meanNorm, centredRms: Math.sqrt(ss / (k * d)) };
 }
 
 /** The batches of `batches` cut to their first `rows` rows in total. */

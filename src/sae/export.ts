@@ -9,6 +9,7 @@ import type { SaeExport } from '../io/saelens.js';
 import type { EvalModel } from '../eval.js';
 import type { Arch, NormalizeMode } from './config.js';
 import type { HostParams } from './params.js';
+import { paramToTheta, thetaToParam } from './jumprelu.js';
 
 export interface Trained {
   arch: Arch;
@@ -65,7 +66,7 @@ export function toSaeExport(t: Trained): SaeExport {
     case 'topk':
       return { ...base, architecture: 'topk', k: t.k };
     case 'jumprelu':
-      return { ...base, architecture: 'jumprelu', threshold: p.theta!.slice() };
+      return { ...base, architecture: 'jumprelu', threshold: paramToTheta(p.theta!) };
     case 'relu':
       return { ...base, architecture: 'standard' };
   }
@@ -93,7 +94,7 @@ export function fromSaeExport(e: SaeExport): { model: Omit<EvalModel, 'params'>;
   else if (e.normalizeActivations === 'none' || e.normalizeActivations === 'expected_average_only_in') normalize = 'none';
   else throw new Error(`import: normalize_activations '${e.normalizeActivations}' is not supported`);
   const params: HostParams = { W_enc, b_enc, W_dec: e.W_dec.slice(), b_dec: e.b_dec.slice() };
-  if (arch === 'jumprelu') params.theta = e.threshold!.slice();
+  if (arch === 'jumprelu') params.theta = thetaToParam(e.threshold!);
   const ours = (e.metadata['batchtopk'] ?? {}) as { theta?: number };
   const k = arch === 'topk' ? e.k! : Math.max(1, Math.min(M, Math.round(Number((e.metadata['batchtopk'] as { k?: number })?.k ?? 1))));
   const cfg = { arch, dIn: D, dSae: M, k, kAux: 1, auxAlpha: 0, deadTokens: 1, l1Coeff: 0, l0Coeff: 0, bandwidth: 1e-3, thetaInit: 1e-3 };

@@ -8,6 +8,7 @@ import * as o from '../ops.js';
 import { densify, gatherAt, topkRows } from '../sparse.js';
 import { scalar, type Tensor } from '../tensor.js';
 import { center, decodeDense, preActs } from './common.js';
+import { thresholds } from './jumprelu.js';
 import type { SaeConfig } from './config.js';
 import type { SaeParams } from './params.js';
 
@@ -25,7 +26,7 @@ export function encodeInference(x: Tensor, p: SaeParams, cfg: SaeConfig, theta: 
         return densify(gatherAt(post, sel), sel);
       }
       case 'jumprelu':
-        return o.mul(o.relu(pre), o.gt(pre, p.theta!));
+        return o.mul(o.relu(pre), o.gt(pre, thresholds(p)));
       case 'relu':
         return o.relu(pre);
     }

@@ -3,7 +3,7 @@
 //   none:      x
 //   layernorm: per token (x - mean_d(x)) / (std_d(x) + 1e-5), as the BatchTopK paper's code and SAELens's
 //              layer_norm (std is torch's default, the unbiased std over d: divide by d - 1); x_hat is mapped
-//              back with the same token's mean and std.
+//              back as x_hat * std_d(x) + mean_d(x), without the eps, exactly as SAELens undoes it.
 //   scalar:    one factor s = sqrt(d) / E||x|| (estimated once, on the first batch) so that E||s x|| = sqrt(d),
 //              as SAELens's expected_average_only_in; folded into the weights on export.
 import * as o from '../ops.js';
@@ -27,8 +27,10 @@ export function normalizeInput(x: Tensor, mode: NormalizeMode, scale: number): N
   const d = x.cols;
   const mu = o.reshape(o.mulScalar(o.sumAxis(x, 1), 1 / d), [x.rows, 1]);
   const xc = o.sub(x, mu);
-  const sd = o.addScalar(o.reshape(o.sqrt(o.mulScalar(o.sumAxis(o.square(xc), 1), 1 / Math.max(d - 1, 1))), [x.rows, 1]), LAYERNORM_EPS);
-  return { x: o.div(xc, sd), undo: (y) => o.add(o.mul(y, sd), mu) };
+  const std = o.reshape(o.sqrt(o.mulScalar(o.sumAxis(o.square(xc), 1), 1 / Math.max(d - 1, 1))), [x.rows, 1]);
+  // In: divide by std + eps; out: multiply by std alone, as SAELens's run_time_activation_ln_out does, so an
+  // exported 'layer_norm' SAE reconstructs exactly what ours does.
+  return { x: o.div(xc, o.addScalar(std, LAYERNORM_EPS)), undo: (y) => o.add(o.mul(y, std), mu) };
 }
 
 /** The scalar-mode factor sqrt(d) / mean ||x|| of a host batch [n, d] (float64). */

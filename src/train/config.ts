@@ -42,7 +42,8 @@ export function makeTrainConfig(c: TrainConfigInput): TrainConfig {
     warmupSteps: 0,
     decayFraction: 0,
     clipGradNorm: 0,
-    normalize: 'none',
+    // JumpReLU's threshold and bandwidth are absolute numbers: they need an input of known scale.
+    normalize: c.sae.arch === 'jumprelu' ? 'scalar' : 'none',
     thresholdEmaRate: 0.01,
     calibrationBatches: CALIBRATION_BATCHES,
     seed: 0,

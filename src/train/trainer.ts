@@ -24,6 +24,7 @@ import {
   type HostParams,
   type SaeParams,
 } from '../sae/params.js';
+import { clampThresholds, thetaToParam } from '../sae/jumprelu.js';
 import { calibrateThreshold, ThresholdEma, type Calibration, type ThresholdState } from '../sae/threshold.js';
 import { learningRate, type TrainConfig } from './config.js';
 
@@ -100,6 +101,7 @@ export class Trainer {
     const mean = (await meanT.read()) as Float32Array;
     meanT.free();
     const host = initHostParams(cfg.sae, new Rng(cfg.seed), mean);
+    if (host.theta) host.theta = thetaToParam(host.theta); // stored in THETA_UNIT (jumprelu.ts)
     return new Trainer(backend, cfg, host, normScale);
   }
 
@@ -147,6 +149,7 @@ export class Trainer {
       this.adam.step(lr);
       zeroGrad(params);
       normalizeDecoder(this.params);
+      clampThresholds(this.params);
       return noGrad(() => {
         // since = (since + 1) * (fired == 0)
         const quiet = o.addScalar(o.neg(o.step(out.fired)), 1);

@@ -3,7 +3,14 @@
 // core feature level, else Mesa llvmpipe through Dawn's OpenGL ES backend at the compatibility level.
 // The `create()` result is kept module-local (never on globalThis): dawn.node hangs or crashes when the
 // navigator/gpu globals are deleted, and a second device from one adapter is force-lost by Dawn.
+// Dawn prints its own notices (a missing libvulkan with its build machine's source path, limits it clamps)
+// from native code straight to file descriptor 2, not through any JS callback, so they are caught at the
+// descriptor: acquireDevice points fd 2 at a temporary file while Dawn starts (see captureNativeStderr),
+// then shows what Dawn wrote only when verbose, and puts it into the error when no adapter could be had.
 /// <reference types="@webgpu/types" />
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { create } from 'webgpu';
 
 export interface WebGpuOptions {
@@ -15,6 +22,72 @@ export interface WebGpuOptions {
   dawnFlags?: string[];
   /** Lower the largest storage binding below the device limit (forces windowed processing; >= 4096). */
   maxBindingBytes?: number;
+  /**
+   * Pass Dawn's own messages through to stderr (default: setDawnVerbose or BATCHTOPK_VERBOSE=1, which the
+   * CLI's --verbose sets; otherwise they are shown only inside the error when no adapter is found).
+   */
+  verbose?: boolean;
+}
+
+let dawnVerbose = false;
+
+/** The CLI's --verbose: show Dawn's native messages instead of holding them back. */
+export function setDawnVerbose(on: boolean): void {
+  dawnVerbose = on;
+}
+
+/**
+ * Run `fn` with file descriptor 2 pointed at a temporary file, and return what native code wrote there.
+ * Node has no dup2, but open() returns the lowest free descriptor: keep a second descriptor on the real
+ * stderr (reopened through /dev/fd/2), close 2, open the temporary file (which becomes 2), and afterwards
+ * the same dance back. Only for a terminal or a pipe; elsewhere (Windows; a regular file, whose reopened
+ * descriptor would not share the offset of stdout in `> log 2>&1`; a socket, which is what Node gives a child
+ * whose stdio it pipes, and which cannot be reopened) nothing is captured: Dawn's notices pass through.
+ */
+export async function captureNativeStderr<T>(fn: () => Promise<T>): Promise<{ value: T; text: string }> {
+  let saved: number;
+  try {
+    if (process.platform === 'win32') throw new Error('no /dev/fd');
+    // Only where a reopened stderr is the same stream: a terminal or a pipe. A regular file would come back
+    // as a second description with its own offset, and `cmd > log 2>&1` would then overwrite lines.
+    const st = fs.fstatSync(2);
+    if (!st.isFIFO() && !st.isCharacterDevice()) throw new Error('not a terminal or pipe');
+    saved = fs.openSync('/dev/fd/2', 'a');
+  } catch {
+    return { value: await fn(), text: '' };
+  }
+  const tmp = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'batchtopk-dawn-')), 'stderr.txt');
+  const restore = () => {
+    fs.closeSync(2);
+    const back = fs.openSync(`/dev/fd/${saved}`, 'a');
+    if (back !== 2) throw new Error(`internal: could not restore stderr (got fd ${back})`);
+    fs.closeSync(saved);
+  };
+  fs.closeSync(2);
+  let fd: number;
+  try {
+    fd = fs.openSync(tmp, 'w+');
+  } catch (err) {
+    restore();
+    throw err;
+  }
+  if (fd !== 2) {
+    // Descriptor 2 was taken by another thread between close and open: give everything back.
+    fs.closeSync(fd);
+    restore();
+    fs.rmSync(path.dirname(tmp), { recursive: true, force: true });
+    return { value: await fn(), text: '' };
+  }
+  try {
+    const value = await fn();
+    return { value, text: fs.readFileSync(tmp, 'utf8') };
+  } catch (err) {
+    (err as { nativeStderr?: string }).nativeStderr = fs.readFileSync(tmp, 'utf8');
+    throw err;
+  } finally {
+    restore();
+    fs.rmSync(path.dirname(tmp), { recursive: true, force: true });
+  }
 }
 
 export interface AcquiredDevice {
@@ -82,6 +155,21 @@ function requiredLimits(adapter: GPUAdapter): Record<string, number> {
  * returned device (the spec helpers do) rather than calling this twice.
  */
 export async function acquireDevice(opts: WebGpuOptions = {}): Promise<AcquiredDevice> {
+  const verbose = opts.verbose ?? (dawnVerbose || process.env.BATCHTOPK_VERBOSE === '1');
+  if (verbose) return acquire(opts);
+  let got: { value: AcquiredDevice; text: string };
+  try {
+    got = await captureNativeStderr(() => acquire(opts));
+  } catch (err) {
+    // No adapter: what Dawn said may be the reason, so it goes into the error.
+    const said = ((err as { nativeStderr?: string }).nativeStderr ?? '').trim();
+    if (said) (err as Error).message += ` Dawn said: ${said.replace(/\s*\n\s*/g, ' | ')}`;
+    throw err;
+  }
+  return got.value;
+}
+
+async function acquire(opts: WebGpuOptions): Promise<AcquiredDevice> {
   const tried: string[] = [];
   for (const a of attempts(opts)) {
     // EGL otherwise tries X11 and fails on a headless machine; harmless for other backends.

@@ -1,0 +1,244 @@
+// `batchtopk sweep`: train every configuration of a grid with the same training options, each in its own
+// folder of the sweep folder, then write the sweep report (results.csv, plots, index.html). Resumable: a
+// finished run is skipped, an interrupted one resumes from its checkpoint, a JumpReLU search replays its
+// recorded trials. Runs go through runTrain, exactly as `batchtopk train` would run them.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Backend } from '../backend/backend.js';
+import type { WorkloadHint } from '../backend/open.js';
+import { Interrupted, InterruptWatch } from '../cli/interrupt.js';
+import { runTrain, type TrainOptions, type TrainSummary } from '../cli/train.js';
+import { openSource } from '../data/source.js';
+import { writeJsonAtomic } from '../io/atomic.js';
+import type { CeFigures, RunMeta } from '../report/data.js';
+import { writeRunReport } from '../report/run.js';
+import { writeSweepReport } from '../report/sweep.js';
+import { CHECKPOINT_FILE } from '../train/checkpoint.js';
+import type { Arch } from '../sae/config.js';
+import { planRuns, selectRuns, type Grid, type RunSpec } from './plan.js';
+import { searchCoefficient, type SearchResult, type Trial } from './search.js';
+
+/**
+ * CE evaluation hook (--model/--text): given a finished run folder (its SAELens export in <dir>/sae), the CE
+ * figures of the language model with the SAE spliced in. The sweep stores them as <dir>/ce.json, which
+ * results.csv and the CE plots read.
+ */
+export type CeEvaluator = (run: { dir: string; saeDir: string; summary: TrainSummary }) => Promise<CeFigures>;
+
+export interface SweepSearchOptions {
+  /** Relative L0 tolerance (0.05). */
+  tol: number;
+  /** Steps of a short search run (default: a quarter of the run's steps). */
+  shortSteps?: number;
+  maxShort: number;
+  maxFull: number;
+}
+
+export interface SweepOptions {
+  /**
+   * Training options of the runs of each architecture (the flags as `train` reads them for that --arch, so
+   * per-architecture defaults apply); k, dictSize/expansion, out and resume are set per run.
+   */
+  options: TrainOptions | ((arch: Arch) => TrainOptions);
+  grid: Grid;
+  out: string;
+  /** Run only these names (or * globs). */
+  only?: string[];
+  search: SweepSearchOptions;
+  ce?: CeEvaluator;
+  /** How to resume this sweep, for the interrupt message (the command line). */
+  resumeHint?: string;
+  log?: (msg: string) => void;
+}
+
+export interface SweepResult {
+  out: string;
+  runs: { name: string; status: 'skipped' | 'trained'; nmse: number; l0: number; l0Coeff?: number }[];
+  report: { html: string; csv: string; plots: string[] };
+}
+
+export type OpenBackend = (hint: WorkloadHint) => Promise<Backend>;
+
+/** Options that do not change what a run computes; anything else must match the sweep folder's sweep.json. */
+const NOT_DEFINING = new Set(['out', 'resume', 'quiet', 'explicit', 'checkpointEvery', 'logEvery', 'stopAfter', 'arch', 'k', 'dictSize', 'expansion']);
+
+function definingOptions(o: TrainOptions): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([k, v]) => !NOT_DEFINING.has(k) && v !== undefined));
+}
+
+function readJson<T>(file: string): T | null {
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as T) : null;
+}
+
+/** Steps of every run: --steps, --tokens / batch, or one pass over the training rows. */
+function resolveSteps(o: TrainOptions): number {
+  if (o.steps !== undefined) return o.steps;
+  if (o.tokens !== undefined) return Math.ceil(o.tokens / o.batchSize);
+  if (!o.data) throw new Error('sweep: give --steps or --tokens with the embedded data');
+  const src = openSource(o.data, { tensor: o.tensor });
+  try {
+    const evalRows = o.evalFraction > 0 ? Math.max(1, Math.floor(src.rows * o.evalFraction)) : 0;
+    return Math.max(1, Math.ceil((src.rows - evalRows) / o.batchSize));
+  } finally {
+    src.close();
+  }
+}
+
+export async function runSweep(o: SweepOptions, open: OpenBackend): Promise<SweepResult> {
+  const log = o.log ?? (() => {});
+  const all = planRuns(o.grid);
+  const runs = o.only?.length ? selectRuns(all, o.only) : all;
+  const optionsOf = (arch: Arch): TrainOptions => (typeof o.options === 'function' ? o.options(arch) : { ...o.options, arch });
+  const steps = resolveSteps(optionsOf(runs[0]?.arch ?? 'batchtopk'));
+  const bases = new Map<Arch, TrainOptions>(
+    o.grid.archs.map((a) => [a, { ...optionsOf(a), arch: a, steps, tokens: undefined, resume: undefined, stopAfter: undefined }]),
+  );
+  fs.mkdirSync(o.out, { recursive: true });
+  const sweepFile = path.join(o.out, 'sweep.json');
+  const saved = readJson<{ options: Record<string, Record<string, unknown>> }>(sweepFile);
+  const defining = Object.fromEntries([...bases].map(([a, b]) => [a, definingOptions(b)]));
+  for (const [arch, now] of Object.entries(defining)) {
+    const was = saved?.options[arch];
+    if (!was) continue; // an architecture new to this sweep
+    const changed = [...new Set([...Object.keys(was), ...Object.keys(now)])].filter((k) => JSON.stringify(was[k]) !== JSON.stringify(now[k]));
+    if (changed.length) throw new Error(`${o.out}: this sweep was made with different ${changed.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())).join(', ')}; use the same options to continue it, or another --out`);
+  }
+  writeJsonAtomic(sweepFile, { options: { ...saved?.options, ...defining }, grid: o.grid });
+
+  // Between runs (evaluation, export, report) a signal also stops the sweep at the next safe point;
+  // during training runTrain's own watch saves a checkpoint.
+  const watch = new InterruptWatch((sig) => log(`${sig}: stopping after the current step (send it again to quit at once)`)).install();
+  const hint = o.resumeHint ?? `batchtopk sweep ... --out ${o.out}`;
+  const stopped = (sig: 'SIGINT' | 'SIGTERM', where: string) =>
+    new Interrupted(sig, `interrupted (${sig}) ${where}; finished runs and checkpoints are kept in ${o.out}. Resume with the same command: ${hint}`);
+  const results: SweepResult['runs'] = [];
+  try {
+    for (const [i, spec] of runs.entries()) {
+      await watch.poll();
+      if (watch.signal) throw stopped(watch.signal, `before ${spec.name}`);
+      log(`[${i + 1}/${runs.length}] ${spec.name}`);
+      try {
+        results.push(await runOne(spec, bases.get(spec.arch)!, steps, o, open, log));
+      } catch (err) {
+        if (err instanceof Interrupted) throw stopped(err.signal, `in ${spec.name}`);
+        throw err;
+      } finally {
+        report(o.out);
+      }
+    }
+  } finally {
+    watch.uninstall();
+  }
+  return { out: o.out, runs: results, report: report(o.out) };
+}
+
+function report(out: string): SweepResult['report'] {
+  const r = writeSweepReport(out);
+  return { html: r.html, csv: r.csv, plots: r.plots };
+}
+
+async function runOne(spec: RunSpec, base: TrainOptions, steps: number, o: SweepOptions, open: OpenBackend, log: (m: string) => void): Promise<SweepResult['runs'][number]> {
+  const dir = path.join(o.out, spec.name);
+  const opts: TrainOptions = { ...base, arch: spec.arch, k: spec.k, dictSize: spec.dictSize, expansion: spec.expansion, out: dir };
+  const meta: RunMeta = { name: spec.name, arch: spec.arch, k: spec.k, dictSize: spec.dictSize ?? NaN, l0Coeff: opts.l0Coeff };
+  let search: SearchResult | null = null;
+  // Finished earlier: a JumpReLU run once its search is recorded in run.json (the last thing written).
+  const prev = readJson<RunMeta>(path.join(dir, 'run.json'));
+  const done = spec.arch === 'jumprelu' ? (prev?.search ? finishedSummary(dir, { ...opts, l0Coeff: prev.l0Coeff! }) : null) : finishedSummary(dir, opts);
+  if (done) {
+    log(`  finished earlier: skipped`);
+    await ce(dir, done, o);
+    return { name: spec.name, status: 'skipped', nmse: done.nmse, l0: done.l0, ...(spec.arch === 'jumprelu' ? { l0Coeff: prev!.l0Coeff } : {}) };
+  }
+  if (spec.arch === 'jumprelu') {
+    search = await searchJumpRelu(spec, opts, steps, o, open, log);
+    opts.l0Coeff = search.coeff;
+    meta.l0Coeff = search.coeff;
+    meta.search = { trials: search.trials, steps: search.steps, converged: search.converged };
+  }
+  const summary = await trainInto(dir, opts, open);
+  meta.dictSize = summary.dictSize;
+  writeJsonAtomic(path.join(dir, 'run.json'), meta);
+  writeRunReport(dir);
+  if (search) log(`  L0 coefficient ${search.coeff.toPrecision(4)}: held-out L0 ${summary.l0.toFixed(2)} (target ${spec.k}, ${search.trials.length} trials, ${search.steps} steps${search.converged ? '' : ', NOT within the tolerance'})`);
+  log(`  nmse ${summary.nmse.toFixed(4)}  L0 ${summary.l0.toFixed(2)}  dead ${(100 * summary.deadFraction).toFixed(1)}%`);
+  await ce(dir, summary, o);
+  return { name: spec.name, status: 'trained', nmse: summary.nmse, l0: summary.l0, ...(search ? { l0Coeff: search.coeff } : {}) };
+}
+
+async function ce(dir: string, summary: TrainSummary, o: SweepOptions): Promise<void> {
+  const file = path.join(dir, 'ce.json');
+  if (!o.ce || fs.existsSync(file)) return;
+  writeJsonAtomic(file, await o.ce({ dir, saeDir: path.join(dir, 'sae'), summary }));
+  writeRunReport(dir);
+}
+
+/** The folder's finished summary when it was trained with `opts`' L0 coefficient (run.json), else null. */
+function finishedSummary(dir: string, opts: TrainOptions): TrainSummary | null {
+  const s = readJson<TrainSummary>(path.join(dir, 'summary.json'));
+  const m = readJson<RunMeta>(path.join(dir, 'run.json'));
+  return s?.finished && m?.l0Coeff === opts.l0Coeff ? s : null;
+}
+
+/**
+ * Train `opts` into its folder: nothing to do when the folder holds that finished run, resume when it holds
+ * that run's checkpoint, else start afresh (replacing another coefficient's run; search/ is kept).
+ */
+async function trainInto(dir: string, opts: TrainOptions, open: OpenBackend): Promise<TrainSummary> {
+  const done = finishedSummary(dir, opts);
+  if (done) return done;
+  const m = readJson<RunMeta>(path.join(dir, 'run.json'));
+  const resume = m?.l0Coeff === opts.l0Coeff && fs.existsSync(path.join(dir, CHECKPOINT_FILE));
+  if (!resume && fs.existsSync(dir)) {
+    for (const n of fs.readdirSync(dir)) if (n !== 'search') fs.rmSync(path.join(dir, n), { recursive: true, force: true });
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  if (!resume) {
+    const meta: RunMeta = { name: path.basename(dir), arch: opts.arch, k: opts.k, dictSize: opts.dictSize ?? NaN, l0Coeff: opts.l0Coeff };
+    writeJsonAtomic(path.join(dir, 'run.json'), meta);
+  }
+  // A resume names every run-defining option as given, so runTrain refuses a checkpoint made otherwise.
+  const explicit = new Set(resume ? ['arch', 'k', 'dictSize', 'expansion', 'l0Coeff', 'lr', 'batchSize', 'seed', 'data'] : []);
+  return withBackend(open, (b) => runTrain({ ...opts, resume: resume ? dir : undefined, explicit }, b));
+}
+
+async function withBackend<T>(open: OpenBackend, f: (open: OpenBackend) => Promise<T>): Promise<T> {
+  let backend: Backend | null = null;
+  try {
+    return await f(async (hint) => (backend = await open(hint)));
+  } finally {
+    (backend as Backend | null)?.dispose();
+  }
+}
+
+/** The JumpReLU coefficient search (search.ts) over runs of this configuration, recorded in <dir>/search/search.json. */
+async function searchJumpRelu(spec: RunSpec, opts: TrainOptions, steps: number, o: SweepOptions, open: OpenBackend, log: (m: string) => void): Promise<SearchResult> {
+  const dir = path.join(o.out, spec.name);
+  const sdir = path.join(dir, 'search');
+  fs.mkdirSync(sdir, { recursive: true });
+  const file = path.join(sdir, 'search.json');
+  const shortSteps = o.search.shortSteps ?? Math.max(1, Math.round(steps / 4));
+  const memo = readJson<{ target: number; trials: Trial[] }>(file)?.trials ?? [];
+  const record: Trial[] = [];
+  const res = await searchCoefficient(
+    spec.k,
+    async (coeff, n) => {
+      const hit = memo.find((t) => t.coeff === coeff && t.steps === n);
+      let l0: number;
+      if (hit) l0 = hit.l0;
+      else if (n >= steps) l0 = (await trainInto(dir, { ...opts, l0Coeff: coeff }, open)).l0;
+      else {
+        const tdir = path.join(sdir, 'trial');
+        fs.rmSync(tdir, { recursive: true, force: true });
+        l0 = (await withBackend(open, (b) => runTrain({ ...opts, l0Coeff: coeff, steps: n, out: tdir, checkpointEvery: 0, quiet: true, explicit: new Set() }, b))).l0;
+        fs.rmSync(tdir, { recursive: true, force: true });
+      }
+      record.push({ coeff, l0, steps: n });
+      writeJsonAtomic(file, { target: spec.k, tol: o.search.tol, trials: [...record, ...memo.filter((t) => !record.some((r) => r.coeff === t.coeff && r.steps === t.steps))] });
+      if (!hit) log(`  search: coefficient ${coeff.toPrecision(4)}, ${n} steps: held-out L0 ${l0.toFixed(2)} (target ${spec.k})`);
+      return l0;
+    },
+    { tol: o.search.tol, shortSteps, fullSteps: steps, initial: opts.l0Coeff, maxShort: o.search.maxShort, maxFull: o.search.maxFull },
+  );
+  return res;
+}

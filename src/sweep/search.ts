@@ -1,0 +1,140 @@
+// JumpReLU at a target L0. JumpReLU's L0 is set by its sparsity coefficient c, not by k, and it falls
+// roughly as a power of c: log L0 is close to linear in log c. The search therefore works on
+// f(c) = log L0(c) - log target in log c:
+//   1. short runs (a fraction of the run's steps): from the initial c, step by a decade towards the target
+//      until f changes sign, then Illinois false position (a safeguarded secant) inside the bracket until
+//      the short run's L0 is within the tolerance;
+//   2. full-length runs: start at phase 1's coefficient and correct with the secant through the full-length
+//      results (the first correction uses phase 1's slope), until the full run's held-out L0 is within the
+//      tolerance. The accepted full-length trial is the final run, so nothing is trained twice.
+// Cost: typically 4-8 short runs plus 1-2 full runs. The search is deterministic given the measurements, so
+// a resumed sweep replays it from its recorded trials without training again.
+
+export interface SearchOptions {
+  /** Relative tolerance on L0 (0.05: within +-5 % of the target). */
+  tol: number;
+  /** Steps of a phase-1 trial; >= fullSteps skips phase 1's separate runs (every trial is full length). */
+  shortSteps: number;
+  fullSteps: number;
+  /** Coefficient of the first trial. */
+  initial: number;
+  /** Most trials in phase 1 and in phase 2. */
+  maxShort: number;
+  maxFull: number;
+}
+
+export interface Trial {
+  coeff: number;
+  l0: number;
+  steps: number;
+}
+
+export interface SearchResult {
+  coeff: number;
+  l0: number;
+  converged: boolean;
+  trials: Trial[];
+  /** Training steps spent on all trials (the cost). */
+  steps: number;
+}
+
+/** Train at `coeff` for `steps` steps; the held-out L0. */
+export type Measure = (coeff: number, steps: number) => Promise<number>;
+
+const LOG_FLOOR = Math.log(1e-3); // L0 = 0 (every latent below threshold) still orders correctly
+/** A change of log L0 below this over a step means L0 has stopped responding to the coefficient. */
+const SATURATED = 0.02;
+/** Slopes of log L0 in log c flatter than this are treated as this (bounds a Newton step's length). */
+const SLOPE_FLOOR = 0.1;
+
+export async function searchCoefficient(target: number, measure: Measure, o: SearchOptions): Promise<SearchResult> {
+  if (!(target > 0)) throw new Error(`target L0 must be > 0, got ${target}`);
+  if (!(o.initial > 0)) throw new Error(`initial coefficient must be > 0, got ${o.initial}`);
+  const trials: Trial[] = [];
+  const f = (l0: number) => Math.max(Math.log(l0), LOG_FLOOR) - Math.log(target);
+  const within = (l0: number) => Math.abs(l0 / target - 1) <= o.tol;
+  const run = async (lc: number, steps: number) => {
+    const coeff = Number(Math.exp(lc).toPrecision(6)); // readable in results.csv; the search keeps lc
+    const l0 = await measure(coeff, steps);
+    trials.push({ coeff, l0, steps });
+    return f(l0);
+  };
+
+  // Phase 1 (short runs, or full ones when the run is short anyway).
+  const short = Math.min(o.shortSteps, o.fullSteps);
+  const full = short >= o.fullSteps;
+  let slope = -1; // d f / d log c; L0 ~ 1/c until measured
+  let a = Math.log(o.initial);
+  let fa = await run(a, short);
+  let lc = a;
+  let fc = fa;
+  if (!within(Math.exp(fa) * target)) {
+    // Bracket: a decade at a time towards the target (higher c lowers L0). Stop early where L0 no longer
+    // responds (a short run cannot move its thresholds further): the full runs go on from the knee.
+    let b = a;
+    let fb = fa;
+    let n = 1;
+    let saturated = false;
+    while (Math.sign(fb) === Math.sign(fa) && n < o.maxShort && !saturated) {
+      a = b;
+      fa = fb;
+      b = a + (fa > 0 ? 1 : -1) * Math.LN10;
+      fb = await run(b, short);
+      n++;
+      saturated = Math.abs(fb - fa) < SATURATED;
+      if (!saturated) slope = Math.min(-SLOPE_FLOOR, (fb - fa) / (b - a));
+    }
+    [lc, fc] = saturated || Math.abs(fa) <= Math.abs(fb) ? [a, fa] : [b, fb];
+    if (Math.sign(fb) !== Math.sign(fa)) {
+      // Illinois false position on [a, b] (fa, fb are halved to avoid one-sided stalls, so the slope
+      // estimate uses the measured values kept in ma, mb).
+      let [ma, mb] = [fa, fb];
+      let side = 0;
+      while (!within(Math.exp(fc) * target) && n < o.maxShort) {
+        const c = b - (fb * (b - a)) / (fb - fa);
+        const fNew = await run(c, short);
+        n++;
+        if (Math.abs(fNew) < Math.abs(fc)) [lc, fc] = [c, fNew];
+        if (Math.sign(fNew) === Math.sign(fb)) {
+          [b, fb, mb] = [c, fNew, fNew];
+          if (side === -1) fa /= 2;
+          side = -1;
+        } else {
+          [a, fa, ma] = [c, fNew, fNew];
+          if (side === 1) fb /= 2;
+          side = 1;
+        }
+        if (b !== a) slope = Math.min(-SLOPE_FLOOR, (mb - ma) / (b - a));
+      }
+    }
+  }
+  if (full) return result(target, o.tol, trials, trials);
+
+  // Phase 2: full-length runs. Newton steps from the latest full run with phase 1's slope at first, then
+  // with the secant through two full runs: the closest pair on either side of the target once they
+  // bracket it (false position), else the last two; at most a decade at a time. Stop when L0 stops
+  // responding.
+  const pts: [number, number][] = [];
+  let cur = lc;
+  for (let i = 0; i < o.maxFull; i++) {
+    const fCur = await run(cur, o.fullSteps);
+    if (within(Math.exp(fCur) * target)) break;
+    const last = pts[pts.length - 1];
+    pts.push([cur, fCur]);
+    if (last && Math.abs(fCur - last[1]) < SATURATED) break;
+    const above = pts.filter((p) => p[1] > 0).sort((x, y) => x[1] - y[1])[0];
+    const below = pts.filter((p) => p[1] < 0).sort((x, y) => y[1] - x[1])[0];
+    const pair: [number, number][] = above && below ? [above, below] : last ? [last, [cur, fCur]] : [];
+    if (pair.length === 2 && pair[0]![0] !== pair[1]![0]) slope = Math.min(-SLOPE_FLOOR, (pair[1]![1] - pair[0]![1]) / (pair[1]![0] - pair[0]![0]));
+    const [x0, f0] = above && below ? (Math.abs(above[1]) < Math.abs(below[1]) ? above : below) : [cur, fCur];
+    cur = x0 - Math.max(-Math.LN10, Math.min(Math.LN10, f0 / slope));
+  }
+  return result(target, o.tol, trials.filter((t) => t.steps === o.fullSteps), trials);
+}
+
+/** The trial of `pool` closest to the target in log L0 (the first of equals). */
+function result(target: number, tol: number, pool: Trial[], all: Trial[]): SearchResult {
+  const dist = (t: Trial) => Math.abs(Math.log(Math.max(t.l0, 1e-3) / target));
+  const best = pool.reduce((x, y) => (dist(y) < dist(x) ? y : x));
+  return { coeff: best.coeff, l0: best.l0, converged: Math.abs(best.l0 / target - 1) <= tol, trials: all, steps: all.reduce((s, t) => s + t.steps, 0) };
+}
