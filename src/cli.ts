@@ -98,6 +98,7 @@ function trainOptions(raw: Flags): TrainOptions {
     logEvery: num(flags, 'logEvery', { int: true, min: 1 }) ?? 50,
     stopAfter: num(flags, 'stopAfter', { int: true, min: 1 }),
     quiet: Boolean(flags['quiet']),
+    profile: Boolean(flags['profile']),
     explicit,
   };
   if (embedded && !given('steps') && !given('tokens')) o.steps = EMBEDDED.steps;
@@ -137,6 +138,7 @@ cli
   .option('--eval-fraction <f>', 'Share of rows held out for evaluation (default: 0.05)')
   .option('--eval-tokens <n>', 'Evaluate on at most this many held-out rows (default: 1000000)')
   .option('--shuffle-buffer <rows>', 'Rows in the shuffle buffer (default: 65536)')
+  .option('--profile', 'Time every backend primitive (and WebGPU kernel) over the training steps; table at the end and in <out>/profile.txt, profile.json')
   .option('--checkpoint-every <n>', 'Steps between checkpoints (0: only at the end) (default: 500)')
   .option('--log-every <n>', 'Steps between metrics.jsonl lines (default: 50)')
   .option('--stop-after <n>', 'Stop after n steps of this invocation (resumable)')

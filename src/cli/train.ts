@@ -20,6 +20,7 @@ import { createTrainer, train } from '../train/loop.js';
 import { Trainer, type StepMetrics } from '../train/trainer.js';
 import { writeJsonAtomic } from '../io/atomic.js';
 import { Progress } from './progress.js';
+import { formatProfile, ProfileBackend } from '../backend/profile.js';
 
 export interface TrainOptions {
   /** Activation file or directory of shards; undefined: the embedded synthetic data set. */
@@ -57,6 +58,8 @@ export interface TrainOptions {
   /** Stop after this many steps of this invocation (tests of resume; the run is then resumable). */
   stopAfter?: number;
   quiet: boolean;
+  /** Time every backend primitive over the training steps (backend/profile.ts). */
+  profile?: boolean;
   /** Which options the user gave explicitly (a resume refuses changes to run-defining ones). */
   explicit?: Set<string>;
 }
@@ -173,7 +176,8 @@ export async function runTrain(o: TrainOptions, backendOrOpen: Backend | ((hint:
     if (loader.trainRows < 1) throw new DataError(`${source.describe()}: no training rows left after the eval split`);
     const cfg = buildConfig(opts, source.dIn, loader.trainRows);
     progress.log(`data: ${source.describe()}; train ${loader.trainRows} rows, eval ${loader.evalRows} rows`);
-    const backend = typeof backendOrOpen === 'function' ? await backendOrOpen({ dIn: cfg.sae.dIn, dSae: cfg.sae.dSae }) : backendOrOpen;
+    const opened = typeof backendOrOpen === 'function' ? await backendOrOpen({ dIn: cfg.sae.dIn, dSae: cfg.sae.dSae }) : backendOrOpen;
+    const backend = opts.profile ? new ProfileBackend(opened) : opened;
     let trainer: Trainer;
     if (resumed) {
       loader.restore(resumed.extra['loader'] as LoaderState);
@@ -220,6 +224,8 @@ function checkpoint(r: Run): Promise<void> {
 /** Train to the end (or --stop-after), with progress, metrics.jsonl and checkpoints; returns tokens/s. */
 async function trainLoop(r: Run): Promise<number> {
   const { opts, cfg, f, loader, backend, trainer, progress } = r;
+  const prof = backend instanceof ProfileBackend ? backend : null;
+  await prof?.start();
   const t0 = performance.now();
   const startStep = trainer.step;
   let window: StepMetrics[] = [];
@@ -240,6 +246,13 @@ async function trainLoop(r: Run): Promise<number> {
   });
   progress.done();
   const elapsed = (performance.now() - t0) / 1000;
+  if (prof) {
+    const rep = await prof.stop();
+    const table = formatProfile(rep, trainer.step - startStep);
+    fs.writeFileSync(path.join(f.dir, 'profile.txt'), table + '\n');
+    writeJsonAtomic(path.join(f.dir, 'profile.json'), { steps: trainer.step - startStep, ...rep });
+    process.stderr.write(table + '\n');
+  }
   await checkpoint(r);
   return ((trainer.step - startStep) * cfg.batchSize) / Math.max(elapsed, 1e-9);
 }
