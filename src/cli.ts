@@ -2,7 +2,7 @@
 // calls the command's run function; errors print one line (no stack trace) and exit 1.
 import { cac } from 'cac';
 import type { Backend } from './backend/backend.js';
-import { openBackend, type BackendChoice } from './backend/open.js';
+import { BACKEND_CHOICES, openBackend, type BackendChoice } from './backend/open.js';
 import { runEval } from './cli/eval.js';
 import { runInfo } from './cli/info.js';
 import { runSynth } from './cli/synth.js';
@@ -131,7 +131,7 @@ cli
   .option('--decay-fraction <f>', 'Linear decay to 0 over this final fraction of steps (default: 0)')
   .option('--clip-grad-norm <n>', 'Global gradient-norm clipping (0: off) (default: 0)')
   .option('--normalize <mode>', `Input normalisation: ${NORMALIZE_MODES.join(' | ')} (default: none)`)
-  .option('--backend <b>', 'auto | webgpu | cpu (auto: a hardware WebGPU adapter; a software one such as llvmpipe only for large SAEs; else the CPU) (default: auto)')
+  .option('--backend <b>', 'auto | webgpu | cpu | cpu-fast (auto: a hardware WebGPU adapter; else the faster of cpu-fast and a software adapter such as llvmpipe, measured once per shape and cached; cpu: the TypeScript reference) (default: auto)')
   .option('--seed <n>', 'Seed of every random choice (default: 0)')
   .option('--out <dir>', 'Output folder: sae/ (SAELens format), checkpoint, metrics.jsonl, summary.json (default: runs/latest)')
   .option('--resume <dir>', 'Continue the run saved in this folder (its checkpoint)')
@@ -149,7 +149,7 @@ cli
   .example('batchtopk train --resume runs/gpt2-l8')
   .action(async (flags: Flags) => {
     const o = trainOptions(flags);
-    const choice = oneOf(flags, 'backend', ['auto', 'webgpu', 'cpu'], 'auto') as BackendChoice;
+    const choice = oneOf(flags, 'backend', BACKEND_CHOICES, 'auto') as BackendChoice;
     let backend: Backend | null = null;
     try {
       const s = await runTrain(o, async (hint) => (backend = await openBackend(choice, (m) => !o.quiet && console.error(m), hint)));
@@ -175,14 +175,14 @@ cli
   .option('--tensor <name>', 'Tensor to read from .safetensors files holding several')
   .option('--batch-size <n>', 'Rows per evaluation batch (default: 4096)')
   .option('--max-rows <n>', 'Evaluate at most this many rows')
-  .option('--backend <b>', 'auto | webgpu | cpu (default: auto)')
+  .option('--backend <b>', 'auto | webgpu | cpu | cpu-fast (default: auto)')
   .option('--json', 'Print one JSON object as the last line of stdout')
   .example('batchtopk eval runs/latest/sae --data held_out.npy')
   .action(async (dir: string, raw: Flags) => {
     const flags = camel(raw);
     const data = str(flags, 'data');
     if (!data) throw new UsageError('eval needs --data <path>');
-    const choice = oneOf(flags, 'backend', ['auto', 'webgpu', 'cpu'], 'auto') as BackendChoice;
+    const choice = oneOf(flags, 'backend', BACKEND_CHOICES, 'auto') as BackendChoice;
     const batchSize = num(flags, 'batchSize', { int: true, min: 1 }) ?? 4096;
     const maxRows = num(flags, 'maxRows', { int: true, min: 1 });
     let backend: Backend | null = null;
@@ -227,10 +227,10 @@ cli
 
 cli
   .command('info', 'Show the compute backend: WebGPU adapter, feature level and limits')
-  .option('--backend <b>', 'auto | webgpu | cpu (default: auto)')
+  .option('--backend <b>', 'auto | webgpu | cpu | cpu-fast (default: auto)')
   .option('--json', 'Print one JSON object as the last line of stdout')
   .action(async (flags: Flags) => {
-    const r = await runInfo(oneOf(flags, 'backend', ['auto', 'webgpu', 'cpu'], 'auto') as BackendChoice);
+    const r = await runInfo(oneOf(flags, 'backend', BACKEND_CHOICES, 'auto') as BackendChoice);
     emit(Boolean(flags['json']), r.json, () => r.text);
   });
 

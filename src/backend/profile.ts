@@ -65,8 +65,12 @@ export class ProfileBackend implements Backend {
   /** Off: calls pass straight through (the parts of a run not being profiled). */
   enabled = false;
 
+  /** The wrapped backend's variant (e.g. 'cpu-fast'), so labels see through the wrapper. */
+  readonly variant: string;
+
   constructor(readonly inner: Backend) {
     this.name = inner.name;
+    this.variant = (inner as { variant?: string }).variant ?? inner.name;
     // The WebGPU backend exposes its context; capture needs its recorder.
     this.rec = (inner as unknown as { ctx?: { recorder?: Recorder } }).ctx?.recorder ?? null;
   }
@@ -95,7 +99,7 @@ export class ProfileBackend implements Backend {
     this.enabled = false;
     const ops = [...this.ops.values()].sort((a, b) => b.ms - a.ms);
     return {
-      backend: this.inner.name,
+      backend: this.variant,
       timing: this.rec ? 'synced-wall' : 'cpu-wall',
       wallMs,
       opsMs: ops.reduce((s, r) => s + r.ms, 0),

@@ -1,7 +1,7 @@
 // `batchtopk eval <sae-dir> --data <file>`: inference metrics of a saved SAE (ours or SAELens-written)
 // on activations, with the batch-independent encoder (theta / stored thresholds), never a batch selection.
 import type { Backend } from '../backend/backend.js';
-import type { WorkloadHint } from '../backend/open.js';
+import { backendLabel, type WorkloadHint } from '../backend/open.js';
 import { DataError } from '../data/errors.js';
 import { openSource } from '../data/source.js';
 import { evaluate } from '../eval.js';
@@ -53,7 +53,7 @@ export async function runEval(o: EvalOptions, backendOrOpen: Backend | ((hint: W
     } finally {
       for (const p of paramList(params)) p.free();
     }
-    return { architecture: exp.architecture, dIn: exp.dIn, dictSize: exp.dSae, threshold: theta > 0 ? theta : null, backend: backend.name, ...metrics };
+    return { architecture: exp.architecture, dIn: exp.dIn, dictSize: exp.dSae, threshold: theta > 0 ? theta : null, backend: backendLabel(backend), ...metrics };
   } finally {
     source.close();
   }

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Backend } from '../backend/backend.js';
-import type { WorkloadHint } from '../backend/open.js';
+import { backendLabel, type WorkloadHint } from '../backend/open.js';
 import { BatchLoader, type LoaderState } from '../data/loader.js';
 import { openSource, type ActivationSource } from '../data/source.js';
 import { DataError } from '../data/errors.js';
@@ -281,7 +281,7 @@ async function report(r: Run, tokensPerSecond: number): Promise<TrainSummary> {
     dIn: cfg.sae.dIn,
     steps: trainer.step,
     tokens: trainer.step * cfg.batchSize,
-    backend: backend.name,
+    backend: backendLabel(backend),
     nmse: metrics.nmse,
     fvu: metrics.fvu,
     l0: metrics.l0,
