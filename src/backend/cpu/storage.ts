@@ -7,11 +7,14 @@ export class CpuStorage implements Storage {
   freed = false;
   private bitsView: Int32Array | null = null;
 
+  /** @param shared back the data by a SharedArrayBuffer (the fast CPU backend's worker threads read it). */
   constructor(
     readonly length: number,
     readonly dtype: DType,
+    shared = false,
   ) {
-    this.data = dtype === 'f32' ? new Float32Array(length) : new Int32Array(length);
+    const buf = shared ? new SharedArrayBuffer(length * 4) : new ArrayBuffer(length * 4);
+    this.data = dtype === 'f32' ? new Float32Array(buf) : new Int32Array(buf);
   }
 
   /** The f32 data reinterpreted as i32 bit patterns (for radix select), made once and cached. */

@@ -1,0 +1,96 @@
+// Range kernels of the fast CPU backend's parallel primitives. Each computes a slice of the output with the
+// reference's exact arithmetic (cpu/sparse.ts, cpu.ts adam: same loops, same f64 accumulation, same order),
+// so the split over threads changes no bit. They are self-contained (no imports, no closures, no nested
+// functions): par.ts ships their source text to the worker threads, so one definition runs on every thread.
+
+/** sddmm over entries [i0, i1): o[i] = dot(a[r_i], w[c_i]). */
+export function sddmmRange(o: Float32Array, a: Float32Array, w: Float32Array, idx: Int32Array, m: number, d: number, i0: number, i1: number): void {
+  for (let i = i0; i < i1; i++) {
+    const f = idx[i]!;
+    const r = Math.floor(f / m),
+      c = f - r * m;
+    const ao = r * d,
+      wo = c * d;
+    let s0 = 0,
+      s1 = 0;
+    let t = 0;
+    for (; t + 2 <= d; t += 2) {
+      s0 += a[ao + t]! * w[wo + t]!;
+      s1 += a[ao + t + 1]! * w[wo + t + 1]!;
+    }
+    if (t < d) s0 += a[ao + t]! * w[wo + t]!;
+    o[i] = s0 + s1;
+  }
+}
+
+/** spmm over rows [b0, b1), whose entries start at i: o[b] = sum over the row's entries of vals[i] * w[c_i]. */
+export function spmmRange(o: Float32Array, vals: Float32Array, idx: Int32Array, m: number, w: Float32Array, d: number, b0: number, b1: number, i: number): void {
+  const acc = new Float64Array(d);
+  const nnz = idx.length;
+  for (let b = b0; b < b1; b++) {
+    acc.fill(0, 0, d);
+    const rowEnd = (b + 1) * m;
+    for (; i < nnz && idx[i]! < rowEnd; i++) {
+      const v = vals[i]!;
+      const wo = (idx[i]! - b * m) * d;
+      for (let t = 0; t < d; t++) acc[t]! += v * w[wo + t]!;
+    }
+    const oo = b * d;
+    for (let t = 0; t < d; t++) o[oo + t] = acc[t]!;
+  }
+}
+
+/** spmmT over columns [c0, c1), given the entries grouped by column (start [m+1], order [nnz]). */
+export function spmmTRange(
+  o: Float32Array,
+  vals: Float32Array,
+  idx: Int32Array,
+  m: number,
+  g: Float32Array,
+  d: number,
+  start: Int32Array,
+  order: Int32Array,
+  c0: number,
+  c1: number,
+): void {
+  const acc = new Float64Array(d);
+  for (let c = c0; c < c1; c++) {
+    acc.fill(0, 0, d);
+    for (let e = start[c]!, end = start[c + 1]!; e < end; e++) {
+      const i = order[e]!;
+      const v = vals[i]!;
+      const go = Math.floor(idx[i]! / m) * d;
+      for (let t = 0; t < d; t++) acc[t]! += v * g[go + t]!;
+    }
+    const oo = c * d;
+    for (let t = 0; t < d; t++) o[oo + t] = acc[t]!;
+  }
+}
+
+/** Adam over [i0, i1) (the reference's arithmetic, cpu.ts). */
+export function adamRange(
+  pv: Float32Array,
+  mv: Float32Array,
+  vv: Float32Array,
+  gv: Float32Array,
+  lr: number,
+  b1: number,
+  b2: number,
+  eps: number,
+  bc1: number,
+  bc2: number,
+  i0: number,
+  i1: number,
+): void {
+  for (let i = i0; i < i1; i++) {
+    const gi = gv[i]!;
+    const mi = Math.fround(b1 * mv[i]! + (1 - b1) * gi);
+    const vi = Math.fround(b2 * vv[i]! + (1 - b2) * gi * gi);
+    mv[i] = mi;
+    vv[i] = vi;
+    pv[i] = pv[i]! - (lr * (mi / bc1)) / (Math.sqrt(vi / bc2) + eps);
+  }
+}
+
+export const RANGE_KERNELS = { sddmmRange, spmmRange, spmmTRange, adamRange };
+export type RangeKernel = keyof typeof RANGE_KERNELS;
