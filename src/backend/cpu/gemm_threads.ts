@@ -6,7 +6,7 @@
 // Every output element is computed by exactly one thread with the same sequential k loop, so the result is
 // bitwise the same for any thread count.
 import { Worker } from 'node:worker_threads';
-import { GEMM_MC, gemmLayout, gemmModule, packA4, packB8, unpackC, WasmGemm } from './wasm_gemm.js';
+import { GEMM_MC, gemmLayout, gemmModule, MR, packA4, packB8, unpackC, WasmGemm } from './wasm_gemm.js';
 
 // Control words: [0] job sequence number, [1] done counter, then the job: k, nb, ldc, bOff, aOff, cOff, mc,
 // and per worker its panel range at 16 + 2w.
@@ -19,9 +19,9 @@ const SEQ = 0,
 // same from tsx and from compiled output.
 const WORKER_SRC = `
 const { workerData } = require('node:worker_threads');
-const { module, memory, ctl, index } = workerData;
+const { module, memory, ctl, index, MR } = workerData;
 const tile = new WebAssembly.Instance(module, { env: { mem: memory } }).exports.tile;
-const MR = 4, NR = 8;
+const NR = 8;
 let seen = 0;
 for (;;) {
   Atomics.wait(ctl, 0, seen);
@@ -49,7 +49,7 @@ export class GemmThreads {
   constructor(readonly threads: number) {
     this.gemm = new WasmGemm();
     for (let w = 0; w < threads - 1; w++) {
-      const worker = new Worker(WORKER_SRC, { eval: true, workerData: { module: gemmModule(), memory: this.gemm.memory, ctl: this.ctl, index: w } });
+      const worker = new Worker(WORKER_SRC, { eval: true, workerData: { module: gemmModule(), memory: this.gemm.memory, ctl: this.ctl, index: w, MR } });
       worker.unref(); // an idle worker must not keep Node alive
       this.workers.push(worker);
     }

@@ -11,7 +11,7 @@
 // for the whole k loop and stores its tile into a C block in memory, copied out row by row.
 import { op, T, wasmModule, type WasmFunc } from './wasm.js';
 
-/** Rows per micro-tile (4 x 8 keeps 8 accumulators + 3 operands within x86's 16 SIMD registers). */
+/** Rows per micro-tile: 4 x 8 keeps 8 accumulators + 3 operands within x86's 16 SIMD registers (6 x 8 measured no faster). */
 export const MR = 4;
 export const NR = 8;
 /** Rows of opA per block: the A block (MC x k) and a B panel (k x 8) stay in L2 for k up to a few thousand. */
@@ -157,15 +157,10 @@ export function packA4(ap: Float32Array, q0: number, a: Float32Array, i0: number
     const h = Math.min(MR, i0 + mc - r0);
     let q = q0 + ib * k * MR;
     if (!transA && h === MR) {
-      const a0 = r0 * k,
-        a1 = a0 + k,
-        a2 = a1 + k,
-        a3 = a2 + k;
-      for (let p = 0; p < k; p++, q += MR) {
-        ap[q] = a[a0 + p]!;
-        ap[q + 1] = a[a1 + p]!;
-        ap[q + 2] = a[a2 + p]!;
-        ap[q + 3] = a[a3 + p]!;
+      // Row by row: sequential reads of opA, strided writes into the panel.
+      for (let t = 0; t < MR; t++) {
+        const src = (r0 + t) * k;
+        for (let p = 0; p < k; p++) ap[q + p * MR + t] = a[src + p]!;
       }
       continue;
     }
