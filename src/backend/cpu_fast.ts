@@ -15,6 +15,12 @@ import { checkSelection } from './cpu/sparse.js';
 
 /** Below this many multiply-adds (or elements for Adam) a primitive stays on the calling thread. */
 const PAR_MIN_WORK = 1 << 20;
+/**
+ * Freed buffers kept for reuse, at most this many bytes. A training step allocates the same shapes every
+ * time; reusing them keeps the resident set at the live set instead of waiting for the garbage collector to
+ * return each freed [B, M] buffer (measured: 4.0 GB peak RSS at d 768, m 24576, batch 4096 without reuse).
+ */
+const POOL_MAX_BYTES = 768 * 2 ** 20;
 
 export class FastCpuBackend extends CpuBackend {
   /** Which CPU path this is (the Backend name stays 'cpu': same storage, same other primitives). */
@@ -27,9 +33,27 @@ export class FastCpuBackend extends CpuBackend {
     super();
   }
 
+  private readonly freeBufs = new Map<number, SharedArrayBuffer[]>();
+  private freeBytes = 0;
+
   override alloc(length: number, dtype: DType): Storage {
     this.args.alloc(length, dtype);
-    return new CpuStorage(length, dtype, true);
+    const buf = this.freeBufs.get(length * 4)?.pop();
+    if (!buf) return new CpuStorage(length, dtype, true);
+    this.freeBytes -= buf.byteLength;
+    new Int32Array(buf).fill(0);
+    return new CpuStorage(length, dtype, true, buf);
+  }
+
+  override free(st: Storage): void {
+    const buf = st instanceof CpuStorage && !st.freed ? st.data.buffer : null;
+    super.free(st);
+    if (buf instanceof SharedArrayBuffer && buf.byteLength > 0 && this.freeBytes + buf.byteLength <= POOL_MAX_BYTES) {
+      const list = this.freeBufs.get(buf.byteLength) ?? [];
+      list.push(buf);
+      this.freeBufs.set(buf.byteLength, list);
+      this.freeBytes += buf.byteLength;
+    }
   }
 
   override matmul(out: Storage, a: Storage, b: Storage, m: number, k: number, n: number, transA: boolean, transB: boolean): void {
@@ -110,6 +134,8 @@ export class FastCpuBackend extends CpuBackend {
   }
 
   override dispose(): void {
+    this.freeBufs.clear();
+    this.freeBytes = 0;
     this.gemm?.dispose();
     this.par?.dispose();
     this.gemm = null;

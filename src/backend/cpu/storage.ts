@@ -7,13 +7,17 @@ export class CpuStorage implements Storage {
   freed = false;
   private bitsView: Int32Array | null = null;
 
-  /** @param shared back the data by a SharedArrayBuffer (the fast CPU backend's worker threads read it). */
+  /**
+   * @param shared back the data by a SharedArrayBuffer (the fast CPU backend's worker threads read it).
+   * @param reuse a zeroed buffer of length * 4 bytes to take instead of allocating one.
+   */
   constructor(
     readonly length: number,
     readonly dtype: DType,
     shared = false,
+    reuse?: ArrayBuffer | SharedArrayBuffer,
   ) {
-    const buf = shared ? new SharedArrayBuffer(length * 4) : new ArrayBuffer(length * 4);
+    const buf = reuse ?? (shared ? new SharedArrayBuffer(length * 4) : new ArrayBuffer(length * 4));
     this.data = dtype === 'f32' ? new Float32Array(buf) : new Int32Array(buf);
   }
 
