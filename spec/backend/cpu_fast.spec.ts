@@ -64,6 +64,26 @@ s('adam over 2^20 + 3 parameters, two steps', async () => {
   );
 });
 
+s('unary and binary (every op, every broadcast, aliased output) over about 2^20 elements', async () => {
+  const rng = new Rng(14);
+  const [rows, cols] = [1031, 1017];
+  const n = rows * cols;
+  const x = normal(rng, n);
+  for (const op of ['neg', 'exp', 'abs', 'square', 'relu', 'step'] as const) {
+    await both([new Float32Array(n), x], (be, [o, xs]) => be.unary(op, o!, xs!), [0], `unary ${op}`);
+  }
+  const operand = { full: normal(rng, n), row: normal(rng, cols), col: normal(rng, rows), scalar: normal(rng, 1) };
+  const cases = [
+    ...(['add', 'sub', 'mul', 'div', 'max', 'min', 'gt', 'ge'] as const).map((op) => [op, 'full', 'row'] as const),
+    ...([['col', 'full'], ['full', 'scalar'], ['row', 'col'], ['full', 'full']] as const).map(([am, bm]) => ['sub', am, bm] as const),
+  ];
+  for (const [op, am, bm] of cases) {
+    await both([new Float32Array(n), operand[am], operand[bm]], (be, [o, as, bs]) => be.binary(op, o!, as!, am, bs!, bm, rows, cols), [0], `binary ${op} ${am}/${bm}`);
+  }
+  // out aliasing its full operand (allowed by the contract): a += row
+  await both([operand.full.slice(), operand.row], (be, [a, r]) => be.binary('add', a!, a!, 'full', r!, 'row', rows, cols), [0], 'binary add in place');
+});
+
 s('a bad selection fails as on the reference (checked before any thread runs)', async () => {
   const [B, m, d] = [64, 300, 256];
   const idx = selection(new Rng(13), B, m, () => 64);

@@ -2,12 +2,13 @@
 // - matmul: a WebAssembly SIMD micro-kernel (cpu/wasm_gemm.ts) on worker threads (cpu/gemm_threads.ts). It
 //   accumulates in f32 (the reference in f64), within the bound the contract suite checks for every
 //   non-reference backend; results do not depend on the thread count.
-// - sddmm, spmm, spmmT, adam: the reference's own loops (cpu/par_kernels.ts) split over threads by output
+// - sddmm, spmm, spmmT, adam, unary, binary: the reference's own loops (cpu/par_kernels.ts) split over threads by output
 //   slice (cpu/par.ts), so their results are bitwise the reference's.
 // Storage is backed by SharedArrayBuffers so the workers read and write it in place.
 // Every other primitive is the reference's.
 import { availableParallelism } from 'node:os';
-import type { AdamParams, DType, Storage } from './backend.js';
+import type { AdamParams, BinaryOp, Broadcast, DType, Storage, UnaryOp } from './backend.js';
+import { strides } from './cpu/elementwise.js';
 import { CpuBackend, CpuStorage } from './cpu.js';
 import { GemmThreads } from './cpu/gemm_threads.js';
 import { ParallelPool } from './cpu/par.js';
@@ -122,6 +123,25 @@ export class FastCpuBackend extends CpuBackend {
       return lo;
     };
     p.run('spmmTRange', (t) => [o.data, vv.data, ix, m, gv.data, d, start, order, col(t), col(t + 1)]);
+  }
+
+  override unary(op: UnaryOp, out: Storage, x: Storage): void {
+    const [o, xv] = this.args.unary(op, out, x);
+    const p = this.pool(o.length, o, xv);
+    if (!p) return super.unary(op, out, x);
+    const T = this.threads;
+    const cut = (t: number) => Math.round((o.length * t) / T);
+    p.run('unaryRange', (t) => [op, o.data, xv.data, cut(t), cut(t + 1)]);
+  }
+
+  override binary(op: BinaryOp, out: Storage, a: Storage, aMode: Broadcast, b: Storage, bMode: Broadcast, rows: number, cols: number): void {
+    const [o, av, bv] = this.args.binary(op, out, a, aMode, b, bMode, rows, cols);
+    // Aliasing (out = an operand) is allowed: each thread reads and writes only its own rows.
+    const p = rows >= this.threads ? this.pool(rows * cols, o, av, bv) : null;
+    if (!p) return super.binary(op, out, a, aMode, b, bMode, rows, cols);
+    const T = this.threads;
+    const row = (t: number) => Math.round((rows * t) / T);
+    p.run('binaryRange', (t) => [op, o.data, av.data, strides(aMode, cols), bv.data, strides(bMode, cols), cols, row(t), row(t + 1)]);
   }
 
   override adam(p: Storage, m: Storage, v: Storage, g: Storage, h: AdamParams): void {

@@ -3,12 +3,12 @@
 // thread computes its own slice, then blocks in Atomics.wait until the workers report done (primitives are
 // synchronous). The kernels are par_kernels.ts's functions, shipped to the workers as source text.
 import { Worker } from 'node:worker_threads';
-import { RANGE_KERNELS, type RangeKernel } from './par_kernels.js';
+import { KERNEL_HELPERS, RANGE_KERNELS, type RangeKernel } from './par_kernels.js';
 
 const WORKER_SRC = `
 const { parentPort, workerData } = require('node:worker_threads');
 const ctl = workerData.ctl;
-${Object.values(RANGE_KERNELS)
+${[...KERNEL_HELPERS, ...Object.values(RANGE_KERNELS)]
   .map((f) => f.toString())
   .join('\n')}
 const K = { ${Object.keys(RANGE_KERNELS).join(', ')} };

@@ -2,6 +2,34 @@
 // reference's exact arithmetic (cpu/sparse.ts, cpu.ts adam: same loops, same f64 accumulation, same order),
 // so the split over threads changes no bit. They are self-contained (no imports, no closures, no nested
 // functions): par.ts ships their source text to the worker threads, so one definition runs on every thread.
+// The elementwise ones call the reference's own loops (cpu/elementwise.ts) on slices; par.ts ships those too.
+import { binaryF32, unaryF32 } from './elementwise.js';
+import type { BinaryOp, UnaryOp } from '../backend.js';
+
+/** unary over [i0, i1) (the reference loop on the slice). */
+export function unaryRange(op: UnaryOp, o: Float32Array, x: Float32Array, i0: number, i1: number): void {
+  unaryF32(op, o.subarray(i0, i1), x.subarray(i0, i1));
+}
+
+/**
+ * binary over output rows [r0, r1): each operand sliced by its strides (full: rows, col: entries, row and
+ * scalar: whole), then the reference loop.
+ */
+export function binaryRange(
+  op: BinaryOp,
+  o: Float32Array,
+  a: Float32Array,
+  as: [number, number],
+  b: Float32Array,
+  bs: [number, number],
+  cols: number,
+  r0: number,
+  r1: number,
+): void {
+  const a1 = as[0] === 0 ? a : a.subarray(r0 * as[0], r1 * as[0]);
+  const b1 = bs[0] === 0 ? b : b.subarray(r0 * bs[0], r1 * bs[0]);
+  binaryF32(op, o.subarray(r0 * cols, r1 * cols), a1, as, b1, bs, r1 - r0, cols);
+}
 
 /** sddmm over entries [i0, i1): o[i] = dot(a[r_i], w[c_i]). */
 export function sddmmRange(o: Float32Array, a: Float32Array, w: Float32Array, idx: Int32Array, m: number, d: number, i0: number, i1: number): void {
@@ -92,5 +120,7 @@ export function adamRange(
   }
 }
 
-export const RANGE_KERNELS = { sddmmRange, spmmRange, spmmTRange, adamRange };
+export const RANGE_KERNELS = { sddmmRange, spmmRange, spmmTRange, adamRange, unaryRange, binaryRange };
+/** Functions the kernels call, shipped to the workers with them. */
+export const KERNEL_HELPERS = [unaryF32, binaryF32];
 export type RangeKernel = keyof typeof RANGE_KERNELS;
