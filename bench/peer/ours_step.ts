@@ -38,6 +38,7 @@ try {
       min_s: Math.min(...ts) / 1000,
       tokens_per_s: (B * 1000) / mean,
       peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+      ...('mem' in be ? { storage_mb: Object.fromEntries(Object.entries(be.mem as Record<string, number>).map(([k, v]) => [k, Math.round(v / 2 ** 20)])) } : {}),
     }),
   );
 } finally {
