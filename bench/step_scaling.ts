@@ -1,6 +1,6 @@
 // Per-token cost of the training step against the batch size (the batch-size cliff of issue 9):
-// steady-state ms/step of Trainer.trainStep at each batch, one backend, synthetic normal data. Latents go dead
-// after one batch without firing (deadTokens = batch), so the AuxK loss runs as in a long real run.
+// steady-state ms/step of Trainer.trainStep at each batch, one backend, 4 batches of normal data in turn
+// (default deadTokens, so the AuxK loss starts once latents die; the dead count is printed).
 // Run: `npx tsx bench/step_scaling.ts <cpu|webgpu> <d> <m> <k> <batch,batch,...> [steps]`.
 import type { Backend } from '../src/backend/backend.js';
 import { CpuBackend } from '../src/backend/cpu.js';
