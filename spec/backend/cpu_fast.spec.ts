@@ -8,6 +8,7 @@ import type { Backend } from '../../src/backend/backend.js';
 import { Rng } from '../../src/rng.js';
 import { cpu, cpuFast } from '../helpers/backends.js';
 import { exec } from './contract_util.js';
+import { SharedPool } from '../../src/backend/cpu/shared_pool.js';
 
 const s = suite('fast CPU backend: threaded primitives equal the reference bit for bit');
 
@@ -82,6 +83,25 @@ s('unary and binary (every op, every broadcast, aliased output) over about 2^20 
   }
   // out aliasing its full operand (allowed by the contract): a += row
   await both([operand.full.slice(), operand.row], (be, [a, r]) => be.binary('add', a!, a!, 'full', r!, 'row', rows, cols), [0], 'binary add in place');
+});
+
+s('shared pool: pieces carved from a free buffer are zeroed and disjoint; the buffer returns when all are freed', () => {
+  const pool = new SharedPool(1 << 30);
+  const big = pool.take(8 << 20);
+  new Uint8Array(big.buf).fill(7);
+  pool.give(big.buf);
+  const a = pool.take(3 << 20);
+  const b = pool.take(3 << 20);
+  assert.is(a.buf, big.buf, 'carved from the free 8 MiB buffer');
+  assert.is(b.buf, big.buf);
+  assert.ok(b.offset >= a.offset + (3 << 20), 'disjoint');
+  for (const p of [a, b]) assert.ok(new Uint8Array(p.buf, p.offset, 3 << 20).every((v) => v === 0), 'zeroed');
+  const c = pool.take(3 << 20);
+  assert.is.not(c.buf, big.buf, 'no room left: a new buffer');
+  pool.give(a.buf);
+  assert.is.not(pool.take(8 << 20).buf, big.buf, 'still in use by b');
+  pool.give(b.buf);
+  assert.is(pool.take(8 << 20).buf, big.buf, 'whole again once its last piece is freed');
 });
 
 s('a bad selection fails as on the reference (checked before any thread runs)', async () => {

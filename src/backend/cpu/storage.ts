@@ -9,16 +9,17 @@ export class CpuStorage implements Storage {
 
   /**
    * @param shared back the data by a SharedArrayBuffer (the fast CPU backend's worker threads read it).
-   * @param reuse a zeroed buffer of length * 4 bytes to take instead of allocating one.
+   * @param piece zeroed memory (length * 4 bytes at offset) to use instead of allocating.
    */
   constructor(
     readonly length: number,
     readonly dtype: DType,
     shared = false,
-    reuse?: ArrayBuffer | SharedArrayBuffer,
+    piece?: { buf: ArrayBuffer | SharedArrayBuffer; offset: number },
   ) {
-    const buf = reuse ?? (shared ? new SharedArrayBuffer(length * 4) : new ArrayBuffer(length * 4));
-    this.data = dtype === 'f32' ? new Float32Array(buf) : new Int32Array(buf);
+    const buf = piece?.buf ?? (shared ? new SharedArrayBuffer(length * 4) : new ArrayBuffer(length * 4));
+    const offset = piece?.offset ?? 0;
+    this.data = dtype === 'f32' ? new Float32Array(buf, offset, length) : new Int32Array(buf, offset, length);
   }
 
   /** The f32 data reinterpreted as i32 bit patterns (for radix select), made once and cached. */
