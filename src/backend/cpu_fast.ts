@@ -2,7 +2,7 @@
 // - matmul: a WebAssembly SIMD micro-kernel (cpu/wasm_gemm.ts) on worker threads (cpu/gemm_threads.ts). It
 //   accumulates in f32 (the reference in f64), within the bound the contract suite checks for every
 //   non-reference backend; results do not depend on the thread count.
-// - sddmm, spmm, spmmT, adam, unary, binary: the reference's own loops (cpu/par_kernels.ts) split over threads by output
+// - sddmm, spmm, spmmT, adam, unary, binary, per-row topk: the reference's own loops (cpu/par_kernels.ts) split over threads by output
 //   slice (cpu/par.ts), so their results are bitwise the reference's.
 // Storage is backed by SharedArrayBuffers so the workers read and write it in place.
 // Every other primitive is the reference's.
@@ -122,6 +122,15 @@ export class FastCpuBackend extends CpuBackend {
       return lo;
     };
     p.run('spmmTRange', (t) => [o.data, vv.data, ix, m, gv.data, d, start, order, col(t), col(t + 1)]);
+  }
+
+  override topk(outIdx: Storage, x: Storage, rows: number, cols: number, k: number): void {
+    const [o, xv] = this.args.topk(outIdx, x, rows, cols, k);
+    const p = rows >= this.threads ? this.pool(rows * cols, o, xv) : null;
+    if (!p) return super.topk(outIdx, x, rows, cols, k);
+    const T = this.threads;
+    const row = (t: number) => Math.round((rows * t) / T);
+    p.run('topkRowsRange', (t) => [o.data, xv.bits(), cols, k, row(t), row(t + 1)]);
   }
 
   override unary(op: UnaryOp, out: Storage, x: Storage): void {

@@ -8,6 +8,8 @@ import { KERNEL_HELPERS, RANGE_KERNELS, type RangeKernel } from './par_kernels.j
 const WORKER_SRC = `
 const { parentPort, workerData } = require('node:worker_threads');
 const ctl = workerData.ctl;
+let aboveCount = 0; // select.ts's module state (findBucket's second result)
+const __name = (f) => f; // a transpiler's keep-names helper may appear in shipped class sources
 ${[...KERNEL_HELPERS, ...Object.values(RANGE_KERNELS)]
   .map((f) => f.toString())
   .join('\n')}

@@ -5,6 +5,13 @@
 // The elementwise ones call the reference's own loops (cpu/elementwise.ts) on slices; par.ts ships those too.
 import { binaryF32, unaryF32 } from './elementwise.js';
 import type { BinaryOp, UnaryOp } from '../backend.js';
+import { findBucket, histTop, key, SelectScratch, selectRange, split } from './select.js';
+
+/** Per-row top-k over rows [r0, r1) (the reference's radix select, cpu/select.ts, row by row). */
+export function topkRowsRange(out: Int32Array, bits: Int32Array, cols: number, k: number, r0: number, r1: number): void {
+  const scr = new SelectScratch();
+  for (let r = r0; r < r1; r++) selectRange(out, r * k, bits, r * cols, cols, k, scr);
+}
 
 /** unary over [i0, i1) (the reference loop on the slice). */
 export function unaryRange(op: UnaryOp, o: Float32Array, x: Float32Array, i0: number, i1: number): void {
@@ -120,7 +127,7 @@ export function adamRange(
   }
 }
 
-export const RANGE_KERNELS = { sddmmRange, spmmRange, spmmTRange, adamRange, unaryRange, binaryRange };
+export const RANGE_KERNELS = { sddmmRange, spmmRange, spmmTRange, adamRange, unaryRange, binaryRange, topkRowsRange };
 /** Functions the kernels call, shipped to the workers with them. */
-export const KERNEL_HELPERS = [unaryF32, binaryF32];
+export const KERNEL_HELPERS = [unaryF32, binaryF32, key, findBucket, histTop, split, selectRange, SelectScratch];
 export type RangeKernel = keyof typeof RANGE_KERNELS;
