@@ -2,7 +2,7 @@
 // calls the command's run function; errors print one line (no stack trace) and exit 1.
 import { cac } from 'cac';
 import type { Backend } from './backend/backend.js';
-import { openBackend, type BackendChoice } from './backend/open.js';
+import { BACKEND_CHOICES, openBackend, type BackendChoice } from './backend/open.js';
 import { runCalibrate } from './cli/calibrate.js';
 import { runEval } from './cli/eval.js';
 import { runHarvest } from './cli/harvest.js';
@@ -115,6 +115,7 @@ function trainOptions(raw: Flags): TrainOptions {
     modelName: str(flags, 'modelName'),
     hookName: str(flags, 'hookName'),
     quiet: Boolean(flags['quiet']),
+    profile: Boolean(flags['profile']),
     explicit,
   };
   if (embedded && !given('steps') && !given('tokens')) o.steps = EMBEDDED.steps;
@@ -153,7 +154,7 @@ const trainCmd = cli
   .option('--decay-fraction <f>', 'Linear decay to 0 over this final fraction of steps (default: 0)')
   .option('--clip-grad-norm <n>', 'Global gradient-norm clipping (0: off) (default: 0)')
   .option('--normalize <mode>', `Input normalisation: ${NORMALIZE_MODES.join(' | ')} (default: none; jumprelu: scalar)`)
-  .option('--backend <b>', 'auto | webgpu | cpu (auto: a hardware WebGPU adapter; a software one such as llvmpipe only for large SAEs; else the CPU) (default: auto)')
+  .option('--backend <b>', 'auto | webgpu | cpu | cpu-fast (auto: a hardware WebGPU adapter; else the faster of cpu-fast and a software adapter such as llvmpipe, measured once per shape and cached; cpu: the TypeScript reference) (default: auto)')
   .option('--seed <n>', 'Seed of every random choice (default: 0)')
   .option('--calibration-batches <n>', `BatchTopK: training batches over which theta is calibrated at the end, with the final weights (default: ${CALIBRATION_BATCHES})`)
   .option('--out <dir>', 'Output folder: sae/ (SAELens format), checkpoint, metrics.jsonl, summary.json (default: runs/latest)')
@@ -161,6 +162,7 @@ const trainCmd = cli
   .option('--eval-fraction <f>', 'Share of rows held out for evaluation (default: 0.05)')
   .option('--eval-tokens <n>', 'Evaluate on at most this many held-out rows (default: 1000000)')
   .option('--shuffle-buffer <rows>', 'Rows in the shuffle buffer (default: 65536)')
+  .option('--profile', 'Time every backend primitive (and WebGPU kernel) over the training steps; table at the end and in <out>/profile.txt, profile.json')
   .option('--checkpoint-every <n>', 'Steps between checkpoints (0: only at the end) (default: 500)')
   .option('--log-every <n>', 'Steps between metrics.jsonl lines (default: 50)')
   .option('--stop-after <n>', 'Stop after n steps of this invocation (resumable)')
@@ -173,7 +175,7 @@ const trainCmd = cli
   .example('batchtopk train --resume runs/gpt2-l8')
   .action(async (flags: Flags) => {
     const o = trainOptions(flags);
-    const choice = oneOf(flags, 'backend', ['auto', 'webgpu', 'cpu'], 'auto') as BackendChoice;
+    const choice = oneOf(flags, 'backend', BACKEND_CHOICES, 'auto') as BackendChoice;
     let backend: Backend | null = null;
     try {
       const s = await runTrain(o, async (hint) => (backend = await openBackend(choice, (m) => !o.quiet && console.error(m), hint)));
@@ -242,7 +244,7 @@ sweepCmd
     const optionsFor = (arch: Arch) => trainOptions({ ...rest, arch, out: undefined, resume: undefined, stopAfter: undefined });
     const base = optionsFor(archs[0]!);
     const out = str(flags, 'out') ?? 'runs/sweep';
-    const choice = oneOf(flags, 'backend', ['auto', 'webgpu', 'cpu'], 'auto') as BackendChoice;
+    const choice = oneOf(flags, 'backend', BACKEND_CHOICES, 'auto') as BackendChoice;
     const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
     const r = await runSweep(
       {
@@ -282,7 +284,7 @@ cli
   .option('--shards <glob>', `Which files of a --data directory are shards (${SHARD_HELP})`)
   .option('--batch-size <n>', 'Rows per evaluation batch; for BatchTopK SAEs also the batch of the batch-top-k metrics (default: 4096)')
   .option('--max-rows <n>', 'Evaluate at most this many rows')
-  .option('--backend <b>', 'auto | webgpu | cpu (default: auto)')
+  .option('--backend <b>', 'auto | webgpu | cpu | cpu-fast (default: auto)')
   .option('--model <path>', 'CE degradation: splice the SAE into this language model (llama2.c .bin, or a folder: llama2.c or Hugging Face gpt2/llama)')
   .option('--text <file>', 'CE degradation: documents (.txt blank-line-separated or .jsonl "text")')
   .option('--layer <n>', "CE degradation: block whose input is replaced (default: the SAE's hook_name)")
@@ -299,7 +301,7 @@ cli
     if (lmPath !== undefined) {
       const text = str(flags, 'text');
       if (!text) throw new UsageError('eval --model needs --text <file>');
-      const choice = oneOf(flags, 'backend', ['auto', 'webgpu', 'cpu'], 'auto') as BackendChoice;
+      const choice = oneOf(flags, 'backend', BACKEND_CHOICES, 'auto') as BackendChoice;
       let backend: Backend | null = null;
       try {
         const r = await runCeEval(
@@ -331,7 +333,7 @@ cli
     }
     const data = str(flags, 'data');
     if (!data) throw new UsageError('eval needs --data <path> (or --model and --text for CE degradation)');
-    const choice = oneOf(flags, 'backend', ['auto', 'webgpu', 'cpu'], 'auto') as BackendChoice;
+    const choice = oneOf(flags, 'backend', BACKEND_CHOICES, 'auto') as BackendChoice;
     const batchSize = num(flags, 'batchSize', { int: true, min: 1 }) ?? 4096;
     const maxRows = num(flags, 'maxRows', { int: true, min: 1 });
     let backend: Backend | null = null;
@@ -373,7 +375,7 @@ cli
   .option('--no-skip-bos', 'Keep the BOS rows (by default they are left out: one repeated outlier vector)')
   .option('--batch-rows <n>', 'Tokens per forward pass (default: 4096)')
   .option('--stop-after-shards <n>', 'Stop after writing n shards (run the same command again to continue)')
-  .option('--backend <b>', 'auto | webgpu | cpu (default: auto)')
+  .option('--backend <b>', 'auto | webgpu | cpu | cpu-fast (default: auto)')
   .option('--quiet', 'No progress output')
   .option('--json', 'Print the manifest as one JSON object on the last line of stdout')
   .example('batchtopk harvest --model stories260K/stories260K.bin --text stories.jsonl --layer 2 --out acts/stories-l2')
@@ -384,7 +386,7 @@ cli
     const out = str(flags, 'out');
     const layer = num(flags, 'layer', { int: true, min: 0 });
     if (!model || !text || !out || layer === undefined) throw new UsageError('harvest needs --model <path> --text <file> --layer <n> --out <dir>');
-    const choice = oneOf(flags, 'backend', ['auto', 'webgpu', 'cpu'], 'auto') as BackendChoice;
+    const choice = oneOf(flags, 'backend', BACKEND_CHOICES, 'auto') as BackendChoice;
     const quiet = Boolean(flags['quiet']);
     let backend: Backend | null = null;
     try {
@@ -422,14 +424,14 @@ cli
   .option('--batches <n>', `Batches averaged (default: the SAE's training setting, else ${CALIBRATION_BATCHES})`)
   .option('--seed <n>', 'Seed of the row shuffle (default: 0)')
   .option('--dry-run', 'Report the new theta without rewriting the folder')
-  .option('--backend <b>', 'auto | webgpu | cpu (default: auto)')
+  .option('--backend <b>', 'auto | webgpu | cpu | cpu-fast (default: auto)')
   .option('--json', 'Print one JSON object as the last line of stdout')
   .example('batchtopk calibrate runs/latest/sae --data other_acts.npy')
   .action(async (dir: string, raw: Flags) => {
     const flags = camel(raw);
     const data = str(flags, 'data');
     if (!data) throw new UsageError('calibrate needs --data <path>');
-    const choice = oneOf(flags, 'backend', ['auto', 'webgpu', 'cpu'], 'auto') as BackendChoice;
+    const choice = oneOf(flags, 'backend', BACKEND_CHOICES, 'auto') as BackendChoice;
     let backend: Backend | null = null;
     try {
       const s = await runCalibrate(
@@ -483,10 +485,10 @@ cli
 
 cli
   .command('info', 'Show the compute backend: WebGPU adapter, feature level and limits')
-  .option('--backend <b>', 'auto | webgpu | cpu (default: auto)')
+  .option('--backend <b>', 'auto | webgpu | cpu | cpu-fast (default: auto)')
   .option('--json', 'Print one JSON object as the last line of stdout')
   .action(async (flags: Flags) => {
-    const r = await runInfo(oneOf(flags, 'backend', ['auto', 'webgpu', 'cpu'], 'auto') as BackendChoice);
+    const r = await runInfo(oneOf(flags, 'backend', BACKEND_CHOICES, 'auto') as BackendChoice);
     emit(Boolean(flags['json']), r.json, () => r.text);
   });
 

@@ -5,12 +5,16 @@
 //     along rows; 32 rows in order per pass along columns; at most 3 passes for 2^30 elements), so
 //     |gpu - exact| <= 128 * 2^-24 * sum|x|; the CPU adds one rounding of the result (2^-24 |ref|).
 //   matmul: f32 accumulation over K (FMA per step, plus one addition per K block when operands are split):
-//     |gpu - exact| <= (K + 4) * 2^-24 * (|A||B|)_ij, plus the CPU's one rounding.
+//     |gpu - exact| <= (K + 4) * 2^-24 * (|A||B|)_ij, plus the CPU's one rounding. The fast CPU backend's
+//     WASM SIMD kernel (f32 mul then add per step, sequential over K) is within the same bound.
 import fc from 'fast-check';
 import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
 import { Rng } from '../../src/rng.js';
 import { assertClose, seed, style, U32, values } from './cpu_util.js';
-import { agree, size } from './contract_util.js';
+import { agree, exec, others, size } from './contract_util.js';
+import { cpuFast } from '../helpers/backends.js';
+import { FastCpuBackend } from '../../src/backend/cpu_fast.js';
 
 const s = suite('backend contract: reduce, matmul');
 const RUNS = { numRuns: 40 };
@@ -87,6 +91,7 @@ async function checkMatmul(m: number, k: number, n: number, ta: boolean, tb: boo
       assertClose(`${name} matmul ${m}x${k}x${n} transA=${ta} transB=${tb}`, got!, ref!, (i) =>
         (k + 4) * U32 * absAB[i]! + U32 * Math.abs(ref![i]!),
       ),
+    [...(await others()), cpuFast()],
   );
 }
 
@@ -113,6 +118,22 @@ s('matmul: empty and degenerate sizes (k = 0 gives zeros, m or n = 0), long K', 
   await checkMatmul(1, 1, 1, true, true, 4, 'ints');
   await checkMatmul(3, 4099, 5, false, true, 5, 'uniform');
   await checkMatmul(131, 67, 197, true, false, 6, 'uniform');
+});
+
+s('matmul (fast CPU): the same bits on 1 and 2 threads, over row blocks and panel edges', async () => {
+  const one = new FastCpuBackend(1);
+  try {
+    for (const [m, k, n, ta, tb] of [[130, 77, 203, false, true], [67, 129, 9, true, false], [1, 5, 1, false, false]] as const) {
+      const rng = new Rng(m + n);
+      const inputs = [values(rng, m * k, 'uniform'), values(rng, k * n, 'uniform'), new Float32Array(m * n)];
+      const run = (be: FastCpuBackend) => exec(be, inputs, (st) => be.matmul(st[2]!, st[0]!, st[1]!, m, k, n, ta, tb), [2]);
+      const [a] = await run(one);
+      const [b] = await run(cpuFast());
+      assert.equal(Array.from(b!), Array.from(a!), `${m}x${k}x${n}`);
+    }
+  } finally {
+    one.dispose();
+  }
 });
 
 s.run();

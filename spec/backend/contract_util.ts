@@ -64,6 +64,6 @@ export async function agree(
   const ref = await exec(cpu, inputs, (s) => fn(cpu, s), read);
   for (const be of backends ?? (await others())) {
     const got = await exec(be, inputs, (s) => fn(be, s), read);
-    check(be.name, got, ref);
+    check((be as { variant?: string }).variant ?? be.name, got, ref);
   }
 }

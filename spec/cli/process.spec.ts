@@ -122,17 +122,25 @@ s('info --backend webgpu --json describes the adapter and the limits in use', ()
   assert.ok(j.adapter.limits.maxStorageBufferBindingSize >= 128 * 2 ** 20, 'the adapter limit, not a lower default');
 });
 
-s('--backend auto: a software adapter (llvmpipe here) only for SAEs of >= 2^20 encoder weights', () => {
+s('--backend auto: on a software adapter, the faster of cpu-fast and WebGPU by a cached calibration of the shape', () => {
   const info = run('info', '--backend', 'webgpu', '--json');
   if (info.code !== 0 || !/llvmpipe|lavapipe|swiftshader/i.test(JSON.stringify(lastJson(info.out).adapter))) return; // not a software adapter
-  const big = path.join(tmp, 'wide.npy');
-  writeNpy(big, new SyntheticModel({ dIn: 512, nFeatures: 64, meanActive: 3, seed: 4 }).rows(0, 200), 200, 512);
-  const small = run('train', '--data', data, '--steps', '1', '--batch-size', '32', '--dict-size', '24', '--k', '2', '--quiet', '--json', '--out', path.join(tmp, 'auto-small'));
-  assert.is(small.code, 0, small.err);
-  assert.is(lastJson(small.out).backend, 'cpu');
-  const wide = run('train', '--data', big, '--steps', '1', '--batch-size', '32', '--dict-size', '2048', '--k', '2', '--quiet', '--json', '--out', path.join(tmp, 'auto-wide'));
-  assert.is(wide.code, 0, wide.err);
-  assert.is(lastJson(wide.out).backend, 'webgpu');
+  const cache = path.join(tmp, 'cache');
+  const env = { BATCHTOPK_CACHE_DIR: cache };
+  const args = ['train', '--data', data, '--steps', '1', '--batch-size', '32', '--dict-size', '24', '--k', '2', '--json', '--out', path.join(tmp, 'auto-cal')];
+  const first = runEnv(env, ...args);
+  assert.is(first.code, 0, first.err);
+  const note = first.err.split('\n').find((l) => l.startsWith('backend: software WebGPU adapter'));
+  assert.ok(note && / calibrated /.test(note), first.err);
+  const file = JSON.parse(fs.readFileSync(path.join(cache, 'calibration.json'), 'utf8')) as Record<string, Record<string, number>>;
+  const ms = Object.values(file)[0]!;
+  const winner = ms['cpu-fast']! <= ms['webgpu']! ? 'cpu-fast' : 'webgpu';
+  assert.is(lastJson(first.out).backend, winner, 'the measured faster backend');
+  // The second run reads the cache (same machine, adapter and shape).
+  const second = runEnv(env, ...args);
+  assert.is(second.code, 0, second.err);
+  assert.match(second.err, /cached calibration/);
+  assert.is(lastJson(second.out).backend, winner);
 });
 
 s('no adapter: --backend webgpu says what was tried and how to fix it; auto falls back to the CPU', () => {
@@ -146,7 +154,7 @@ s('no adapter: --backend webgpu says what was tried and how to fix it; auto fall
   assert.match(line[0]!, /apt-get install -y libegl1 libegl-mesa0 libgl1-mesa-dri libgles2/);
   const auto = runEnv({ BATCHTOPK_WEBGPU_BACKEND: backend }, 'train', '--data', data, '--steps', '2', '--out', path.join(tmp, 'noadapter'), '--json', '--quiet', '--batch-size', '32', '--dict-size', '24', '--k', '2');
   assert.is(auto.code, 0, auto.err);
-  assert.is(lastJson(auto.out).backend, 'cpu');
+  assert.is(lastJson(auto.out).backend, 'cpu-fast');
 });
 
 s('--help lists options and examples', () => {

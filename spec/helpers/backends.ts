@@ -5,8 +5,16 @@
 // (never in CI).
 import type { Backend } from '../../src/backend/backend.js';
 import { CpuBackend } from '../../src/backend/cpu.js';
+import { FastCpuBackend } from '../../src/backend/cpu_fast.js';
 
 export const cpu: Backend = new CpuBackend();
+
+let fast: FastCpuBackend | null = null;
+/** The fast CPU backend (WASM SIMD matmul on 2 threads, so the worker path runs even on one core). */
+export function cpuFast(): FastCpuBackend {
+  fast ??= new FastCpuBackend(2);
+  return fast;
+}
 
 let gpu: Promise<Backend | null> | null = null;
 
@@ -34,6 +42,8 @@ export async function allBackends(): Promise<Backend[]> {
 }
 
 export async function closeSharedBackends(): Promise<void> {
+  fast?.dispose();
+  fast = null;
   if (!gpu) return;
   const g = await gpu.catch(() => null);
   g?.dispose();

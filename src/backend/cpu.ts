@@ -34,7 +34,7 @@ export class CpuBackend implements Backend {
   readonly name = 'cpu' as const;
   private readonly mm = new MatmulScratch();
   private readonly sel = new SelectScratch();
-  private readonly args = new ArgChecks((s): s is CpuStorage => s instanceof CpuStorage, 'CPU');
+  protected readonly args = new ArgChecks((s): s is CpuStorage => s instanceof CpuStorage, 'CPU');
   private rowAcc = new Float64Array(0);
 
   // ---- memory ----

@@ -3,7 +3,7 @@
 // BatchTopK SAE of ours it also reports, on the same rows in batches of --batch-size, the batch-top-k
 // metrics of the same weights (how the paper's code evaluates), so the two can be compared in one command.
 import type { Backend } from '../backend/backend.js';
-import type { WorkloadHint } from '../backend/open.js';
+import { backendLabel, type WorkloadHint } from '../backend/open.js';
 import { DataError } from '../data/errors.js';
 import { openSource, ShardedSource } from '../data/source.js';
 import { evaluate } from '../eval.js';
@@ -68,7 +68,7 @@ export async function runEval(o: EvalOptions, backendOrOpen: Backend | ((hint: W
     } finally {
       for (const p of paramList(params)) p.free();
     }
-    return { architecture: exp.architecture, dIn: exp.dIn, dictSize: exp.dSae, threshold: theta > 0 ? theta : null, backend: backend.name, ...metrics, batchTopK };
+    return { architecture: exp.architecture, dIn: exp.dIn, dictSize: exp.dSae, threshold: theta > 0 ? theta : null, backend: backendLabel(backend), ...metrics, batchTopK };
   } finally {
     source.close();
   }

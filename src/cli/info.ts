@@ -1,6 +1,6 @@
 // `batchtopk info`: the WebGPU adapter (vendor, architecture, Dawn backend, feature level, limits in use)
 // when there is one, and which backend a command with the same --backend choice would run on.
-import { openBackend, type BackendChoice } from '../backend/open.js';
+import { backendLabel, openBackend, type BackendChoice } from '../backend/open.js';
 
 export async function runInfo(choice: BackendChoice): Promise<{ text: string; json: Record<string, unknown> }> {
   const lines: string[] = [];
@@ -26,8 +26,8 @@ export async function runInfo(choice: BackendChoice): Promise<{ text: string; js
   const notes: string[] = [];
   const backend = await openBackend(choice, (m) => notes.push(m));
   backend.dispose();
-  json['backend'] = backend.name;
+  json['backend'] = backendLabel(backend);
   json['notes'] = notes;
-  lines.push(...notes, `--backend ${choice} runs on: ${backend.name}${backend.name === 'cpu' ? ' (pure TypeScript reference)' : ''}`);
+  lines.push(...notes, `--backend ${choice} runs on: ${backendLabel(backend)}${backendLabel(backend) === 'cpu' ? ' (pure TypeScript reference)' : backendLabel(backend) === 'cpu-fast' ? ' (WebAssembly SIMD matmul on every core)' : ''}`);
   return { text: lines.join('\n'), json };
 }

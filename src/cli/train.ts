@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Backend } from '../backend/backend.js';
-import type { WorkloadHint } from '../backend/open.js';
+import { backendLabel, type WorkloadHint } from '../backend/open.js';
 import { BatchLoader, type LoaderState } from '../data/loader.js';
 import { openSource, ShardedSource, type ActivationSource } from '../data/source.js';
 import { DataError } from '../data/errors.js';
@@ -24,6 +24,7 @@ import { Trainer, type StepMetrics } from '../train/trainer.js';
 import { writeJsonAtomic } from '../io/atomic.js';
 import { Progress } from './progress.js';
 import { Interrupted, InterruptWatch } from './interrupt.js';
+import { formatProfile, ProfileBackend } from '../backend/profile.js';
 
 export interface TrainOptions {
   /** Activation file or directory of shards; undefined: the embedded synthetic data set. */
@@ -68,6 +69,8 @@ export interface TrainOptions {
   /** Stop after this many steps of this invocation (tests of resume; the run is then resumable). */
   stopAfter?: number;
   quiet: boolean;
+  /** Time every backend primitive over the training steps (backend/profile.ts). */
+  profile?: boolean;
   /** Which options the user gave explicitly (a resume refuses changes to run-defining ones). */
   explicit?: Set<string>;
 }
@@ -197,7 +200,8 @@ export async function runTrain(o: TrainOptions, backendOrOpen: Backend | ((hint:
     const scaleWarning = jumpreluScaleWarning(cfg.sae, cfg.normalize, cfg.sae.arch === 'jumprelu' ? scaleStats(source) : undefined);
     if (scaleWarning) process.stderr.write(scaleWarning + '\n');
     if (source instanceof ShardedSource) progress.log(source.listing());
-    const backend = typeof backendOrOpen === 'function' ? await backendOrOpen({ dIn: cfg.sae.dIn, dSae: cfg.sae.dSae }) : backendOrOpen;
+    const opened = typeof backendOrOpen === 'function' ? await backendOrOpen({ dIn: cfg.sae.dIn, dSae: cfg.sae.dSae }) : backendOrOpen;
+    const backend = opts.profile ? new ProfileBackend(opened) : opened;
     let trainer: Trainer;
     if (resumed) {
       loader.restore(resumed.extra['loader'] as LoaderState);
@@ -244,6 +248,8 @@ function checkpoint(r: Run): Promise<void> {
 /** Train to the end (or --stop-after), with progress, metrics.jsonl and checkpoints; returns tokens/s. */
 async function trainLoop(r: Run): Promise<number> {
   const { opts, cfg, f, loader, backend, trainer, progress } = r;
+  const prof = backend instanceof ProfileBackend ? backend : null;
+  await prof?.start();
   const t0 = performance.now();
   const startStep = trainer.step;
   let window: StepMetrics[] = [];
@@ -275,6 +281,13 @@ async function trainLoop(r: Run): Promise<number> {
   }
   progress.done();
   const elapsed = (performance.now() - t0) / 1000;
+  if (prof) {
+    const rep = await prof.stop();
+    const table = formatProfile(rep, trainer.step - startStep);
+    fs.writeFileSync(path.join(f.dir, 'profile.txt'), table + '\n');
+    writeJsonAtomic(path.join(f.dir, 'profile.json'), { steps: trainer.step - startStep, ...rep });
+    process.stderr.write(table + '\n');
+  }
   await calibrate(r);
   await checkpoint(r);
   return ((trainer.step - startStep) * cfg.batchSize) / Math.max(elapsed, 1e-9);
@@ -350,7 +363,7 @@ async function report(r: Run, tokensPerSecond: number): Promise<TrainSummary> {
     dIn: cfg.sae.dIn,
     steps: trainer.step,
     tokens: trainer.step * cfg.batchSize,
-    backend: backend.name,
+    backend: backendLabel(backend),
     nmse: metrics.nmse,
     fvu: metrics.fvu,
     l0: metrics.l0,

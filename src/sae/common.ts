@@ -1,6 +1,7 @@
 // What every SAE forward shares: centring, the dense encoder pre-activations, decoding, and the
 // reconstruction loss. Losses are element means over [B,D] (as the BatchTopK paper's code), so the
 // AuxK and sparsity terms are on the same scale for every batch size and width.
+import { gradEnabled } from '../autodiff/tape.js';
 import * as o from '../ops.js';
 import type { Tensor } from '../tensor.js';
 import type { SaeConfig } from './config.js';
@@ -40,7 +41,11 @@ export const center = (x: Tensor, p: SaeParams): Tensor => o.sub(x, p.b_dec);
 
 /** Dense pre-activations (x - b_dec) W_enc^T + b_enc: [B,M]. */
 export function preActs(xc: Tensor, p: SaeParams): Tensor {
-  return o.add(o.matmul(xc, p.W_enc, false, true), p.b_enc);
+  const product = o.matmul(xc, p.W_enc, false, true);
+  const pre = o.add(product, p.b_enc);
+  // Without a tape nothing refers to the product: free its [B,M] now rather than at the end of the step.
+  if (!gradEnabled()) product.free();
+  return pre;
 }
 
 /** Dense decode f W_dec + b_dec: [B,D]. */

@@ -37,6 +37,7 @@ export function selectiveForward(
   const xhat = ctx.dense ? decodeDense(densify(vals, sel), p) : o.add(spmm(vals, sel, p.W_dec), p.b_dec);
   const rec = mse(xhat, x);
   const aux = auxkLoss(xc, pre, o.sub(x, xhat), p, ctx);
+  pre.free(); // [B,M], no gradient: nothing reads it after the AuxK selection (frees memory for the update)
   const loss = aux ? o.add(rec, o.mulScalar(aux, ctx.cfg.auxAlpha)) : rec;
   const { l0, fired } = noGrad(() => {
     const on = o.step(vals);

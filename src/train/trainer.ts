@@ -144,11 +144,12 @@ export class Trainer {
       const dead = this.deadCount > 0 ? noGrad(() => this.deadMask()) : null;
       const out = trainForward(xn, this.params, { cfg: sae, dead, deadCount: this.deadCount });
       backward(out.loss);
-      projectDecoderGrad(this.params);
+      // Own scopes: their [M,D] temporaries are freed here, not at the end of the step (peak memory).
+      tidy(() => projectDecoderGrad(this.params));
       if (this.cfg.clipGradNorm > 0) clipGradNorm(params, this.cfg.clipGradNorm);
       this.adam.step(lr);
       zeroGrad(params);
-      normalizeDecoder(this.params);
+      tidy(() => normalizeDecoder(this.params));
       clampThresholds(this.params);
       return noGrad(() => {
         // since = (since + 1) * (fired == 0)

@@ -38,18 +38,18 @@ export class SelectScratch {
  * Written branch-free (a data-dependent sign branch mispredicts on real activations: measured 3-4x slower),
  * and with `| 0` so V8 keeps it in int32 arithmetic.
  */
-function key(u: number): number {
+export function key(u: number): number {
   return ((u ^ ((u >> 31) & 0x7fffffff)) - (u >> 31)) | 0;
 }
 
 /** Set by findBucket: how many entries lie in buckets above the one it returned. */
-let aboveCount = 0;
+export let aboveCount = 0;
 
 /**
  * The bucket holding the need-th largest entry, scanning down from `top`; `split` adds a second histogram.
  * The histograms always hold >= need entries, so the scan stops by bucket 0 (the bound only guards against a hang).
  */
-function findBucket(hist: Int32Array, top: number, need: number, split: number): number {
+export function findBucket(hist: Int32Array, top: number, need: number, split: number): number {
   let b = top;
   let above = 0;
   for (; b > 0; b--) {
@@ -62,7 +62,7 @@ function findBucket(hist: Int32Array, top: number, need: number, split: number):
 }
 
 /** Pass 1: histogram of (key >> 21) + 1024 over bits[base, end), into hist[0, 2048) + hist[2048, 4096). */
-function histTop(hist: Int32Array, bits: Int32Array, base: number, end: number): void {
+export function histTop(hist: Int32Array, bits: Int32Array, base: number, end: number): void {
   hist.fill(0);
   let i = base;
   for (; i + 1 < end; i += 2) {
@@ -76,7 +76,7 @@ function histTop(hist: Int32Array, bits: Int32Array, base: number, end: number):
  * Pass 2: indices with key >= hi go to out from position o (returns the next position); indices with key in
  * [lo, hi) go to idx/keys (their count is known from pass 1).
  */
-function split(
+export function split(
   out: Int32Array,
   o: number,
   idx: Int32Array,
@@ -102,7 +102,7 @@ function split(
 }
 
 /** Top-k of bits[base, base+n) (f32 bit patterns), written as ascending flat indices to out[o, o+k). */
-function selectRange(
+export function selectRange(
   out: Int32Array,
   o: number,
   bits: Int32Array,

@@ -37,7 +37,7 @@ export function scatterAddF32(o: Float32Array, src: Float32Array, idx: Int32Arra
 }
 
 /** Checks a selection: strictly ascending, within [0, limit). */
-function checkSelection(op: string, idx: Int32Array, limit: number, what: string): void {
+export function checkSelection(op: string, idx: Int32Array, limit: number, what: string): void {
   let prev = -1;
   for (let i = 0; i < idx.length; i++) {
     const f = idx[i]!;

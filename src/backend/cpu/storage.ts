@@ -7,11 +7,19 @@ export class CpuStorage implements Storage {
   freed = false;
   private bitsView: Int32Array | null = null;
 
+  /**
+   * @param shared back the data by a SharedArrayBuffer (the fast CPU backend's worker threads read it).
+   * @param piece zeroed memory (length * 4 bytes at offset) to use instead of allocating.
+   */
   constructor(
     readonly length: number,
     readonly dtype: DType,
+    shared = false,
+    piece?: { buf: ArrayBuffer | SharedArrayBuffer; offset: number },
   ) {
-    this.data = dtype === 'f32' ? new Float32Array(length) : new Int32Array(length);
+    const buf = piece?.buf ?? (shared ? new SharedArrayBuffer(length * 4) : new ArrayBuffer(length * 4));
+    const offset = piece?.offset ?? 0;
+    this.data = dtype === 'f32' ? new Float32Array(buf, offset, length) : new Int32Array(buf, offset, length);
   }
 
   /** The f32 data reinterpreted as i32 bit patterns (for radix select), made once and cached. */

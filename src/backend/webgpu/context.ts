@@ -105,7 +105,7 @@ export class WebGpuContext implements GpuContext {
   }
 
   release(buf: GPUBuffer): void {
-    this.recorder.pool.release(buf);
+    this.recorder.release(buf);
   }
 
   clear(buf: GPUBuffer, offset?: number, size?: number): void {

@@ -15,6 +15,12 @@ const MAP_MODE_READ = 0x1;
 const MAX_DISPATCHES = 256;
 const UNIFORM_ARENA_BYTES = 256 * 1024;
 
+/** A command captured for profiling; kernel '' marks bookkeeping that takes no device time. */
+export interface CapturedCommand {
+  kernel: string;
+  run: () => void;
+}
+
 export class Recorder {
   readonly pool: BufferPool;
   readonly pipelines: PipelineCache;
@@ -34,6 +40,11 @@ export class Recorder {
   private destroyed = false;
   /** Counters for specs and benchmarks. */
   readonly stats = { submits: 0, dispatches: 0 };
+  /**
+   * Profiling (backend/profile.ts): while set, dispatches, clears, copies and scratch releases are captured
+   * here, in order, instead of being recorded, so the profiler can run them one at a time with a sync after each.
+   */
+  capture: CapturedCommand[] | null = null;
 
   constructor(readonly device: GPUDevice) {
     this.limits = device.limits;
@@ -141,6 +152,24 @@ export class Recorder {
       }
     }
     if (x === 0 || y === 0 || z === 0) return;
+    if (this.capture) {
+      // Copy the parameters: callers may reuse their array before the command runs.
+      const copy = params === null ? null : ArrayBuffer.isView(params) ? new Uint8Array(params.buffer, params.byteOffset, params.byteLength).slice() : params.slice(0);
+      this.capture.push({ kernel, run: () => this.record(kernel, constants, bindings, copy, x, y, z) });
+      return;
+    }
+    this.record(kernel, constants, bindings, params, x, y, z);
+  }
+
+  private record(
+    kernel: string,
+    constants: Record<string, number>,
+    bindings: GpuBinding[],
+    params: ArrayBuffer | ArrayBufferView | null,
+    x: number,
+    y: number,
+    z: number,
+  ): void {
     const p = this.pipelines.get(kernel, constants);
     const expected = bindings.length + (params ? 1 : 0);
     if (p.kinds.length !== expected) {
@@ -170,6 +199,10 @@ export class Recorder {
 
   clear(buf: GPUBuffer, offset = 0, size?: number): void {
     this.check();
+    if (this.capture) {
+      this.capture.push({ kernel: 'clearBuffer', run: () => this.clear(buf, offset, size) });
+      return;
+    }
     this.endPass();
     this.enc().clearBuffer(buf, offset, size ?? buf.size - offset);
   }
@@ -177,6 +210,10 @@ export class Recorder {
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
     this.check();
     if (size === 0) return;
+    if (this.capture) {
+      this.capture.push({ kernel: 'copyBuffer', run: () => this.copy(src, srcOffset, dst, dstOffset, size) });
+      return;
+    }
     this.endPass();
     this.enc().copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
   }
@@ -235,6 +272,12 @@ export class Recorder {
     this.flush();
     await this.device.queue.onSubmittedWorkDone();
     await this.settle();
+  }
+
+  /** Return a scratch buffer to the pool (after the captured commands that use it, while capturing). */
+  release(buf: GPUBuffer): void {
+    if (this.capture) this.capture.push({ kernel: '', run: () => this.pool.release(buf) });
+    else this.pool.release(buf);
   }
 
   /** A pooled storage buffer (STORAGE | COPY_SRC | COPY_DST). */

@@ -1,0 +1,91 @@
+// Top-k selection against torch.topk on this machine, in one run (issue 9, item 7): BatchTopK over
+// [1, B*M] with k = B*32 and per-row TopK over [B, M] with k = 32, on ReLU'd standard normals; ours on the CPU
+// reference backend (one core), on cpu-fast (per-row top-k on every core) and on WebGPU (the adapter there is), torch.topk(sorted=False) with threads =
+// cores, and one read of the matrix (a sum) on each side as the floor. Medians of 3 runs after a warm-up;
+// WebGPU runs end with sync(). Ours are checked against each other (same indices) before timing.
+// Run: `npx tsx bench/peer/select_speed.ts` (B 4096, M 24576: ~2 GB, minutes) or `-- --short` (B 1024, M 4096).
+import { spawnSync } from 'node:child_process';
+import * as os from 'node:os';
+import type { Backend, Storage } from '../../src/backend/backend.js';
+import { CpuBackend } from '../../src/backend/cpu.js';
+import { FastCpuBackend } from '../../src/backend/cpu_fast.js';
+import { backendLabel } from '../../src/backend/open.js';
+import { createWebGpuBackend } from '../../src/backend/webgpu/webgpu.js';
+import { Rng } from '../../src/rng.js';
+
+const short = process.argv.includes('--short');
+const [B, M, K] = short ? [1024, 4096, 32] : [4096, 24576, 32];
+const n = B * M;
+
+const TORCH = `
+import sys, time, json, torch
+B, M, K = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+torch.set_num_threads(${os.availableParallelism()})
+x = torch.relu(torch.randn(B, M))
+def med(f):
+    f()
+    ts = []
+    for _ in range(3):
+        t = time.perf_counter(); f(); ts.append(time.perf_counter() - t)
+    return sorted(ts)[1] * 1000
+print(json.dumps({
+  'torch': torch.__version__,
+  'batch_ms': med(lambda: torch.topk(x.flatten(), B * K, sorted=False)),
+  'rows_ms': med(lambda: torch.topk(x, K, dim=-1, sorted=False)),
+  'read_ms': med(lambda: x.sum()),
+}))
+`;
+
+async function med(be: Backend, f: () => void): Promise<number> {
+  f();
+  await be.sync();
+  const ts: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    f();
+    await be.sync();
+    ts.push(performance.now() - t);
+  }
+  return ts.sort((a, b) => a - b)[1]!;
+}
+
+const x = new Rng(7).fillNormal(new Float32Array(n)).map((v) => (v > 0 ? v : 0));
+const ours: Record<string, { batch: number; rows: number; read: number }> = {};
+const picks: Int32Array[] = [];
+for (const make of [async () => new CpuBackend() as Backend, async () => new FastCpuBackend() as Backend, () => createWebGpuBackend({})]) {
+  let be: Backend;
+  try {
+    be = await make();
+  } catch (err) {
+    console.error(`no WebGPU adapter: ${(err as Error).message.split('\n')[0]}`);
+    continue;
+  }
+  try {
+    const xs = be.alloc(n, 'f32');
+    be.write(xs, x);
+    const bi: Storage = be.alloc(B * K, 'i32');
+    const ri: Storage = be.alloc(B * K, 'i32');
+    const sum = be.alloc(1, 'f32');
+    const batch = await med(be, () => be.topk(bi, xs, 1, n, B * K));
+    const rows = await med(be, () => be.topk(ri, xs, B, M, K));
+    const read = await med(be, () => be.reduce('sum', sum, xs, 1, n, 1));
+    picks.push((await be.read(bi)) as Int32Array, (await be.read(ri)) as Int32Array);
+    ours[backendLabel(be)] = { batch, rows, read };
+    for (const s of [xs, bi, ri, sum]) be.free(s);
+  } finally {
+    be.dispose();
+  }
+}
+for (let j = 2; j < picks.length; j++) {
+  if (picks[j]!.some((v, i) => v !== picks[j % 2]![i])) throw new Error('the backends selected different indices');
+}
+const r = spawnSync('/usr/bin/python3', ['-c', TORCH, `${B}`, `${M}`, `${K}`], { encoding: 'utf8' });
+if (r.status !== 0) throw new Error(`torch failed: ${r.stderr}`);
+const t = JSON.parse(r.stdout.trim().split('\n').pop()!) as { torch: string; batch_ms: number; rows_ms: number; read_ms: number };
+console.log(`# top-k selection, B=${B} M=${M} k=${K} per row (BatchTopK k = ${B * K}); torch ${t.torch} with ${os.availableParallelism()} threads; ${new Date().toISOString()}`);
+console.log('| case | torch ms | ' + Object.keys(ours).map((k) => `ours ${k} ms | torch/ours`).join(' | ') + ' |');
+console.log('|---|---|' + Object.keys(ours).map(() => '---|---|').join('') );
+for (const [label, key, tk] of [['batch top-k [1, B*M]', 'batch', 'batch_ms'], ['per-row top-k [B, M]', 'rows', 'rows_ms'], ['one read (sum)', 'read', 'read_ms']] as const) {
+  const cells = Object.values(ours).map((o) => `${o[key].toFixed(1)} | ${(t[tk] / o[key]).toFixed(2)}x`);
+  console.log(`| ${label} | ${t[tk].toFixed(1)} | ${cells.join(' | ')} |`);
+}

@@ -1,0 +1,59 @@
+// Worker threads for the fast CPU backend's memory-bound primitives (sparse products, Adam). Operands live in
+// SharedArrayBuffers (FastCpuBackend allocates them so); each worker gets its slice by message, the main
+// thread computes its own slice, then blocks in Atomics.wait until the workers report done (primitives are
+// synchronous). The kernels are par_kernels.ts's functions, shipped to the workers as source text.
+import { Worker } from 'node:worker_threads';
+import { KERNEL_HELPERS, RANGE_KERNELS, type RangeKernel } from './par_kernels.js';
+
+const WORKER_SRC = `
+const { parentPort, workerData } = require('node:worker_threads');
+const ctl = workerData.ctl;
+let aboveCount = 0; // select.ts's module state (findBucket's second result)
+const __name = (f) => f; // a transpiler's keep-names helper may appear in shipped class sources
+${[...KERNEL_HELPERS, ...Object.values(RANGE_KERNELS)]
+  .map((f) => f.toString())
+  .join('\n')}
+const K = { ${Object.keys(RANGE_KERNELS).join(', ')} };
+parentPort.on('message', (msg) => {
+  try {
+    K[msg.kernel](...msg.args);
+  } catch (err) {
+    Atomics.store(ctl, 2, 1);
+  }
+  Atomics.add(ctl, 0, 1);
+  Atomics.notify(ctl, 0);
+});
+`;
+
+export class ParallelPool {
+  private readonly workers: Worker[] = [];
+  // [0] done count, [2] error flag.
+  private readonly ctl = new Int32Array(new SharedArrayBuffer(16));
+
+  /** @param threads total threads including the main one. */
+  constructor(readonly threads: number) {
+    for (let w = 0; w < threads - 1; w++) {
+      const worker = new Worker(WORKER_SRC, { eval: true, workerData: { ctl: this.ctl } });
+      worker.unref();
+      this.workers.push(worker);
+    }
+  }
+
+  /**
+   * Run `kernel` with argsFor(t) for t = 0..threads-1: slices 0..threads-2 on the workers, the last on this
+   * thread. Array arguments must be views of SharedArrayBuffers.
+   */
+  run(kernel: RangeKernel, argsFor: (t: number) => unknown[]): void {
+    const n = this.workers.length;
+    Atomics.store(this.ctl, 0, 0);
+    for (let w = 0; w < n; w++) this.workers[w]!.postMessage({ kernel, args: argsFor(w) });
+    (RANGE_KERNELS[kernel] as (...a: unknown[]) => void)(...argsFor(n));
+    for (let done = Atomics.load(this.ctl, 0); done < n; done = Atomics.load(this.ctl, 0)) Atomics.wait(this.ctl, 0, done);
+    if (Atomics.exchange(this.ctl, 2, 0) !== 0) throw new Error(`${kernel}: a worker thread failed`);
+  }
+
+  dispose(): void {
+    for (const w of this.workers) void w.terminate();
+    this.workers.length = 0;
+  }
+}

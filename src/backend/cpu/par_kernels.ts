@@ -1,0 +1,133 @@
+// Range kernels of the fast CPU backend's parallel primitives. Each computes a slice of the output with the
+// reference's exact arithmetic (cpu/sparse.ts, cpu.ts adam: same loops, same f64 accumulation, same order),
+// so the split over threads changes no bit. They are self-contained (no imports, no closures, no nested
+// functions): par.ts ships their source text to the worker threads, so one definition runs on every thread.
+// The elementwise ones call the reference's own loops (cpu/elementwise.ts) on slices; par.ts ships those too.
+import { binaryF32, unaryF32 } from './elementwise.js';
+import type { BinaryOp, UnaryOp } from '../backend.js';
+import { findBucket, histTop, key, SelectScratch, selectRange, split } from './select.js';
+
+/** Per-row top-k over rows [r0, r1) (the reference's radix select, cpu/select.ts, row by row). */
+export function topkRowsRange(out: Int32Array, bits: Int32Array, cols: number, k: number, r0: number, r1: number): void {
+  const scr = new SelectScratch();
+  for (let r = r0; r < r1; r++) selectRange(out, r * k, bits, r * cols, cols, k, scr);
+}
+
+/** unary over [i0, i1) (the reference loop on the slice). */
+export function unaryRange(op: UnaryOp, o: Float32Array, x: Float32Array, i0: number, i1: number): void {
+  unaryF32(op, o.subarray(i0, i1), x.subarray(i0, i1));
+}
+
+/**
+ * binary over output rows [r0, r1): each operand sliced by its strides (full: rows, col: entries, row and
+ * scalar: whole), then the reference loop.
+ */
+export function binaryRange(
+  op: BinaryOp,
+  o: Float32Array,
+  a: Float32Array,
+  as: [number, number],
+  b: Float32Array,
+  bs: [number, number],
+  cols: number,
+  r0: number,
+  r1: number,
+): void {
+  const a1 = as[0] === 0 ? a : a.subarray(r0 * as[0], r1 * as[0]);
+  const b1 = bs[0] === 0 ? b : b.subarray(r0 * bs[0], r1 * bs[0]);
+  binaryF32(op, o.subarray(r0 * cols, r1 * cols), a1, as, b1, bs, r1 - r0, cols);
+}
+
+/** sddmm over entries [i0, i1): o[i] = dot(a[r_i], w[c_i]). */
+export function sddmmRange(o: Float32Array, a: Float32Array, w: Float32Array, idx: Int32Array, m: number, d: number, i0: number, i1: number): void {
+  for (let i = i0; i < i1; i++) {
+    const f = idx[i]!;
+    const r = Math.floor(f / m),
+      c = f - r * m;
+    const ao = r * d,
+      wo = c * d;
+    let s0 = 0,
+      s1 = 0;
+    let t = 0;
+    for (; t + 2 <= d; t += 2) {
+      s0 += a[ao + t]! * w[wo + t]!;
+      s1 += a[ao + t + 1]! * w[wo + t + 1]!;
+    }
+    if (t < d) s0 += a[ao + t]! * w[wo + t]!;
+    o[i] = s0 + s1;
+  }
+}
+
+/** spmm over rows [b0, b1), whose entries start at i: o[b] = sum over the row's entries of vals[i] * w[c_i]. */
+export function spmmRange(o: Float32Array, vals: Float32Array, idx: Int32Array, m: number, w: Float32Array, d: number, b0: number, b1: number, i: number): void {
+  const acc = new Float64Array(d);
+  const nnz = idx.length;
+  for (let b = b0; b < b1; b++) {
+    acc.fill(0, 0, d);
+    const rowEnd = (b + 1) * m;
+    for (; i < nnz && idx[i]! < rowEnd; i++) {
+      const v = vals[i]!;
+      const wo = (idx[i]! - b * m) * d;
+      for (let t = 0; t < d; t++) acc[t]! += v * w[wo + t]!;
+    }
+    const oo = b * d;
+    for (let t = 0; t < d; t++) o[oo + t] = acc[t]!;
+  }
+}
+
+/** spmmT over columns [c0, c1), given the entries grouped by column (start [m+1], order [nnz]). */
+export function spmmTRange(
+  o: Float32Array,
+  vals: Float32Array,
+  idx: Int32Array,
+  m: number,
+  g: Float32Array,
+  d: number,
+  start: Int32Array,
+  order: Int32Array,
+  c0: number,
+  c1: number,
+): void {
+  const acc = new Float64Array(d);
+  for (let c = c0; c < c1; c++) {
+    acc.fill(0, 0, d);
+    for (let e = start[c]!, end = start[c + 1]!; e < end; e++) {
+      const i = order[e]!;
+      const v = vals[i]!;
+      const go = Math.floor(idx[i]! / m) * d;
+      for (let t = 0; t < d; t++) acc[t]! += v * g[go + t]!;
+    }
+    const oo = c * d;
+    for (let t = 0; t < d; t++) o[oo + t] = acc[t]!;
+  }
+}
+
+/** Adam over [i0, i1) (the reference's arithmetic, cpu.ts). */
+export function adamRange(
+  pv: Float32Array,
+  mv: Float32Array,
+  vv: Float32Array,
+  gv: Float32Array,
+  lr: number,
+  b1: number,
+  b2: number,
+  eps: number,
+  bc1: number,
+  bc2: number,
+  i0: number,
+  i1: number,
+): void {
+  for (let i = i0; i < i1; i++) {
+    const gi = gv[i]!;
+    const mi = Math.fround(b1 * mv[i]! + (1 - b1) * gi);
+    const vi = Math.fround(b2 * vv[i]! + (1 - b2) * gi * gi);
+    mv[i] = mi;
+    vv[i] = vi;
+    pv[i] = pv[i]! - (lr * (mi / bc1)) / (Math.sqrt(vi / bc2) + eps);
+  }
+}
+
+export const RANGE_KERNELS = { sddmmRange, spmmRange, spmmTRange, adamRange, unaryRange, binaryRange, topkRowsRange };
+/** Functions the kernels call, shipped to the workers with them. */
+export const KERNEL_HELPERS = [unaryF32, binaryF32, key, findBucket, histTop, split, selectRange, SelectScratch];
+export type RangeKernel = keyof typeof RANGE_KERNELS;
