@@ -19,6 +19,7 @@ import { MatmulScratch, matmulF32 } from './cpu/matmul.js';
 import { reduceF32 } from './cpu/reduce.js';
 import { SelectScratch, topkRows } from './cpu/select.js';
 import { gatherF32, scatterAddF32, sddmmF32, spmmF32, spmmTF32 } from './cpu/sparse.js';
+import { adamRange } from './cpu/par_kernels.js';
 import { ArgChecks } from './args.js';
 import { CpuStorage } from './cpu/storage.js';
 import { cpuModelOps } from './cpu/model.js';
@@ -135,15 +136,7 @@ export class CpuBackend implements Backend {
    */
   adam(p: Storage, m: Storage, v: Storage, g: Storage, h: AdamParams): void {
     const [pv, mv, vv, gv] = this.args.adam(p, m, v, g, h).map(f) as [Float32Array, Float32Array, Float32Array, Float32Array];
-    const { lr, beta1: b1, beta2: b2, eps, bc1, bc2 } = h;
-    for (let i = 0; i < pv.length; i++) {
-      const gi = gv[i]!;
-      const mi = Math.fround(b1 * mv[i]! + (1 - b1) * gi);
-      const vi = Math.fround(b2 * vv[i]! + (1 - b2) * gi * gi);
-      mv[i] = mi;
-      vv[i] = vi;
-      pv[i] = pv[i]! - (lr * (mi / bc1)) / (Math.sqrt(vi / bc2) + eps);
-    }
+    adamRange(pv, mv, vv, gv, h.lr, h.beta1, h.beta2, h.eps, h.bc1, h.bc2, 0, pv.length);
   }
 
   sync(): Promise<void> {

@@ -59,8 +59,7 @@ export function sddmmRange(o: Float32Array, a: Float32Array, w: Float32Array, id
 }
 
 /** spmm over rows [b0, b1), whose entries start at i: o[b] = sum over the row's entries of vals[i] * w[c_i]. */
-export function spmmRange(o: Float32Array, vals: Float32Array, idx: Int32Array, m: number, w: Float32Array, d: number, b0: number, b1: number, i: number): void {
-  const acc = new Float64Array(d);
+export function spmmRange(o: Float32Array, vals: Float32Array, idx: Int32Array, m: number, w: Float32Array, d: number, b0: number, b1: number, i: number, acc: Float64Array = new Float64Array(d)): void {
   const nnz = idx.length;
   for (let b = b0; b < b1; b++) {
     acc.fill(0, 0, d);
@@ -87,8 +86,8 @@ export function spmmTRange(
   order: Int32Array,
   c0: number,
   c1: number,
+  acc: Float64Array = new Float64Array(d),
 ): void {
-  const acc = new Float64Array(d);
   for (let c = c0; c < c1; c++) {
     acc.fill(0, 0, d);
     for (let e = start[c]!, end = start[c + 1]!; e < end; e++) {

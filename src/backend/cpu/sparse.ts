@@ -1,7 +1,10 @@
 // Indexing and sparse products over a top-k selection, for the CPU reference.
 // A selection is nnz strictly ascending flat indices f = r*m + c into a [B, m] matrix (as topk makes).
 // Index checks (bounds, strict ascent) run inside the main loops: O(nnz), small next to the O(nnz*d) work.
-// Dot products and row sums accumulate in f64 and round to f32 once per output element.
+// Dot products and row sums accumulate in f64 and round to f32 once per output element. The loops themselves
+// are the range kernels of par_kernels.ts, which the fast CPU backend runs on slices over its threads: one
+// definition, so the two backends agree to the bit.
+import { sddmmRange, spmmRange, spmmTRange } from './par_kernels.js';
 
 function outOfRange(op: string, i: number, v: number, limit: number, what: string): Error {
   return new Error(`${op}: idx[${i}] = ${v} is out of range [0, ${limit}) (${what})`);
@@ -57,22 +60,7 @@ export function sddmmF32(
   d: number,
 ): void {
   checkSelection('sddmm', idx, (a.length / d) * m, 'B*m');
-  for (let i = 0; i < idx.length; i++) {
-    const f = idx[i]!;
-    const r = Math.floor(f / m),
-      c = f - r * m;
-    const ao = r * d,
-      wo = c * d;
-    let s0 = 0,
-      s1 = 0;
-    let t = 0;
-    for (; t + 2 <= d; t += 2) {
-      s0 += a[ao + t]! * w[wo + t]!;
-      s1 += a[ao + t + 1]! * w[wo + t + 1]!;
-    }
-    if (t < d) s0 += a[ao + t]! * w[wo + t]!;
-    o[i] = s0 + s1;
-  }
+  sddmmRange(o, a, w, idx, m, d, 0, idx.length);
 }
 
 /** out[b, :] = sum over entries i of row b of vals[i] * w[c_i, :]; out [batch,d] overwritten, w [m,d]. */
@@ -87,19 +75,7 @@ export function spmmF32(
   acc: Float64Array,
 ): void {
   checkSelection('spmm', idx, batch * m, 'batch*m');
-  const nnz = idx.length;
-  let i = 0;
-  for (let b = 0; b < batch; b++) {
-    acc.fill(0, 0, d);
-    const rowEnd = (b + 1) * m;
-    for (; i < nnz && idx[i]! < rowEnd; i++) {
-      const v = vals[i]!;
-      const wo = (idx[i]! - b * m) * d;
-      for (let t = 0; t < d; t++) acc[t]! += v * w[wo + t]!;
-    }
-    const oo = b * d;
-    for (let t = 0; t < d; t++) o[oo + t] = acc[t]!;
-  }
+  spmmRange(o, vals, idx, m, w, d, 0, batch, 0, acc);
 }
 
 /**
@@ -124,15 +100,5 @@ export function spmmTF32(
   const order = new Int32Array(nnz);
   const fillPos = start.slice(0, m);
   for (let i = 0; i < nnz; i++) order[fillPos[idx[i]! % m]!++] = i;
-  for (let c = 0; c < m; c++) {
-    acc.fill(0, 0, d);
-    for (let e = start[c]!, end = start[c + 1]!; e < end; e++) {
-      const i = order[e]!;
-      const v = vals[i]!;
-      const go = Math.floor(idx[i]! / m) * d;
-      for (let t = 0; t < d; t++) acc[t]! += v * g[go + t]!;
-    }
-    const oo = c * d;
-    for (let t = 0; t < d; t++) o[oo + t] = acc[t]!;
-  }
+  spmmTRange(o, vals, idx, m, g, d, start, order, 0, m, acc);
 }
