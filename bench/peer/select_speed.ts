@@ -5,6 +5,7 @@
 // WebGPU runs end with sync(). Ours are checked against each other (same indices) before timing.
 // Run: `npx tsx bench/peer/select_speed.ts` (B 4096, M 24576: ~2 GB, minutes) or `-- --short` (B 1024, M 4096).
 import { spawnSync } from 'node:child_process';
+import { PYTHON, torchBlas, torchEnv } from './torch_env.js';
 import * as os from 'node:os';
 import type { Backend, Storage } from '../../src/backend/backend.js';
 import { CpuBackend } from '../../src/backend/cpu.js';
@@ -79,10 +80,11 @@ for (const make of [async () => new CpuBackend() as Backend, async () => new Fas
 for (let j = 2; j < picks.length; j++) {
   if (picks[j]!.some((v, i) => v !== picks[j % 2]![i])) throw new Error('the backends selected different indices');
 }
-const r = spawnSync('/usr/bin/python3', ['-c', TORCH, `${B}`, `${M}`, `${K}`], { encoding: 'utf8' });
+const r = spawnSync(PYTHON, ['-c', TORCH, `${B}`, `${M}`, `${K}`], { encoding: 'utf8', env: torchEnv() });
 if (r.status !== 0) throw new Error(`torch failed: ${r.stderr}`);
 const t = JSON.parse(r.stdout.trim().split('\n').pop()!) as { torch: string; batch_ms: number; rows_ms: number; read_ms: number };
-console.log(`# top-k selection, B=${B} M=${M} k=${K} per row (BatchTopK k = ${B * K}); torch ${t.torch} with ${os.availableParallelism()} threads; ${new Date().toISOString()}`);
+const blas = torchBlas();
+console.log(`# top-k selection, B=${B} M=${M} k=${K} per row (BatchTopK k = ${B * K}); torch ${t.torch} on ${blas.blas} with ${os.availableParallelism()} threads; ${new Date().toISOString()}`);
 console.log('| case | torch ms | ' + Object.keys(ours).map((k) => `ours ${k} ms | torch/ours`).join(' | ') + ' |');
 console.log('|---|---|' + Object.keys(ours).map(() => '---|---|').join('') );
 for (const [label, key, tk] of [['batch top-k [1, B*M]', 'batch', 'batch_ms'], ['per-row top-k [B, M]', 'rows', 'rows_ms'], ['one read (sum)', 'read', 'read_ms']] as const) {

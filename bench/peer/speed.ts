@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PYTHON, torchBlas, torchEnv } from './torch_env.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -35,18 +36,19 @@ interface Result {
   notes?: string[];
 }
 
-function runJson(cmd: string, argv: string[]): Result {
-  const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 1 << 26 });
+function runJson(cmd: string, argv: string[], env: NodeJS.ProcessEnv = process.env): Result {
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 1 << 26, env });
   const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
   if (r.status !== 0 || !line) throw new Error(`${cmd} ${argv.join(' ')} failed (${r.status}):\n${r.stderr.slice(-2000)}`);
   return JSON.parse(line) as Result;
 }
 
-console.log(`# ours vs PyTorch (paper recipe), ${os.cpus()[0]?.model} x${os.availableParallelism()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${steps} timed step(s) after ${warmup} warm-up; ${new Date().toISOString()}`);
+const blas = torchBlas();
+console.log(`# ours vs PyTorch ${blas.torch} on ${blas.blas} (paper recipe), ${os.cpus()[0]?.model} x${os.availableParallelism()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${steps} timed step(s) after ${warmup} warm-up; ${new Date().toISOString()}`);
 console.log('| d, m, k, batch | torch tok/s | torch peak RSS MB | ours backend | ours tok/s | ours peak RSS MB | ours / torch |');
 console.log('|---|---|---|---|---|---|---|');
 for (const [d, m, k, b] of configs) {
-  const torch = runJson('/usr/bin/python3', [path.join(here, 'recipe.py'), 'time', '--d', `${d}`, '--m', `${m}`, '--k', `${k}`, '--batch', `${b}`, '--steps', `${steps}`, '--warmup', `${warmup}`, '--json']);
+  const torch = runJson(PYTHON, [path.join(here, 'recipe.py'), 'time', '--d', `${d}`, '--m', `${m}`, '--k', `${k}`, '--batch', `${b}`, '--steps', `${steps}`, '--warmup', `${warmup}`, '--json'], torchEnv());
   for (const be of backends) {
     const ours = runJson(process.execPath, ['--import', 'tsx', path.join(here, 'ours_step.ts'), be, `${d}`, `${m}`, `${k}`, `${b}`, `${steps}`, `${warmup}`]);
     for (const n of ours.notes ?? []) console.error(`  (${be}) ${n}`);
