@@ -68,8 +68,13 @@ const VARIANTS: Record<string, Variant> = {
   },
   'bdec0': { doc: 'b_dec = 0 instead of the first batch mean', init: (t) => setParams(t, (h) => h.b_dec.fill(0)) },
   'enc-scale': {
-    doc: 'encoder rows scaled to the paper init norm sqrt(2d/m) (directions unchanged)',
-    init: (t, cfg) => setParams(t, (h) => h.W_enc.forEach((v, i) => (h.W_enc[i] = v * Math.sqrt((2 * cfg.sae.dIn) / cfg.sae.dSae)))),
+    doc: 'our directions, encoder rows of the paper init norm sqrt(2d/m), b_dec = first-batch mean',
+    init: (t, cfg) =>
+      setParams(t, (h) => h.W_dec.forEach((v, i) => (h.W_enc[i] = v * Math.sqrt((2 * cfg.sae.dIn) / cfg.sae.dSae)))),
+  },
+  'unit-enc': {
+    doc: 'the previous default: encoder rows = the unit decoder rows (W_enc = W_dec^T), b_dec = first-batch mean',
+    init: (t) => setParams(t, (h) => (h.W_enc = h.W_dec.slice())),
   },
   'no-benc': {
     doc: 'b_enc held at 0 (the paper never uses it in TopK/BatchTopK)',
