@@ -40,16 +40,30 @@ export function normalizeRowsHost(w: Float32Array, rows: number, cols: number): 
 }
 
 /**
+ * Encoder scale at init: the norm each encoder row gets, sqrt(2 d / m). It is the expected row norm of the
+ * BatchTopK paper's init (torch kaiming_uniform_ on W_enc [d, m]: fan_in = m, entries U(+-sqrt(6/m))).
+ * Measured (bench/RESULTS.md, peer comparison): unit-norm encoder rows (W_enc = W_dec) make the early
+ * reconstructions overshoot (held-out nmse > 1 after 20 steps at d 64, m 1024, k 16) and end 1500 steps
+ * behind the paper's recipe; rows of this norm, with our unit decoder rows and the mean b_dec, end ahead of it.
+ */
+export function encoderInitScale(dIn: number, dSae: number): number {
+  return Math.sqrt((2 * dIn) / dSae);
+}
+
+/**
  * Initial values: W_dec Kaiming-uniform then rows scaled to unit norm, W_enc = W_dec (i.e. W_enc = W_dec^T
- * in SAELens's [D,M] orientation), b_enc = 0, b_dec = bDecInit (the data mean of the first batch, see
- * trainer), theta = thetaInit.
+ * in SAELens's [D,M] orientation) times encoderInitScale for topk/batchtopk (measured there; jumprelu and
+ * relu keep unit rows, their thresholds and L1 scale were tuned for them), b_enc = 0, b_dec = bDecInit (the
+ * data mean of the first batch, see trainer), theta = thetaInit.
  */
 export function initHostParams(cfg: SaeConfig, rng: Rng, bDecInit: Float32Array): HostParams {
   const { dIn: D, dSae: M } = cfg;
   if (bDecInit.length !== D) throw new Error(`initParams: b_dec init has ${bDecInit.length} values, expected ${D}`);
   const W_dec = rng.kaimingUniform(new Float32Array(M * D), D);
   normalizeRowsHost(W_dec, M, D);
-  const p: HostParams = { W_enc: W_dec.slice(), b_enc: new Float32Array(M), W_dec, b_dec: bDecInit.slice() };
+  const scale = cfg.arch === 'topk' || cfg.arch === 'batchtopk' ? encoderInitScale(D, M) : 1;
+  const W_enc = W_dec.map((v) => v * scale);
+  const p: HostParams = { W_enc, b_enc: new Float32Array(M), W_dec, b_dec: bDecInit.slice() };
   if (cfg.arch === 'jumprelu') p.theta = new Float32Array(M).fill(cfg.thetaInit);
   return p;
 }
