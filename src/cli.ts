@@ -10,7 +10,7 @@ import { runCeEval } from './cli/ce.js';
 import { runInfo } from './cli/info.js';
 import { runReport } from './cli/report.js';
 import { writeRunReport } from './report/run.js';
-import { runSweep } from './sweep/run.js';
+import { runSweep, type CeEvaluator } from './sweep/run.js';
 import { parseArch, parseList, parsePositive, parsePositiveInt } from './sweep/plan.js';
 import { Interrupted } from './cli/interrupt.js';
 import { runSynth } from './cli/synth.js';
@@ -207,6 +207,28 @@ const trainCmd = cli
     }
   });
 
+/** With --model and --text, the CE evaluation of each finished sweep run (eval --model's figures), else none. */
+function sweepCe(flags: Flags, choice: BackendChoice, quiet: boolean): CeEvaluator | undefined {
+  const model = str(flags, 'model');
+  const text = str(flags, 'text');
+  if (!model && !text) return undefined;
+  if (!model || !text) throw new UsageError('CE degradation needs both --model <path> and --text <file>');
+  const layer = num(flags, 'layer', { int: true, min: 0 });
+  const maxDocs = num(flags, 'maxDocs', { int: true, min: 1 });
+  return async ({ saeDir }) => {
+    let backend: Backend | null = null;
+    try {
+      const r = await runCeEval(
+        { sae: saeDir, model, text, layer, maxDocs, batchRows: 4096, spliceBos: false, quiet },
+        async (hint) => (backend = await openBackend(choice, (m) => !quiet && console.error(m), hint)),
+      );
+      return { ceClean: r.ce_clean, ceSae: r.ce_sae, ceZero: r.ce_zero, ceDegradation: r.ce_sae - r.ce_clean, ceRecovered: r.ce_loss_score, tokens: r.predictions };
+    } finally {
+      (backend as Backend | null)?.dispose();
+    }
+  };
+}
+
 /** The sweep's own flags; every other `train` flag applies to each run of the sweep. */
 const SWEEP_OWN = /^--(arch|k|dict-size|expansion|out|resume|stop-after)(?=[\s<]|$)/;
 const sweepCmd = cli
@@ -220,7 +242,11 @@ const sweepCmd = cli
   .option('--l0-tolerance <f>', 'JumpReLU: relative tolerance of the held-out L0 around the target k (default: 0.05)')
   .option('--search-steps <n>', 'JumpReLU: steps of a short coefficient-search run (default: a quarter of the run)')
   .option('--search-max-short <n>', 'JumpReLU: most short search runs (default: 12)')
-  .option('--search-max-full <n>', 'JumpReLU: most full-length runs to correct the coefficient (default: 6)');
+  .option('--search-max-full <n>', 'JumpReLU: most full-length runs to correct the coefficient (default: 6)')
+  .option('--model <path>', 'CE degradation of every run: splice each SAE into this language model (as eval --model)')
+  .option('--text <file>', 'CE degradation: documents (.txt blank-line-separated or .jsonl "text")')
+  .option('--layer <n>', "CE degradation: block whose input is replaced (default: each SAE's hook_name)")
+  .option('--max-docs <n>', 'CE degradation: use at most this many documents');
 for (const opt of trainCmd.options) if (!SWEEP_OWN.test(opt.rawName) && !/^--(help|version)\b/.test(opt.rawName)) sweepCmd.option(opt.rawName, opt.description, opt.config);
 sweepCmd
   .example('batchtopk sweep --data acts.npy --arch batchtopk,topk,jumprelu --k 16,32,64 --dict-size 3072,6144,12288 --tokens 20000000 --out runs/sweep')
@@ -239,7 +265,7 @@ sweepCmd
     const dictSizes = list('dictSize', parsePositiveInt, 'a positive integer');
     const expansions = list('expansion', parsePositive, 'a positive number');
     if (dictSizes && expansions) throw new UsageError('give --dict-size or --expansion, not both');
-    const rest = Object.fromEntries(Object.entries(raw).filter(([k]) => !/^(arch|k|dict-?[sS]ize|expansion|only|l0-?[tT]olerance|search-?[A-Za-z-]*)$/.test(k)));
+    const rest = Object.fromEntries(Object.entries(raw).filter(([k]) => !/^(arch|k|dict-?[sS]ize|expansion|only|l0-?[tT]olerance|search-?[A-Za-z-]*|model|text|layer|max-?[dD]ocs)$/.test(k)));
     // Each architecture's options as `train --arch <a>` reads them (per-architecture defaults included).
     const optionsFor = (arch: Arch) => trainOptions({ ...rest, arch, out: undefined, resume: undefined, stopAfter: undefined });
     const base = optionsFor(archs[0]!);
@@ -260,6 +286,7 @@ sweepCmd
         },
         resumeHint: ['batchtopk', ...process.argv.slice(2)].map(quote).join(' '),
         log: (m) => !base.quiet && console.error(m),
+        ce: sweepCe(flags, choice, base.quiet),
       },
       (hint) => openBackend(choice, (m) => !base.quiet && console.error(m), hint),
     );
