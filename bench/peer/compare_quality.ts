@@ -147,10 +147,16 @@ async function main(): Promise<void> {
       const dir = path.join(out, `${arch}-${name}`);
       fs.mkdirSync(dir, { recursive: true });
       for (const key of ['W_enc', 'b_enc', 'W_dec', 'b_dec'] as const) fs.writeFileSync(path.join(dir, `${key}.f32`), new Uint8Array(h[key].buffer, h[key].byteOffset, h[key].byteLength));
-      // theta_lib: what `train` saves, the library's calibration on the next calibrationBatches training batches.
-      const more = Array.from({ length: cfg.calibrationBatches }, () => {
+      // theta_lib: the library's calibration (what `train` saves) over calibrationBatches training batches with
+      // the final weights. `train` takes the next batches of its loader; the order here ends with the trained
+      // batches, so the last calibrationBatches of them stand in (quality.py's theta_cal does the same).
+      const more = Array.from({ length: Math.min(cfg.calibrationBatches, steps) }, (_, j) => {
         const o = new Float32Array(batch * D);
-        source.nextBatch(o);
+        const bi = steps - j;
+        for (let r = 0; r < batch; r++) {
+          const row = order[bi * batch + r]!;
+          o.set(X.data.subarray(row * D, (row + 1) * D), r * D);
+        }
         return o;
       });
       const theta = arch === 'batchtopk' ? (await trainer.calibrate(more)).theta : 0;
