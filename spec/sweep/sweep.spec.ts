@@ -103,6 +103,11 @@ s('sweep --help lists every train flag that applies to each run; bad lists are o
     assert.is(r.status, 1);
     assert.match(r.stderr.trim(), msg);
   }
+  // CE degradation of every run: the language model and its text come together.
+  for (const f of ['--model <path>', '--text <file>', '--layer <n>', '--max-docs <n>']) assert.ok(h.stdout.includes(f), f);
+  const half = spawnSync(process.execPath, [bin, 'sweep', '--model', 'lm.bin', '--out', path.join(tmp, 'bad')], { env, encoding: 'utf8' });
+  assert.is(half.status, 1);
+  assert.match(half.stderr.trim(), /CE degradation needs both --model <path> and --text <file>/);
 });
 
 // The real command: 2 architectures x 2 k x 2 dictionary sizes on small data.
