@@ -36,17 +36,18 @@ const normal = (rng: Rng, n: number) => rng.fillNormal(new Float32Array(n));
 
 s('sddmm, spmm, spmmT: random rows (some empty), and every row on the same columns (AuxK-like)', async () => {
   const rng = new Rng(11);
-  const [B, m, d] = [128, 257, 260];
-  for (const same of [false, true]) {
+  const [B, m] = [128, 257];
+  // d = 260 runs the JavaScript range kernels; d = 264 (a multiple of 8) the WebAssembly ones (wasm_sparse.ts).
+  for (const [d, same] of [[260, false], [260, true], [264, false], [264, true]] as const) {
     const idx = selection(rng, B, m, (b) => (same ? 64 : b % 7 === 3 ? 0 : 1 + (b % 90)), same);
     const K = idx.length;
     assert.ok(K * d >= 1 << 20, `work ${K * d} must reach the split threshold`);
     const a = normal(rng, B * d),
       w = normal(rng, m * d),
       vals = normal(rng, K);
-    await both([new Float32Array(K), a, w, idx], (be, [o, as, ws, is]) => be.sddmm(o!, as!, ws!, is!, m, d), [0], `sddmm same=${same}`);
-    await both([new Float32Array(B * d), vals, idx, w], (be, [o, vs, is, ws]) => be.spmm(o!, vs!, is!, m, ws!, B, d), [0], `spmm same=${same}`);
-    await both([new Float32Array(m * d), vals, idx, a], (be, [o, vs, is, gs]) => be.spmmT(o!, vs!, is!, m, gs!, d), [0], `spmmT same=${same}`);
+    await both([new Float32Array(K), a, w, idx], (be, [o, as, ws, is]) => be.sddmm(o!, as!, ws!, is!, m, d), [0], `sddmm d=${d} same=${same}`);
+    await both([new Float32Array(B * d), vals, idx, w], (be, [o, vs, is, ws]) => be.spmm(o!, vs!, is!, m, ws!, B, d), [0], `spmm d=${d} same=${same}`);
+    await both([new Float32Array(m * d), vals, idx, a], (be, [o, vs, is, gs]) => be.spmmT(o!, vs!, is!, m, gs!, d), [0], `spmmT d=${d} same=${same}`);
   }
 });
 

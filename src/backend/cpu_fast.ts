@@ -14,6 +14,8 @@ import { GemmThreads } from './cpu/gemm_threads.js';
 import { ParallelPool } from './cpu/par.js';
 import { checkSelection } from './cpu/sparse.js';
 import { SharedPool } from './cpu/shared_pool.js';
+import { WasmHeap } from './cpu/wasm_heap.js';
+import { sparseKernels, wasmSparseShape, type SparseKernels } from './cpu/wasm_sparse.js';
 
 /** Below this many multiply-adds (or elements for Adam) a primitive stays on the calling thread. */
 const PAR_MIN_WORK = 1 << 20;
@@ -26,24 +28,34 @@ export class FastCpuBackend extends CpuBackend {
   private gemm: GemmThreads | null = null;
   private par: ParallelPool | null = null;
 
-  /** @param threads threads to use (default: the machine's available parallelism). */
-  constructor(readonly threads = availableParallelism()) {
+  /**
+   * @param threads threads to use (default: the machine's available parallelism).
+   * @param heapPages the storage heap's maximum in 64 KiB pages (default 4 GiB; smaller in specs of the fallback).
+   */
+  constructor(
+    readonly threads = availableParallelism(),
+    heapPages?: number,
+  ) {
     super();
+    this.heap = new WasmHeap(heapPages);
   }
 
+  /** Storage lives in the heap (so the WebAssembly kernels use it in place); what does not fit, in the pool. */
+  private readonly heap: WasmHeap;
   private readonly shared = new SharedPool(POOL_MAX_BYTES);
+  private kernels: SparseKernels | null = null;
   /** Bytes held by live storages, the most ever, and the most of live + pooled (for memory reports). */
   readonly mem = { live: 0, peakLive: 0, peakHeld: 0 };
 
   private track(delta: number): void {
     this.mem.live += delta;
     this.mem.peakLive = Math.max(this.mem.peakLive, this.mem.live);
-    this.mem.peakHeld = Math.max(this.mem.peakHeld, this.mem.live + this.shared.freeBytes);
+    this.mem.peakHeld = Math.max(this.mem.peakHeld, this.mem.live + this.shared.freeBytes + this.heap.freeBytes);
   }
 
   override alloc(length: number, dtype: DType): Storage {
     this.args.alloc(length, dtype);
-    const piece = this.shared.take(length * 4);
+    const piece = this.heap.alloc(length * 4) ?? this.shared.take(length * 4);
     this.track(length * 4);
     return new CpuStorage(length, dtype, true, piece);
   }
@@ -53,7 +65,26 @@ export class FastCpuBackend extends CpuBackend {
     super.free(st);
     if (!live) return;
     this.track(-live.byteLength);
-    if (live.buffer instanceof SharedArrayBuffer) this.shared.give(live.buffer);
+    if (this.heap.owns(live.buffer)) this.heap.release(live.byteOffset, live.byteLength);
+    else if (live.buffer instanceof SharedArrayBuffer) this.shared.give(live.buffer);
+  }
+
+  /** Byte offsets of the arrays in the heap when they all live there and d suits the kernels, else null. */
+  private inHeap(d: number, ...arrays: CpuStorage[]): number[] | null {
+    if (!wasmSparseShape(d) || !arrays.every((s) => this.heap.owns(s.data.buffer))) return null;
+    this.kernels ??= sparseKernels(this.heap.memory);
+    return arrays.map((s) => s.data.byteOffset);
+  }
+
+  /** Scratch in the heap for the duration of fn (freed after, also on error); null when it does not fit. */
+  private scratch<R>(bytes: number, fn: (off: number, buf: SharedArrayBuffer) => R): R | null {
+    const piece = this.heap.alloc(bytes);
+    if (!piece) return null;
+    try {
+      return fn(piece.offset, piece.buf);
+    } finally {
+      this.heap.release(piece.offset, bytes);
+    }
   }
 
   override matmul(out: Storage, a: Storage, b: Storage, m: number, k: number, n: number, transA: boolean, transB: boolean): void {
@@ -66,7 +97,7 @@ export class FastCpuBackend extends CpuBackend {
   private pool(work: number, ...arrays: CpuStorage[]): ParallelPool | null {
     if (this.threads < 2 || work < PAR_MIN_WORK) return null;
     if (!arrays.every((s) => s.data.buffer instanceof SharedArrayBuffer)) return null;
-    this.par ??= new ParallelPool(this.threads);
+    this.par ??= new ParallelPool(this.threads, this.heap.memory);
     return this.par;
   }
 
@@ -74,21 +105,42 @@ export class FastCpuBackend extends CpuBackend {
     const [o, av, wv, iv] = this.args.sddmm(out, a, w, idx, m, d);
     const ix = iv.data as Int32Array;
     const p = this.pool(ix.length * d, o, av, wv, iv);
-    if (!p) return super.sddmm(out, a, w, idx, m, d);
+    const ptr = this.inHeap(d, o, av, wv, iv);
+    if (!p && !ptr) return super.sddmm(out, a, w, idx, m, d);
     checkSelection('sddmm', ix, (av.length / d) * m, 'B*m');
-    const T = this.threads;
+    const T = p ? this.threads : 1;
     const cut = (t: number) => Math.round((ix.length * t) / T);
-    p.run('sddmmRange', (t) => [o.data, av.data, wv.data, ix, m, d, cut(t), cut(t + 1)]);
+    if (ptr) {
+      const [po, pa, pw, pi] = ptr as [number, number, number, number];
+      const args = (t: number) => [po, pa, pw, pi, m, d * 4, cut(t), cut(t + 1)];
+      if (p) p.runWasm('sddmm', args);
+      else this.kernels!.sddmm(...(args(0) as Parameters<SparseKernels['sddmm']>));
+      return;
+    }
+    p!.run('sddmmRange', (t) => [o.data, av.data, wv.data, ix, m, d, cut(t), cut(t + 1)]);
   }
 
   override spmm(out: Storage, vals: Storage, idx: Storage, m: number, w: Storage, batch: number, d: number): void {
     const [o, vv, iv, wv] = this.args.spmm(out, vals, idx, m, w, batch, d);
     const ix = iv.data as Int32Array;
     const p = this.pool(ix.length * d, o, vv, iv, wv);
-    if (!p) return super.spmm(out, vals, idx, m, w, batch, d);
+    const ptr = this.inHeap(d, o, vv, iv, wv);
+    if (!p && !ptr) return super.spmm(out, vals, idx, m, w, batch, d);
     checkSelection('spmm', ix, batch * m, 'batch*m');
-    const T = this.threads;
+    const T = p ? this.threads : 1;
     const row = (t: number) => Math.round((batch * t) / T);
+    // One f64 accumulator row per thread.
+    const done = ptr
+      ? this.scratch(T * d * 8, (acc) => {
+          const [po, pv, pi, pw] = ptr as [number, number, number, number];
+          const args = (t: number) => [po, pv, pi, m, pw, d * 4, row(t), row(t + 1), lowerBound(ix, row(t) * m), ix.length, acc + t * d * 8];
+          if (p) p.runWasm('spmm', args);
+          else this.kernels!.spmm(...(args(0) as Parameters<SparseKernels['spmm']>));
+          return true;
+        })
+      : null;
+    if (done) return;
+    if (!p) return super.spmm(out, vals, idx, m, w, batch, d);
     p.run('spmmRange', (t) => [o.data, vv.data, ix, m, wv.data, d, row(t), row(t + 1), lowerBound(ix, row(t) * m)]);
   }
 
@@ -96,32 +148,46 @@ export class FastCpuBackend extends CpuBackend {
     const [o, vv, iv, gv] = this.args.spmmT(out, vals, idx, m, g, d);
     const ix = iv.data as Int32Array;
     const p = this.pool(ix.length * d, o, vv, iv, gv);
-    if (!p) return super.spmmT(out, vals, idx, m, g, d);
+    const ptr = this.inHeap(d, o, vv, iv, gv);
+    if (!p && !ptr) return super.spmmT(out, vals, idx, m, g, d);
     checkSelection('spmmT', ix, (gv.length / d) * m, 'B*m');
-    // Group the entries by column, stably (as the reference), in shared arrays.
     const nnz = ix.length;
-    const start = new Int32Array(new SharedArrayBuffer((m + 1) * 4));
-    for (let i = 0; i < nnz; i++) start[(ix[i]! % m) + 1]!++;
-    for (let c = 0; c < m; c++) start[c + 1]! += start[c]!;
-    const order = new Int32Array(new SharedArrayBuffer(Math.max(1, nnz) * 4));
-    const pos = start.slice(0, m);
-    for (let i = 0; i < nnz; i++) order[pos[ix[i]! % m]!++] = i;
-    // Split the columns so that each thread gets about the same entries + columns (each column costs a row fill).
-    const T = this.threads;
-    const col = (t: number) => {
-      if (t === 0) return 0;
-      if (t === T) return m;
-      const goal = ((nnz + m) * t) / T;
-      let lo = 0,
-        hi = m;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (start[mid]! + mid < goal) lo = mid + 1;
-        else hi = mid;
-      }
-      return lo;
+    const T = p ? this.threads : 1;
+    // Group the entries by column, stably (as the reference): start [m+1] and order [nnz], in the heap for the
+    // WebAssembly kernel (with one f64 accumulator row per thread after them), else in shared arrays.
+    const bytes = (m + 1 + Math.max(1, nnz)) * 4;
+    const run = (buf: SharedArrayBuffer, off: number, wasm: boolean) => {
+      const start = new Int32Array(buf, off, m + 1);
+      const order = new Int32Array(buf, off + (m + 1) * 4, Math.max(1, nnz));
+      start.fill(0);
+      for (let i = 0; i < nnz; i++) start[(ix[i]! % m) + 1]!++;
+      for (let c = 0; c < m; c++) start[c + 1]! += start[c]!;
+      const pos = start.slice(0, m);
+      for (let i = 0; i < nnz; i++) order[pos[ix[i]! % m]!++] = i;
+      // Split the columns so that each thread gets about the same entries + columns (each column costs a row fill).
+      const col = (t: number) => {
+        if (t === 0) return 0;
+        if (t === T) return m;
+        const goal = ((nnz + m) * t) / T;
+        let lo = 0,
+          hi = m;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (start[mid]! + mid < goal) lo = mid + 1;
+          else hi = mid;
+        }
+        return lo;
+      };
+      if (!wasm) return p!.run('spmmTRange', (t) => [o.data, vv.data, ix, m, gv.data, d, start, order, col(t), col(t + 1)]);
+      const [po, pv, pi, pg] = ptr as [number, number, number, number];
+      const acc = off + Math.ceil(bytes / 8) * 8;
+      const args = (t: number) => [po, pv, pi, m, pg, d * 4, off, off + (m + 1) * 4, col(t), col(t + 1), acc + t * d * 8];
+      if (p) p.runWasm('spmmT', args);
+      else this.kernels!.spmmT(...(args(0) as Parameters<SparseKernels['spmmT']>));
     };
-    p.run('spmmTRange', (t) => [o.data, vv.data, ix, m, gv.data, d, start, order, col(t), col(t + 1)]);
+    if (ptr && this.scratch(Math.ceil(bytes / 8) * 8 + T * d * 8, (off, buf) => (run(buf, off, true), true))) return;
+    if (!p) return super.spmmT(out, vals, idx, m, g, d);
+    run(new SharedArrayBuffer(bytes), 0, false);
   }
 
   override topk(outIdx: Storage, x: Storage, rows: number, cols: number, k: number): void {
@@ -163,6 +229,7 @@ export class FastCpuBackend extends CpuBackend {
 
   override dispose(): void {
     this.shared.clear();
+    this.kernels = null;
     this.gemm?.dispose();
     this.par?.dispose();
     this.gemm = null;

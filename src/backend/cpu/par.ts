@@ -4,10 +4,12 @@
 // synchronous). The kernels are par_kernels.ts's functions, shipped to the workers as source text.
 import { Worker } from 'node:worker_threads';
 import { KERNEL_HELPERS, RANGE_KERNELS, type RangeKernel } from './par_kernels.js';
+import { sparseKernels, sparseModule, type SparseKernel, type SparseKernels } from './wasm_sparse.js';
 
 const WORKER_SRC = `
 const { parentPort, workerData } = require('node:worker_threads');
 const ctl = workerData.ctl;
+const W = workerData.wasm ? new WebAssembly.Instance(workerData.wasm.module, { env: { mem: workerData.wasm.memory } }).exports : null;
 let aboveCount = 0; // select.ts's module state (findBucket's second result)
 const __name = (f) => f; // a transpiler's keep-names helper may appear in shipped class sources
 ${[...KERNEL_HELPERS, ...Object.values(RANGE_KERNELS)]
@@ -16,7 +18,8 @@ ${[...KERNEL_HELPERS, ...Object.values(RANGE_KERNELS)]
 const K = { ${Object.keys(RANGE_KERNELS).join(', ')} };
 parentPort.on('message', (msg) => {
   try {
-    K[msg.kernel](...msg.args);
+    if (msg.wasm) W[msg.wasm](...msg.args);
+    else K[msg.kernel](...msg.args);
   } catch (err) {
     Atomics.store(ctl, 2, 1);
   }
@@ -30,10 +33,21 @@ export class ParallelPool {
   // [0] done count, [2] error flag.
   private readonly ctl = new Int32Array(new SharedArrayBuffer(16));
 
-  /** @param threads total threads including the main one. */
-  constructor(readonly threads: number) {
+  /** The WebAssembly sparse kernels over `heap` on this thread (null without a heap). */
+  private readonly wasm: SparseKernels | null;
+
+  /**
+   * @param threads total threads including the main one.
+   * @param heap the storage heap's memory: every thread instantiates the WebAssembly kernels over it.
+   */
+  constructor(
+    readonly threads: number,
+    heap?: WebAssembly.Memory,
+  ) {
+    this.wasm = heap ? sparseKernels(heap) : null;
+    const wasm = heap ? { module: sparseModule(), memory: heap } : null;
     for (let w = 0; w < threads - 1; w++) {
-      const worker = new Worker(WORKER_SRC, { eval: true, workerData: { ctl: this.ctl } });
+      const worker = new Worker(WORKER_SRC, { eval: true, workerData: { ctl: this.ctl, wasm } });
       worker.unref();
       this.workers.push(worker);
     }
@@ -48,6 +62,21 @@ export class ParallelPool {
     Atomics.store(this.ctl, 0, 0);
     for (let w = 0; w < n; w++) this.workers[w]!.postMessage({ kernel, args: argsFor(w) });
     (RANGE_KERNELS[kernel] as (...a: unknown[]) => void)(...argsFor(n));
+    this.join(kernel);
+  }
+
+  /** As run, for a WebAssembly kernel over the heap: argsFor(t) are its integer arguments (byte offsets, sizes). */
+  runWasm(kernel: SparseKernel, argsFor: (t: number) => number[]): void {
+    if (!this.wasm) throw new Error(`${kernel}: this pool has no WebAssembly heap`);
+    const n = this.workers.length;
+    Atomics.store(this.ctl, 0, 0);
+    for (let w = 0; w < n; w++) this.workers[w]!.postMessage({ wasm: kernel, args: argsFor(w) });
+    (this.wasm[kernel] as (...a: number[]) => void)(...argsFor(n));
+    this.join(kernel);
+  }
+
+  private join(kernel: string): void {
+    const n = this.workers.length;
     for (let done = Atomics.load(this.ctl, 0); done < n; done = Atomics.load(this.ctl, 0)) Atomics.wait(this.ctl, 0, done);
     if (Atomics.exchange(this.ctl, 2, 0) !== 0) throw new Error(`${kernel}: a worker thread failed`);
   }

@@ -38,23 +38,40 @@ export function binaryRange(
   binaryF32(op, o.subarray(r0 * cols, r1 * cols), a1, as, b1, bs, r1 - r0, cols);
 }
 
-/** sddmm over entries [i0, i1): o[i] = dot(a[r_i], w[c_i]). */
+/**
+ * sddmm over entries [i0, i1): o[i] = dot(a[r_i], w[c_i]), in f64 with eight partial sums s_j over t = j mod 8
+ * combined as ((s0+s4)+(s2+s6)) + ((s1+s5)+(s3+s7)): the order the SIMD kernel (wasm_sparse.ts) computes in
+ * its f64x2 lanes, so both give the same bits.
+ */
 export function sddmmRange(o: Float32Array, a: Float32Array, w: Float32Array, idx: Int32Array, m: number, d: number, i0: number, i1: number): void {
+  const d8 = d - (d % 8);
   for (let i = i0; i < i1; i++) {
     const f = idx[i]!;
     const r = Math.floor(f / m),
       c = f - r * m;
     const ao = r * d,
       wo = c * d;
-    let s0 = 0,
-      s1 = 0;
-    let t = 0;
-    for (; t + 2 <= d; t += 2) {
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0; // prettier-ignore
+    for (let t = 0; t < d8; t += 8) {
       s0 += a[ao + t]! * w[wo + t]!;
       s1 += a[ao + t + 1]! * w[wo + t + 1]!;
+      s2 += a[ao + t + 2]! * w[wo + t + 2]!;
+      s3 += a[ao + t + 3]! * w[wo + t + 3]!;
+      s4 += a[ao + t + 4]! * w[wo + t + 4]!;
+      s5 += a[ao + t + 5]! * w[wo + t + 5]!;
+      s6 += a[ao + t + 6]! * w[wo + t + 6]!;
+      s7 += a[ao + t + 7]! * w[wo + t + 7]!;
     }
-    if (t < d) s0 += a[ao + t]! * w[wo + t]!;
-    o[i] = s0 + s1;
+    // The tail (t = d8 + j) continues partial sum j.
+    const n = d - d8;
+    if (n > 0) s0 += a[ao + d8]! * w[wo + d8]!;
+    if (n > 1) s1 += a[ao + d8 + 1]! * w[wo + d8 + 1]!;
+    if (n > 2) s2 += a[ao + d8 + 2]! * w[wo + d8 + 2]!;
+    if (n > 3) s3 += a[ao + d8 + 3]! * w[wo + d8 + 3]!;
+    if (n > 4) s4 += a[ao + d8 + 4]! * w[wo + d8 + 4]!;
+    if (n > 5) s5 += a[ao + d8 + 5]! * w[wo + d8 + 5]!;
+    if (n > 6) s6 += a[ao + d8 + 6]! * w[wo + d8 + 6]!;
+    o[i] = s0 + s4 + (s2 + s6) + (s1 + s5 + (s3 + s7));
   }
 }
 

@@ -52,6 +52,31 @@ export const op = {
   v128Zero: [0xfd, 0x0c, ...new Array<number>(16).fill(0)],
   f32x4Add: [0xfd, ...uleb(228)],
   f32x4Mul: [0xfd, ...uleb(230)],
+  // Used by the sparse kernels (wasm_sparse.ts).
+  tee: (i: number) => [0x22, ...uleb(i)],
+  i32Sub: [0x6b],
+  i32DivU: [0x6e],
+  i32LtS: [0x48],
+  i32GeS: [0x4e],
+  i32Eqz: [0x45],
+  block: [0x02, 0x40],
+  br: (d: number) => [0x0c, ...uleb(d)],
+  i32Load: (offset = 0) => [0x28, 2, ...uleb(offset)],
+  f32Load: (offset = 0) => [0x2a, 2, ...uleb(offset)],
+  f32Store: (offset = 0) => [0x38, 2, ...uleb(offset)],
+  f64PromoteF32: [0xbb],
+  f32DemoteF64: [0xb6],
+  f64Add: [0xa0],
+  /** 8 bytes into the low half of a v128, the high half zero. */
+  v128Load64Zero: (offset: number) => [0xfd, 0x5d, 3, ...uleb(offset)],
+  /** Lane `lane` (64-bit) of a v128 stored at an address. */
+  v128Store64Lane: (offset: number, lane: number) => [0xfd, 0x5b, 3, ...uleb(offset), lane],
+  f64x2Splat: [0xfd, 0x14],
+  f64x2ExtractLane: (lane: number) => [0xfd, 0x21, lane],
+  f64x2PromoteLow: [0xfd, 0x5f],
+  f32x4DemoteF64x2Zero: [0xfd, 0x5e],
+  f64x2Add: [0xfd, ...uleb(240)],
+  f64x2Mul: [0xfd, ...uleb(242)],
 };
 
 export interface WasmFunc {

@@ -1,0 +1,118 @@
+// The fast CPU backend's storage heap (src/backend/cpu/wasm_heap.ts): any sequence of allocations and releases
+// hands out zeroed, non-overlapping, aligned pieces; released memory is reused (a release of everything leaves
+// one free block, so the memory does not grow without bound); a request beyond the maximum is refused (null),
+// and the backend then stores the tensor outside the heap, where the JavaScript kernels give the same bits.
+import fc from 'fast-check';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { WasmHeap } from '../../src/backend/cpu/wasm_heap.js';
+import { FastCpuBackend } from '../../src/backend/cpu_fast.js';
+import type { CpuStorage } from '../../src/backend/cpu/storage.js';
+import { Rng } from '../../src/rng.js';
+
+const s = suite('wasm heap: the fast CPU backend storage allocator');
+
+/** A sequence of operations: allocate `bytes`, or release the live piece at position `which` (mod live count). */
+const ops = fc.array(
+  fc.oneof(
+    fc.record({ alloc: fc.oneof(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 200_000 })) }),
+    fc.record({ release: fc.nat() }),
+  ),
+  { maxLength: 60 },
+);
+
+s('pieces are zeroed, aligned, disjoint; releases merge back into one block', () => {
+  fc.assert(
+    fc.property(ops, (seq) => {
+      const heap = new WasmHeap(64);
+      const live: { off: number; bytes: number; mark: number }[] = [];
+      let mark = 1;
+      for (const o of seq) {
+        if ('alloc' in o) {
+          const p = heap.alloc(o.alloc);
+          if (!p) continue; // beyond 64 pages: refused, nothing changes
+          assert.is(p.offset % 64, 0, 'aligned');
+          assert.ok(p.offset >= 65536, 'never in the first page');
+          const view = new Uint8Array(p.buf, p.offset, o.alloc);
+          assert.ok(view.every((v) => v === 0), 'zeroed');
+          // Fill with a mark: a later overlap or a missed zeroing would show as a wrong byte.
+          const m = (mark++ % 255) + 1;
+          view.fill(m);
+          live.push({ off: p.offset, bytes: o.alloc, mark: m });
+        } else if (live.length > 0) {
+          const [x] = live.splice(o.release % live.length, 1);
+          heap.release(x!.off, x!.bytes);
+        }
+        const mem = new Uint8Array(heap.memory.buffer);
+        for (const x of live) {
+          assert.is(mem[x.off], x.mark, 'first byte intact');
+          assert.is(mem[x.off + x.bytes - 1], x.mark, 'last byte intact');
+        }
+      }
+      for (const x of live.splice(0)) heap.release(x.off, x.bytes);
+      assert.is(heap.used, 0);
+      const size = heap.memory.buffer.byteLength;
+      // Everything released: the whole handed-out range is free again and one allocation of it fits in place.
+      const all = heap.freeBytes;
+      if (all > 0) {
+        const p = heap.alloc(all);
+        assert.ok(p, 'one block');
+        assert.is(p!.offset, 65536);
+        assert.is(heap.memory.buffer.byteLength, size, 'no growth');
+      }
+    }),
+    { numRuns: 200 },
+  );
+});
+
+s('a release that overlaps free memory (a double free) is an error', () => {
+  const heap = new WasmHeap(4);
+  const p = heap.alloc(1000)!;
+  heap.alloc(1000);
+  heap.release(p.offset, 1000);
+  assert.throws(() => heap.release(p.offset, 1000), /overlaps a free block/);
+});
+
+s('beyond the maximum: null, then the backend stores outside the heap with the same results', async () => {
+  const heap = new WasmHeap(2);
+  assert.ok(heap.alloc(60_000));
+  assert.is(heap.alloc(70_000), null);
+  // A backend whose heap is 2 pages (one usable): a [256,48] input fits, the [96,48] weights then do not and
+  // live outside; the sddmm runs the JavaScript kernel and must match the WebAssembly one of a roomy heap.
+  const be = new FastCpuBackend(2, 2);
+  try {
+    const rng = new Rng(3);
+    const [B, m, d] = [256, 96, 48];
+    const a = rng.fillNormal(new Float32Array(B * d));
+    const w = rng.fillNormal(new Float32Array(m * d));
+    const idx = Int32Array.from({ length: B * 4 }, (_, i) => Math.floor(i / 4) * m + (i % 4) * 20);
+    const up = (x: Float32Array | Int32Array, dt: 'f32' | 'i32') => {
+      const st = be.alloc(x.length, dt);
+      be.write(st, x);
+      return st;
+    };
+    const [A, W, I] = [up(a, 'f32'), up(w, 'f32'), up(idx, 'i32')];
+    const inHeap = (st: unknown) => (be as unknown as { heap: WasmHeap }).heap.owns((st as CpuStorage).data.buffer);
+    assert.ok(inHeap(A) && !inHeap(W), 'the case must mix a heap tensor with one outside it');
+    const out = be.alloc(idx.length, 'f32');
+    be.sddmm(out, A, W, I, m, d);
+    const got = (await be.read(out)) as Float32Array;
+    const ref = new FastCpuBackend(1);
+    try {
+      const [A2, W2, I2] = [a, w, idx].map((x, i) => {
+        const st = ref.alloc(x.length, i === 2 ? 'i32' : 'f32');
+        ref.write(st, x);
+        return st;
+      });
+      const out2 = ref.alloc(idx.length, 'f32');
+      ref.sddmm(out2, A2!, W2!, I2!, m, d);
+      assert.equal(Array.from(got), Array.from((await ref.read(out2)) as Float32Array));
+    } finally {
+      ref.dispose();
+    }
+  } finally {
+    be.dispose();
+  }
+});
+
+s.run();
