@@ -188,7 +188,11 @@ export class ProfileBackend implements Backend {
 
   // ---- memory ----
   alloc(length: number, dtype: DType): Storage {
-    return this.inner.alloc(length, dtype);
+    // Timed on the CPU backends, where allocation zeroes host memory (large buffers cost real time).
+    if (!this.enabled || this.rec) return this.inner.alloc(length, dtype);
+    let st: Storage | null = null;
+    this.call(length >= 1 << 20 ? `alloc [${length}]` : 'alloc (under 1M elements)', () => (st = this.inner.alloc(length, dtype)));
+    return st!;
   }
   write(dst: Storage, data: HostArray): void {
     if (!(this.enabled && this.rec)) return this.inner.write(dst, data);
