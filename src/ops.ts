@@ -2,12 +2,13 @@
 // (the gradient of every recorded op is one entry in autodiff/rules.ts).
 // Shapes in comments use B = batch, D = input dim, M = latents, K = selected entries.
 import type { BinaryOp, ReduceOp, UnaryOp } from './backend/backend.js';
-import { record } from './autodiff/tape.js';
+import { gradEnabled, record } from './autodiff/tape.js';
 import { broadcast } from './shape.js';
 import { Tensor, full, sizeOf, type Shape } from './tensor.js';
 
+/** An op's output: every op here writes all of it with one primitive, so it need not be zeroed first. */
 function alloc(like: Tensor, shape: Shape, dtype: 'f32' | 'i32' = 'f32'): Tensor {
-  return new Tensor(like.backend, like.backend.alloc(sizeOf(shape), dtype), shape);
+  return new Tensor(like.backend, like.backend.alloc(sizeOf(shape), dtype, 'unset'), shape);
 }
 
 function checkSame(op: string, ...ts: Tensor[]): void {
@@ -128,6 +129,27 @@ export function expand(g: Tensor, shape: Shape): Tensor {
 }
 
 // ---- linear algebra ----
+
+/**
+ * a [m,k] . b[n,k]^T + bias [n] and its relu, as one backend call (the backend may fuse the bias and relu
+ * into the product's output pass): { pre, post } with post = relu(pre). No gradient: only under noGrad
+ * (the encoder pass that chooses a TopK/BatchTopK selection, whose gradients flow through recomputed values).
+ */
+export function linearRelu(a: Tensor, b: Tensor, bias: Tensor): { pre: Tensor; post: Tensor } {
+  if (gradEnabled()) throw new Error('linearRelu: has no gradient; call it under noGrad');
+  checkSame('linearRelu', a, b);
+  checkSame('linearRelu', a, bias);
+  for (const t of [a, b, bias]) checkF32('linearRelu', t);
+  if (a.rank !== 2 || b.rank !== 2) throw new Error(`linearRelu: needs matrices, got [${a.shape}] and [${b.shape}]`);
+  const [m, k] = [a.shape[0]!, a.shape[1]!];
+  const [n, k2] = [b.shape[0]!, b.shape[1]!];
+  if (k !== k2) throw new Error(`linearRelu: inner dimensions differ: [${a.shape}] . [${b.shape}]ᵀ (${k} vs ${k2})`);
+  if (bias.size !== n) throw new Error(`linearRelu: bias has ${bias.size} elements for ${n} outputs`);
+  const pre = alloc(a, [m, n]);
+  const post = alloc(a, [m, n]);
+  a.backend.matmul(pre.storage, a.storage, b.storage, m, k, n, false, true, { bias: bias.storage, relu: post.storage });
+  return { pre, post };
+}
 
 /** opA(a) [m,k] . opB(b) [k,n] -> [m,n]; a is [k,m] when transA, b is [n,k] when transB. */
 export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Tensor {

@@ -2,6 +2,8 @@
 // A Selection is a set of entries of a [rows, cols] matrix given by strictly ascending flat indices
 // r*cols + c (what the backend's topk produces). Selected values are recomputed at the entries with
 // sddmm, so the backward pass touches only selected entries (no dense [B,M] gradient).
+// Outputs are allocated 'unset' (each primitive writes all of its output), except densify's, which
+// scatterAdd accumulates onto zeros.
 import { record } from './autodiff/tape.js';
 import { Tensor, full, sizeOf } from './tensor.js';
 import { reshape } from './ops.js';
@@ -22,7 +24,7 @@ export function topkRows(x: Tensor, k: number): Selection {
   if (x.rank !== 2) throw new Error(`topk: needs a matrix [R,C], got [${x.shape}]`);
   const [rows, cols] = [x.shape[0]!, x.shape[1]!];
   if (!Number.isInteger(k) || k < 1 || k > cols) throw new Error(`topk: k (${k}) must be an integer in [1, ${cols}] for [${x.shape}]`);
-  const idx = new Tensor(x.backend, x.backend.alloc(rows * k, 'i32'), [rows * k]);
+  const idx = new Tensor(x.backend, x.backend.alloc(rows * k, 'i32', 'unset'), [rows * k]);
   x.backend.topk(idx.storage, x.storage, rows, cols, k);
   return { idx, rows, cols };
 }
@@ -38,7 +40,7 @@ export function topkBatch(x: Tensor, kTotal: number): Selection {
   if (!Number.isInteger(kTotal) || kTotal < 1 || kTotal > rows * cols) {
     throw new Error(`batchTopk: k (${kTotal}) must be an integer in [1, ${rows * cols}] for [${x.shape}]`);
   }
-  const idx = new Tensor(x.backend, x.backend.alloc(kTotal, 'i32'), [kTotal]);
+  const idx = new Tensor(x.backend, x.backend.alloc(kTotal, 'i32', 'unset'), [kTotal]);
   x.backend.topk(idx.storage, x.storage, 1, rows * cols, kTotal);
   return { idx, rows, cols };
 }
@@ -57,7 +59,7 @@ export function sddmm(a: Tensor, w: Tensor, sel: Selection): Tensor {
   if (w.rank !== 2 || w.shape[0] !== sel.cols || w.shape[1] !== d) {
     throw new Error(`sddmm: w must be [${sel.cols}, ${d}], got [${w.shape}]`);
   }
-  const out = new Tensor(a.backend, a.backend.alloc(K, 'f32'), [K]);
+  const out = new Tensor(a.backend, a.backend.alloc(K, 'f32', 'unset'), [K]);
   a.backend.sddmm(out.storage, a.storage, w.storage, sel.idx.storage, sel.cols, d);
   return record('sddmm', [a, w], out, { sel });
 }
@@ -68,7 +70,7 @@ export function spmm(vals: Tensor, sel: Selection, w: Tensor): Tensor {
   if (vals.size !== K) throw new Error(`spmm: ${vals.size} values for a selection of ${K} entries`);
   if (w.rank !== 2 || w.shape[0] !== sel.cols) throw new Error(`spmm: w must be [${sel.cols}, D], got [${w.shape}]`);
   const d = w.shape[1]!;
-  const out = new Tensor(w.backend, w.backend.alloc(sel.rows * d, 'f32'), [sel.rows, d]);
+  const out = new Tensor(w.backend, w.backend.alloc(sel.rows * d, 'f32', 'unset'), [sel.rows, d]);
   w.backend.spmm(out.storage, vals.storage, sel.idx.storage, sel.cols, w.storage, sel.rows, d);
   return record('spmm', [vals, w], out, { sel });
 }
@@ -79,7 +81,7 @@ export function spmmT(vals: Tensor, sel: Selection, g: Tensor): Tensor {
   if (vals.size !== K) throw new Error(`spmmT: ${vals.size} values for a selection of ${K} entries`);
   if (g.rank !== 2 || g.shape[0] !== sel.rows) throw new Error(`spmmT: g must be [${sel.rows}, D], got [${g.shape}]`);
   const d = g.shape[1]!;
-  const out = new Tensor(g.backend, g.backend.alloc(sel.cols * d, 'f32'), [sel.cols, d]);
+  const out = new Tensor(g.backend, g.backend.alloc(sel.cols * d, 'f32', 'unset'), [sel.cols, d]);
   g.backend.spmmT(out.storage, vals.storage, sel.idx.storage, sel.cols, g.storage, d);
   return record('spmmT', [vals, g], out, { sel });
 }
@@ -110,7 +112,7 @@ export function densify(vals: Tensor, sel: Selection): Tensor {
 export function gatherAt(x: Tensor, sel: Selection): Tensor {
   const K = checkSel('gatherAt', sel);
   if (x.size !== sel.rows * sel.cols) throw new Error(`gatherAt: [${x.shape}] is not [${sel.rows}, ${sel.cols}]`);
-  const out = new Tensor(x.backend, x.backend.alloc(K, 'f32'), [K]);
+  const out = new Tensor(x.backend, x.backend.alloc(K, 'f32', 'unset'), [K]);
   x.backend.gather(out.storage, x.storage, sel.idx.storage);
   return record('gatherAt', [x], out, { sel });
 }

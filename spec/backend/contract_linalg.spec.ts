@@ -13,7 +13,8 @@ import * as assert from 'uvu/assert';
 import { Rng } from '../../src/rng.js';
 import { assertClose, seed, style, U32, values } from './cpu_util.js';
 import { agree, exec, others, size } from './contract_util.js';
-import { cpuFast } from '../helpers/backends.js';
+import { cpu, cpuFast } from '../helpers/backends.js';
+import type { Backend } from '../../src/backend/backend.js';
 import { FastCpuBackend } from '../../src/backend/cpu_fast.js';
 
 const s = suite('backend contract: reduce, matmul');
@@ -133,6 +134,67 @@ s('matmul (fast CPU): the same bits on 1 and 2 threads, over row blocks and pane
     }
   } finally {
     one.dispose();
+  }
+});
+
+/**
+ * matmul with an epilogue on `be`: the fused call and the same backend's matmul, binary add (row) and unary
+ * relu as separate primitives (the epilogue's definition) must give the same bits, for both outputs.
+ */
+async function checkEpilogue(be: Backend, m: number, k: number, n: number, ta: boolean, tb: boolean, sd: number, withBias: boolean) {
+  const rng = new Rng(sd);
+  const inputs = [values(rng, m * k, 'dense'), values(rng, k * n, 'dense'), values(rng, n, 'dense'), new Float32Array(m * n), new Float32Array(m * n)];
+  const fused = await exec(be, inputs, ([a, b, bias, o, r]) => be.matmul(o!, a!, b!, m, k, n, ta, tb, { bias: withBias ? bias : undefined, relu: r }), [3, 4]);
+  const apart = await exec(
+    be,
+    inputs,
+    ([a, b, bias, o, r]) => {
+      be.matmul(o!, a!, b!, m, k, n, ta, tb);
+      if (withBias) be.binary('add', o!, o!, 'full', bias!, 'row', m, n);
+      be.unary('relu', r!, o!);
+    },
+    [3, 4],
+  );
+  const name = `${(be as { variant?: string }).variant ?? be.name} ${m}x${k}x${n} ta=${ta} tb=${tb} bias=${withBias}`;
+  assert.equal(Array.from(fused[0]!), Array.from(apart[0]!), `${name}: product + bias`);
+  assert.equal(Array.from(fused[1]!), Array.from(apart[1]!), `${name}: relu`);
+}
+
+s('matmul epilogue (+ bias, relu into a second output): the same bits as the separate primitives, every backend', async () => {
+  const one = new FastCpuBackend(1);
+  try {
+    const backends: Backend[] = [cpu, ...(await others()), cpuFast(), one];
+    await fc.assert(
+      fc.asyncProperty(size, size, size, fc.boolean(), fc.boolean(), fc.boolean(), seed, async (m, k, n, ta, tb, bias, sd) => {
+        for (const be of backends) await checkEpilogue(be, m, k, n, ta, tb, sd, bias);
+      }),
+      { numRuns: 15 },
+    );
+    // Several row blocks of the fast CPU kernel (64 rows each), panel edges, and k = 0 (zeros + bias).
+    for (const be of backends) {
+      await checkEpilogue(be, 200, 33, 75, false, true, 7, true);
+      await checkEpilogue(be, 5, 0, 9, false, false, 8, true);
+    }
+  } finally {
+    one.dispose();
+  }
+});
+
+s('matmul epilogue: operand checks (relu must not alias an input or out; bias has n elements)', () => {
+  for (const be of [cpu, cpuFast()]) {
+    const a = be.alloc(6, 'f32'),
+      b = be.alloc(6, 'f32'),
+      o = be.alloc(4, 'f32'),
+      bias = be.alloc(2, 'f32'),
+      short = be.alloc(1, 'f32');
+    try {
+      assert.throws(() => be.matmul(o, a, b, 2, 3, 2, false, true, { relu: o }), /epi\.relu/);
+      assert.throws(() => be.matmul(o, a, b, 2, 3, 2, false, true, { relu: a }), /epi\.relu/);
+      assert.throws(() => be.matmul(o, a, b, 2, 3, 2, false, true, { bias: short }), /epi\.bias/);
+      assert.throws(() => be.matmul(o, a, b, 2, 3, 2, false, true, { bias: o }), /epi\.bias/);
+    } finally {
+      for (const t of [a, b, o, bias, short]) be.free(t);
+    }
   }
 });
 

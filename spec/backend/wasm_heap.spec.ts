@@ -9,6 +9,9 @@ import { WasmHeap } from '../../src/backend/cpu/wasm_heap.js';
 import { FastCpuBackend } from '../../src/backend/cpu_fast.js';
 import type { CpuStorage } from '../../src/backend/cpu/storage.js';
 import { Rng } from '../../src/rng.js';
+import { makeTrainConfig } from '../../src/train/config.js';
+import { Trainer } from '../../src/train/trainer.js';
+import { downloadParams } from '../../src/sae/params.js';
 
 const s = suite('wasm heap: the fast CPU backend storage allocator');
 
@@ -112,6 +115,38 @@ s('beyond the maximum: null, then the backend stores outside the heap with the s
     }
   } finally {
     be.dispose();
+  }
+});
+
+s("outputs allocated 'unset' are fully written: training on a heap full of stale NaN bits gives the same bits", async () => {
+  // Every op output skips zeroing on the fast CPU backend; a primitive that left part of its output unwritten
+  // would read the stale bytes. Poison the heap's free memory with NaN bit patterns first, then compare two
+  // BatchTopK and AuxK training steps (dead latents from step 2 on) with a fresh backend's.
+  const cfg = makeTrainConfig({ sae: { arch: 'batchtopk', dIn: 32, dSae: 256, k: 4, deadTokens: 64, kAux: 16 }, batchSize: 64, steps: 100, seed: 5 });
+  const x = new Rng(9).fillNormal(new Float32Array(64 * 32));
+  const run = async (poison: boolean) => {
+    const be = new FastCpuBackend(2);
+    try {
+      if (poison) {
+        const junk = [1 << 20, 1 << 16, 4096, 1 << 18].map((n) => be.alloc(n, 'f32'));
+        for (const j of junk) be.write(j, new Float32Array(j.length).fill(NaN));
+        for (const j of junk) be.free(j);
+      }
+      const t = await Trainer.create(be, cfg, x);
+      for (let i = 0; i < 3; i++) await t.trainStep(x);
+      const h = await downloadParams(t.params);
+      t.dispose();
+      return h;
+    } finally {
+      be.dispose();
+    }
+  };
+  const [fresh, poisoned] = [await run(false), await run(true)];
+  for (const key of Object.keys(fresh) as (keyof typeof fresh)[]) {
+    const a = fresh[key] as Float32Array,
+      b = poisoned[key] as Float32Array;
+    assert.ok(a.every(Number.isFinite), `${key} finite`);
+    assert.equal(Array.from(b), Array.from(a), key);
   }
 });
 

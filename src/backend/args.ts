@@ -2,7 +2,7 @@
 // fails the same way, with the same message, on both. Each check is O(1) per argument (handle, dtype,
 // length, size arguments); element values are never inspected. A check returns the backend's own storage
 // handles, in argument order, ready for the kernels.
-import type { AdamParams, BinaryOp, Broadcast, DType, HostArray, ReduceOp, Storage, UnaryOp } from './backend.js';
+import type { AdamParams, BinaryOp, Broadcast, DType, HostArray, MatmulEpilogue, ReduceOp, Storage, UnaryOp } from './backend.js';
 import { BINARY_OPS, UNARY_OPS } from './backend.js';
 
 /** A backend's storage handle: a Storage that knows whether it was freed. */
@@ -140,6 +140,16 @@ export class ArgChecks<S extends Handle> {
     distinct('matmul', 'out', out, 'a', a);
     distinct('matmul', 'out', out, 'b', b);
     return [this.f32('matmul', 'out', out, m * n, 'm*n'), this.f32('matmul', 'a', a, m * k, 'm*k'), this.f32('matmul', 'b', b, k * n, 'k*n')];
+  }
+
+  /** The epilogue's operands (after matmul's own checks): bias [n] and relu [m,n], each distinct from the rest. */
+  matmulEpilogue(out: Storage, a: Storage, b: Storage, m: number, n: number, epi: MatmulEpilogue | undefined): [S | null, S | null] {
+    if (!epi) return [null, null];
+    const bias = epi.bias ? this.f32('matmul', 'epi.bias', epi.bias, n, 'n') : null;
+    if (epi.bias) distinct('matmul', 'out', out, 'epi.bias', epi.bias);
+    if (!epi.relu) return [bias, null];
+    for (const [name, s] of [['out', out], ['a', a], ['b', b], ['epi.bias', epi.bias]] as const) if (s) distinct('matmul', 'epi.relu', epi.relu, name, s);
+    return [bias, this.f32('matmul', 'epi.relu', epi.relu, m * n, 'm*n')];
   }
 
   topk(outIdx: Storage, x: Storage, rows: number, cols: number, k: number): [S, S] {

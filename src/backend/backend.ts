@@ -43,6 +43,14 @@ export type Broadcast = 'full' | 'row' | 'col' | 'scalar';
 /** Reductions. sum, max, min. */
 export type ReduceOp = 'sum' | 'max' | 'min';
 
+/** Elementwise work after a matmul, on its output (see Backend.matmul). */
+export interface MatmulEpilogue {
+  /** f32 [n], added to every row of the product. */
+  bias?: Storage;
+  /** f32 [m,n], receives relu of the (biased) product. */
+  relu?: Storage;
+}
+
 /** Adam hyper-parameters for one step; bc1 = 1 - beta1^t and bc2 = 1 - beta2^t are computed on the host. */
 export interface AdamParams {
   lr: number;
@@ -58,8 +66,12 @@ export interface Backend extends ModelOps {
   readonly name: 'cpu' | 'webgpu';
 
   // ---- memory ----
-  /** New storage of `length` elements, contents zero. */
-  alloc(length: number, dtype: DType): Storage;
+  /**
+   * New storage of `length` elements, contents zero. With contents 'unset' the caller promises that the next
+   * primitive writes every element before anything reads one (an op's output), so a backend may skip the
+   * zeroing (the fast CPU backend reuses freed host memory, where zeroing [B,M] buffers costs real time).
+   */
+  alloc(length: number, dtype: DType, contents?: 'zero' | 'unset'): Storage;
   /** Copy host data into `dst` (lengths and dtypes must match). */
   write(dst: Storage, data: HostArray): void;
   /** Copy device data to the host. The only asynchronous primitive. */
@@ -101,8 +113,11 @@ export interface Backend extends ModelOps {
   /**
    * out[m,n] = opA(a)[m,k] . opB(b)[k,n], overwriting out.
    * a is stored [m,k], or [k,m] when transA; b is stored [k,n], or [n,k] when transB.
+   * With an epilogue, the same results as the separate primitives after it (a backend may fuse them into
+   * its output pass): out = binary add of out and epi.bias [n] broadcast over rows, then epi.relu [m,n]
+   * (a second output, distinct from every other operand) = unary relu of out.
    */
-  matmul(out: Storage, a: Storage, b: Storage, m: number, k: number, n: number, transA: boolean, transB: boolean): void;
+  matmul(out: Storage, a: Storage, b: Storage, m: number, k: number, n: number, transA: boolean, transB: boolean, epi?: MatmulEpilogue): void;
 
   // ---- selection ----
   /**

@@ -10,6 +10,7 @@ import type {
   Broadcast,
   DType,
   HostArray,
+  MatmulEpilogue,
   ReduceOp,
   Storage,
   UnaryOp,
@@ -87,9 +88,13 @@ export class CpuBackend implements Backend {
 
   // ---- linear algebra ----
 
-  matmul(out: Storage, a: Storage, b: Storage, m: number, k: number, n: number, transA: boolean, transB: boolean): void {
+  matmul(out: Storage, a: Storage, b: Storage, m: number, k: number, n: number, transA: boolean, transB: boolean, epi?: MatmulEpilogue): void {
     const [o, av, bv] = this.args.matmul(out, a, b, m, k, n);
+    const [bias, relu] = this.args.matmulEpilogue(out, a, b, m, n, epi);
     matmulF32(f(o), f(av), f(bv), m, k, n, transA, transB, this.mm);
+    // The reference epilogue is the separate primitives' own loops, which fused paths must match.
+    if (bias) binaryF32('add', f(o), f(o), strides('full', n), f(bias), strides('row', n), m, n);
+    if (relu) unaryF32('relu', f(relu), f(o));
   }
 
   // ---- selection ----

@@ -7,7 +7,7 @@
 // Storage is backed by SharedArrayBuffers so the workers read and write it in place.
 // Every other primitive is the reference's.
 import { availableParallelism } from 'node:os';
-import type { AdamParams, BinaryOp, Broadcast, DType, Storage, UnaryOp } from './backend.js';
+import type { AdamParams, BinaryOp, Broadcast, DType, MatmulEpilogue, Storage, UnaryOp } from './backend.js';
 import { strides } from './cpu/elementwise.js';
 import { CpuBackend, CpuStorage } from './cpu.js';
 import { GemmThreads } from './cpu/gemm_threads.js';
@@ -53,9 +53,9 @@ export class FastCpuBackend extends CpuBackend {
     this.mem.peakHeld = Math.max(this.mem.peakHeld, this.mem.live + this.shared.freeBytes + this.heap.freeBytes);
   }
 
-  override alloc(length: number, dtype: DType): Storage {
+  override alloc(length: number, dtype: DType, contents: 'zero' | 'unset' = 'zero'): Storage {
     this.args.alloc(length, dtype);
-    const piece = this.heap.alloc(length * 4) ?? this.shared.take(length * 4);
+    const piece = this.heap.alloc(length * 4, contents === 'zero') ?? this.shared.take(length * 4);
     this.track(length * 4);
     return new CpuStorage(length, dtype, true, piece);
   }
@@ -87,10 +87,13 @@ export class FastCpuBackend extends CpuBackend {
     }
   }
 
-  override matmul(out: Storage, a: Storage, b: Storage, m: number, k: number, n: number, transA: boolean, transB: boolean): void {
+  override matmul(out: Storage, a: Storage, b: Storage, m: number, k: number, n: number, transA: boolean, transB: boolean, epi?: MatmulEpilogue): void {
     const [o, av, bv] = this.args.matmul(out, a, b, m, k, n);
+    const [bias, relu] = this.args.matmulEpilogue(out, a, b, m, n, epi);
     this.gemm ??= new GemmThreads(Math.max(1, this.threads));
-    this.gemm.matmul(o.data as Float32Array, av.data as Float32Array, bv.data as Float32Array, m, k, n, transA, transB);
+    const f = (s: CpuStorage | null) => (s ? (s.data as Float32Array) : null);
+    // The epilogue is fused into the threads' copy of the product out of the kernel's memory.
+    this.gemm.matmul(f(o)!, f(av)!, f(bv)!, m, k, n, transA, transB, f(bias), f(relu));
   }
 
   /** The pool when the work is worth splitting and every array is shared, else null (run the reference). */

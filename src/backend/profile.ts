@@ -12,7 +12,7 @@
 // has none, so this wrapper uses synced wall time everywhere.
 // Errors that a primitive would throw while recording are thrown when it is called (argument checks run
 // then); device errors of a captured command surface at the read() or sync() that runs it.
-import type { AdamParams, Backend, BinaryOp, Broadcast, DType, HostArray, ReduceOp, Storage, UnaryOp } from './backend.js';
+import type { AdamParams, Backend, BinaryOp, Broadcast, DType, HostArray, MatmulEpilogue, ReduceOp, Storage, UnaryOp } from './backend.js';
 import type { CapturedCommand, Recorder } from './webgpu/recorder.js';
 
 export interface ProfileRow {
@@ -187,11 +187,12 @@ export class ProfileBackend implements Backend {
   }
 
   // ---- memory ----
-  alloc(length: number, dtype: DType): Storage {
+  alloc(length: number, dtype: DType, contents?: 'zero' | 'unset'): Storage {
     // Timed on the CPU backends, where allocation zeroes host memory (large buffers cost real time).
-    if (!this.enabled || this.rec) return this.inner.alloc(length, dtype);
+    if (!this.enabled || this.rec) return this.inner.alloc(length, dtype, contents);
     let st: Storage | null = null;
-    this.call(length >= 1 << 20 ? `alloc [${length}]` : 'alloc (under 1M elements)', () => (st = this.inner.alloc(length, dtype)));
+    const what = contents === 'unset' ? 'alloc unset' : 'alloc';
+    this.call(length >= 1 << 20 ? `${what} [${length}]` : `${what} (under 1M elements)`, () => (st = this.inner.alloc(length, dtype, contents)));
     return st!;
   }
   write(dst: Storage, data: HostArray): void {
@@ -235,9 +236,10 @@ export class ProfileBackend implements Backend {
   }
 
   // ---- linear algebra ----
-  matmul(out: Storage, a: Storage, b: Storage, m: number, k: number, n: number, transA: boolean, transB: boolean): void {
-    const name = `matmul [${dims(m, k)}]${transA ? '^T' : ''}.[${dims(k, n)}]${transB ? '^T' : ''}`;
-    this.call(name, () => this.inner.matmul(out, a, b, m, k, n, transA, transB));
+  matmul(out: Storage, a: Storage, b: Storage, m: number, k: number, n: number, transA: boolean, transB: boolean, epi?: MatmulEpilogue): void {
+    const tail = epi ? ` +${[epi.bias ? 'bias' : '', epi.relu ? 'relu' : ''].filter(Boolean).join('+')}` : '';
+    const name = `matmul [${dims(m, k)}]${transA ? '^T' : ''}.[${dims(k, n)}]${transB ? '^T' : ''}${tail}`;
+    this.call(name, () => this.inner.matmul(out, a, b, m, k, n, transA, transB, epi));
   }
 
   // ---- selection ----

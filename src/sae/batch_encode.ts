@@ -6,7 +6,7 @@ import { noGrad } from '../autodiff/tape.js';
 import * as o from '../ops.js';
 import { densify, gatherAt, topkBatch } from '../sparse.js';
 import type { Tensor } from '../tensor.js';
-import { center, decodeDense, preActs } from './common.js';
+import { center, decodeDense, preActsRelu } from './common.js';
 import type { SaeParams } from './params.js';
 
 /** Stands in for +inf when taking the minimum over positive entries only. */
@@ -22,7 +22,8 @@ export interface BatchEncoding {
 /** Batch top-k of x [B,D] (normalised space) keeping min(B*k, B*M) entries. */
 export function encodeBatchTopK(x: Tensor, p: SaeParams, k: number): BatchEncoding {
   return noGrad(() => {
-    const post = o.relu(preActs(center(x, p), p));
+    const { pre, post } = preActsRelu(center(x, p), p);
+    pre.free(); // only the ReLU is read
     const sel = topkBatch(post, Math.min(Math.round(x.rows * k), post.size));
     const chosen = gatherAt(post, sel);
     const minSelected = o.reduceAll('min', o.add(chosen, o.mulScalar(o.addScalar(o.step(chosen), -1), -BIG)));

@@ -48,6 +48,11 @@ export function preActs(xc: Tensor, p: SaeParams): Tensor {
   return pre;
 }
 
+/** Under noGrad: the pre-activations and their ReLU ([B,M] each) in one fused backend call. */
+export function preActsRelu(xc: Tensor, p: SaeParams): { pre: Tensor; post: Tensor } {
+  return o.linearRelu(xc, p.W_enc, p.b_enc);
+}
+
 /** Dense decode f W_dec + b_dec: [B,D]. */
 export function decodeDense(f: Tensor, p: SaeParams): Tensor {
   return o.add(o.matmul(f, p.W_dec), p.b_dec);

@@ -8,7 +8,7 @@ import * as o from '../ops.js';
 import { densify, gatherAt, gatherCols, sddmm, spmm, sumByCol, type Selection } from '../sparse.js';
 import type { Tensor } from '../tensor.js';
 import { auxkLoss } from './auxk.js';
-import { center, decodeDense, mse, preActs, type ForwardCtx, type TrainOut } from './common.js';
+import { center, decodeDense, mse, preActsRelu, type ForwardCtx, type TrainOut } from './common.js';
 import type { SaeParams } from './params.js';
 
 /** Stands in for +inf when taking the minimum over positive entries only. */
@@ -22,8 +22,7 @@ export function selectiveForward(
 ): TrainOut & { sel: Selection } {
   const xc = center(x, p);
   const { pre, post, sel, minSelected, chosen } = noGrad(() => {
-    const pre = preActs(xc, p);
-    const post = o.relu(pre);
+    const { pre, post } = preActsRelu(xc, p);
     const sel = select(post);
     // The cut: the smallest positive selected activation (BIG when none is positive).
     const chosen = gatherAt(post, sel);

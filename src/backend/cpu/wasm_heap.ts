@@ -42,8 +42,8 @@ export class WasmHeap {
     return this.buffers.has(buf as SharedArrayBuffer);
   }
 
-  /** A zeroed piece of `bytes` bytes, or null when the memory cannot hold it. */
-  alloc(bytes: number): { buf: SharedArrayBuffer; offset: number } | null {
+  /** A piece of `bytes` bytes (zeroed unless `zero` is false), or null when the memory cannot hold it. */
+  alloc(bytes: number, zero = true): { buf: SharedArrayBuffer; offset: number } | null {
     const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
     let best = -1;
     for (let i = 0; i < this.free.length; i++) {
@@ -71,7 +71,7 @@ export class WasmHeap {
     }
     this.used += size;
     const buf = this.buffer();
-    new Uint8Array(buf, off, bytes).fill(0);
+    if (zero) new Uint8Array(buf, off, bytes).fill(0);
     return { buf, offset: off };
   }
 

@@ -2,7 +2,7 @@
 // the shared GpuContext. Dense primitives live in elementwise/reduce/matmul/indexing.ts, selection and
 // sparse products in select.ts / sparse.ts.
 /// <reference types="@webgpu/types" />
-import type { AdamParams, Backend, BinaryOp, Broadcast, DType, HostArray, ReduceOp, Storage, UnaryOp } from '../backend.js';
+import type { AdamParams, Backend, BinaryOp, Broadcast, DType, HostArray, MatmulEpilogue, ReduceOp, Storage, UnaryOp } from '../backend.js';
 import { ArgChecks } from '../args.js';
 import { WebGpuContext } from './context.js';
 import { acquireDevice, type AcquiredDevice, type WebGpuOptions } from './device.js';
@@ -111,9 +111,13 @@ export class WebGpuBackend implements Backend {
 
   // ---- linear algebra ----
 
-  matmul(out: Storage, a: Storage, b: Storage, m: number, k: number, n: number, transA: boolean, transB: boolean): void {
+  matmul(out: Storage, a: Storage, b: Storage, m: number, k: number, n: number, transA: boolean, transB: boolean, epi?: MatmulEpilogue): void {
     const [o, av, bv] = this.args.matmul(out, a, b, m, k, n);
+    const [bias, relu] = this.args.matmulEpilogue(out, a, b, m, n, epi);
     matmulGpu(this.ctx, this.tuning.matmul, o, av, bv, m, k, n, transA, transB);
+    // Not fused here yet: the epilogue runs as the separate kernels it is defined by.
+    if (bias) binaryGpu(this.ctx, 'add', o, o, 'full', bias, 'row', m, n);
+    if (relu) unaryGpu(this.ctx, 'relu', relu, o);
   }
 
   // ---- selection ----
