@@ -2,48 +2,17 @@
 // Each invocation owns a 4x4 block of C in four vec4 accumulators and walks K one step at a time, loading
 // 4 values of opA's column and 4 of opB's row. No barriers: on llvmpipe (a workgroup runs its invocations as
 // coroutines, and each barrier is a context switch) this is ~4x faster than workgroup-memory tiling.
-// Layout: A stored [M, lda] row-major ([K, lda] when TRANS_A), B stored [K, ldb] ([N, ldb] when TRANS_B),
-// C [M, ldc]; aOff/bOff/cOff are element offsets of the block in the bindings. Indices beyond M or N are
-// clamped for loads (their results are never stored), so any M, N, K works.
-// Bindings: 0 a (read), 1 b (read), 2 c (read_write), 3 Params. Matches CpuBackend.matmul (f32 accumulation
-// here vs f64 there). A workgroup covers 4*WGY rows x 4*WGX columns; tiles are numbered x fastest.
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
-override WGX: u32 = 16;
-override WGY: u32 = 8;
+// Indices beyond M or N are clamped for loads (their results are never stored), so any M, N, K works.
+// Layout, Params and bindings: lib/matmul_io.wgsl (scalar a and b).
+alias AB = f32;
 
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  lda: u32,
-  ldb: u32,
-  ldc: u32,
-  aOff: u32,
-  bOff: u32,
-  cOff: u32,
-  accumulate: u32, // 1: C += A.B (a later K block), 0: C = A.B
-  tilesX: u32,     // workgroup tiles along N
-}
+//#include "lib/matmul_io.wgsl"
+//#include "lib/matmul_reg_main.wgsl"
 
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
-@group(0) @binding(3) var<uniform> params: Params;
-
-@compute @workgroup_size(WGX, WGY)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_id) lid: vec3u) {
-  let tile = wg.x + wg.y * nwg.x;
-  let tx = tile % params.tilesX;
-  let ty = tile / params.tilesX;
-  let row0 = (ty * WGY + lid.y) * 4u;
-  let col0 = (tx * WGX + lid.x) * 4u;
+// The 4x4 block of opA . opB at (row0, col0), one K step per iteration.
+fn block(row0: u32, col0: u32) -> array<vec4f, 4> {
   let M = params.M;
   let N = params.N;
-  if (row0 >= M || col0 >= N) {
-    return;
-  }
   let rows = min(vec4u(row0) + vec4u(0u, 1u, 2u, 3u), vec4u(M - 1u));
   let cols = min(vec4u(col0) + vec4u(0u, 1u, 2u, 3u), vec4u(N - 1u));
   // Per-step strides and starting indices for the four rows of opA and four columns of opB.
@@ -67,18 +36,5 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
     ia += vec4u(sa);
     ib += vec4u(sb);
   }
-  let accs = array<vec4f, 4>(acc0, acc1, acc2, acc3);
-  for (var i = 0u; i < 4u; i++) {
-    let r = row0 + i;
-    if (r < M) {
-      for (var j = 0u; j < 4u; j++) {
-        let col = col0 + j;
-        if (col < N) {
-          let at = params.cOff + r * params.ldc + col;
-          let prev = select(0.0, c[at], params.accumulate != 0u);
-          c[at] = prev + accs[i][j];
-        }
-      }
-    }
-  }
+  return array<vec4f, 4>(acc0, acc1, acc2, acc3);
 }

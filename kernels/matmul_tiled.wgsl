@@ -3,11 +3,7 @@
 // opA and a 16x64 tile of opB in workgroup memory (zero-padded at the edges, loads coalesced along the
 // stored layout), then each invocation accumulates an 8-row x 4-column block. The usual choice on real
 // GPUs; on llvmpipe barriers are expensive and matmul_reg is faster (see matmul.ts).
-// Layout and Params as in matmul_reg.wgsl. Bindings: 0 a (read), 1 b (read), 2 c (read_write), 3 Params.
-// Matches CpuBackend.matmul (f32 accumulation here vs f64 there).
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
-
+// Layout, Params and bindings: lib/matmul_io.wgsl (scalar a and b).
 const BM = 64u;
 const BN = 64u;
 const BK = 16u;
@@ -15,24 +11,9 @@ const WGX = 16u;
 const WGY = 8u;
 const THREADS = 128u;
 
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  lda: u32,
-  ldb: u32,
-  ldc: u32,
-  aOff: u32,
-  bOff: u32,
-  cOff: u32,
-  accumulate: u32,
-  tilesX: u32,
-}
+alias AB = f32;
 
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
-@group(0) @binding(3) var<uniform> params: Params;
+//#include "lib/matmul_io.wgsl"
 
 var<workgroup> As: array<f32, 1024>; // [BK][BM]
 var<workgroup> Bs: array<f32, 1024>; // [BK][BN]
@@ -92,16 +73,6 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
     workgroupBarrier();
   }
   for (var i = 0u; i < 8u; i++) {
-    let r = tileM + lid.y * 8u + i;
-    if (r < params.M) {
-      for (var j = 0u; j < 4u; j++) {
-        let col = tileN + lid.x * 4u + j;
-        if (col < params.N) {
-          let at = params.cOff + r * params.ldc + col;
-          let prev = select(0.0, c[at], params.accumulate != 0u);
-          c[at] = prev + acc[i][j];
-        }
-      }
-    }
+    storeRow(tileM + lid.y * 8u + i, tileN + lid.x * 4u, acc[i]);
   }
 }

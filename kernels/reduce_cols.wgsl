@@ -25,13 +25,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<uniform> params: Params;
 
-fn combine(a: f32, b: f32) -> f32 {
-  switch OP {
-    case 0u: { return a + b; }
-    case 1u: { return select(a, b, b > a); }
-    default: { return select(a, b, b < a); }
-  }
-}
+//#include "lib/reduce_op.wgsl"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,

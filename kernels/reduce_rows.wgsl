@@ -25,21 +25,7 @@ struct Params {
 
 var<workgroup> part: array<f32, WG>;
 
-fn identity() -> f32 {
-  switch OP {
-    case 0u: { return 0.0; }
-    case 1u: { return -3.4028234e38; }
-    default: { return 3.4028234e38; }
-  }
-}
-
-fn combine(a: f32, b: f32) -> f32 {
-  switch OP {
-    case 0u: { return a + b; }
-    case 1u: { return select(a, b, b > a); }
-    default: { return select(a, b, b < a); }
-  }
-}
+//#include "lib/reduce_op.wgsl"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,

@@ -13,39 +13,7 @@ struct Params {
 @group(0) @binding(0) var<storage, read_write> data: array<u32>;
 @group(0) @binding(1) var<uniform> p: Params;
 
-var<workgroup> sums: array<u32, WG>;
-
-// Inclusive workgroup scan in three barriers (few barriers matter on llvmpipe, where each one switches all
-// invocations): groups of RAKE invocations scan serially, one invocation scans the group totals.
-// Needs WG % RAKE == 0. Also leaves the workgroup total in scanTotal.
-const RAKE = 8u;
-var<workgroup> groupSums: array<u32, WG / RAKE>;
-var<workgroup> scanTotal: u32;
-
-fn scanIncl(lid: u32, v: u32) -> u32 {
-  sums[lid] = v;
-  workgroupBarrier();
-  if (lid < WG / RAKE) {
-    var run = 0u;
-    for (var j = lid * RAKE; j < lid * RAKE + RAKE; j++) {
-      run += sums[j];
-      sums[j] = run;
-    }
-  }
-  workgroupBarrier();
-  if (lid == 0u) {
-    var run = 0u;
-    for (var g = 0u; g < WG / RAKE; g++) {
-      run += sums[g * RAKE + RAKE - 1u];
-      groupSums[g] = run;
-    }
-    scanTotal = run;
-  }
-  workgroupBarrier();
-  var before = 0u;
-  if (lid >= RAKE) { before = groupSums[lid / RAKE - 1u]; }
-  return sums[lid] + before;
-}
+//#include "lib/scan.wgsl"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32) {

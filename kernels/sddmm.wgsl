@@ -1,43 +1,8 @@
-// Sampled dense-dense product: out[i] = dot(a[r_i, :], w[c_i, :]) for the entries of a selection,
-// r_i = idx[i] div m, c_i = idx[i] mod m; a [B,d], w [M,d]. One invocation per entry. a and w may be bound
-// as row windows; an entry is computed by the one dispatch whose windows hold both of its rows.
-// This is the scalar form for any d; sddmm_v4 is the same with vec4 loads (d % 4 == 0).
-// Must match `sddmmF32` in src/backend/cpu/sparse.ts up to summation order.
-// Bindings: 0 a window, 1 w window (f32, read), 2 idx (i32, read), 3 out (f32, read_write), 4 Params.
-override WG: u32 = 64;
+// sddmm, scalar form for any d (sddmm_v4 is the vec4 form): see lib/sddmm_body.wgsl.
+alias V = f32;
 
-struct Params {
-  nnz: u32,
-  m: u32,
-  d: u32,
-  nx: u32,
-  aRow0: u32,
-  aRows: u32,
-  aShift: u32,
-  wRow0: u32,
-  wRows: u32,
-  wShift: u32,
-  _a: u32,
-  _b: u32,
-}
-
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read> idx: array<i32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
-
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = (wg.x + wg.y * p.nx) * WG + lid;
-  if (i >= p.nnz) { return; }
-  let f = u32(idx[i]);
-  let r = f / p.m;
-  let c = f - r * p.m;
-  if (r < p.aRow0 || r >= p.aRow0 + p.aRows || c < p.wRow0 || c >= p.wRow0 + p.wRows) { return; }
-  let ab = p.aShift + (r - p.aRow0) * p.d;
-  let wb = p.wShift + (c - p.wRow0) * p.d;
-  // Four interleaved partial sums, as in the vec4 form.
+// Four interleaved partial sums, as in the vec4 form, then the d % 4 tail into the first.
+fn partials(ab: u32, wb: u32) -> vec4<f32> {
   var s = vec4<f32>(0.0);
   let d4 = p.d & ~3u;
   for (var t = 0u; t < d4; t += 4u) {
@@ -45,5 +10,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
          vec4<f32>(w[wb + t], w[wb + t + 1u], w[wb + t + 2u], w[wb + t + 3u]);
   }
   for (var t = d4; t < p.d; t++) { s.x += a[ab + t] * w[wb + t]; }
-  out[i] = (s.x + s.y) + (s.z + s.w);
+  return s;
 }
+
+//#include "lib/sddmm_body.wgsl"

@@ -1,47 +1,5 @@
-// spmm_t with vec4 loads and stores, for d % 4 == 0 (d4 = d / 4; shifts in vec4 units). See spmm_t.wgsl.
-// Must match `spmmTF32` in src/backend/cpu/sparse.ts up to summation order across g windows.
-// Bindings: 0 vals (f32), 1 idx (i32), 2 start (u32), 3 sorted (u32), 4 g window (vec4),
-// 5 out window (vec4, read_write), 6 Params.
-override WG: u32 = 64;
+// spmm_t with vec4 loads and stores, for d % 4 == 0 (d and the shifts in vec4 units): see
+// lib/spmm_t_body.wgsl.
+alias V = vec4<f32>;
 
-struct Params {
-  m: u32,
-  d4: u32,
-  nx: u32,
-  accumulate: u32,
-  oRow0: u32,
-  oRows: u32,
-  oShift: u32,
-  gRow0: u32,
-  gRows: u32,
-  gShift: u32,
-  _a: u32,
-  _b: u32,
-}
-
-@group(0) @binding(0) var<storage, read> vals: array<f32>;
-@group(0) @binding(1) var<storage, read> idx: array<i32>;
-@group(0) @binding(2) var<storage, read> start: array<u32>;
-@group(0) @binding(3) var<storage, read> sorted: array<u32>;
-@group(0) @binding(4) var<storage, read> g: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read_write> out: array<vec4<f32>>;
-@group(0) @binding(6) var<uniform> p: Params;
-
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let id = (wg.x + wg.y * p.nx) * WG + lid;
-  if (id >= p.oRows * p.d4) { return; }
-  let cl = id / p.d4;
-  let t = id - cl * p.d4;
-  let c = p.oRow0 + cl;
-  var s = vec4<f32>(0.0);
-  for (var j = start[c]; j < start[c + 1u]; j++) {
-    let e = sorted[j];
-    let r = u32(idx[e]) / p.m;
-    if (r >= p.gRow0 && r < p.gRow0 + p.gRows) {
-      s += vals[e] * g[p.gShift + (r - p.gRow0) * p.d4 + t];
-    }
-  }
-  let o = p.oShift + id;
-  out[o] = select(s, out[o] + s, p.accumulate == 1u);
-}
+//#include "lib/spmm_t_body.wgsl"

@@ -30,11 +30,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> out: array<i32>;
 @group(0) @binding(5) var<uniform> p: Params;
 
-fn key(v: f32) -> u32 {
-  var b = bitcast<u32>(v);
-  if (b == 0x80000000u) { b = 0u; }
-  return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
-}
+//#include "lib/topk_key.wgsl"
 
 fn put(slot: u32, idx: u32) {
   if (slot >= p.outBase && slot < p.outBase + p.outLen) {

@@ -1,39 +1,61 @@
 // Kernel sources and compute pipelines. Each kernel is one file `kernels/<name>.wgsl` with entry point
-// `main`, read once. Pipelines are cached by name + JSON of the override constants.
+// `main`, read once and composed with the snippets it includes (wgsl_compose.ts: `//#include "lib/x.wgsl"`).
+// Pipelines are cached by name + JSON of the override constants.
 // Bind group layouts are explicit, derived from the `@binding(i) var<storage, read|read_write>` /
 // `var<uniform>` declarations, so a binding a kernel happens not to use statically is still accepted
 // (layout 'auto' would drop it and reject the bind group).
 // Compile errors are collected through an error scope plus getCompilationInfo and reported with the
-// kernel's name by the context at its next checkpoint.
+// kernel's name and the file:line each message points at (in the kernel file or a snippet it includes) by
+// the context at its next checkpoint.
 /// <reference types="@webgpu/types" />
 import { readFileSync } from 'node:fs';
+import { composeWgsl, sourceOf, type ComposedWgsl } from './wgsl_compose.js';
 
 const SHADER_STAGE_COMPUTE = 0x4;
 
-const sources = new Map<string, string>();
+const KERNELS = new URL('../../../kernels/', import.meta.url);
+const sources = new Map<string, ComposedWgsl>();
 /** Test and extension hook: kernels registered here shadow the files in kernels/. */
 const registered = new Map<string, string>();
 
 /** Register WGSL source under a kernel name (used by specs to compile a deliberately broken kernel). */
 export function registerKernelSource(name: string, code: string): void {
   registered.set(name, code);
+  sources.delete(name);
 }
 
-export function kernelSource(name: string): string {
-  const reg = registered.get(name);
-  if (reg !== undefined) return reg;
+/** A file of kernels/ by its relative path, or null when there is none. */
+export function readKernelFile(file: string): string | null {
+  try {
+    return readFileSync(new URL(file, KERNELS), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** The composed source of a kernel: its file (or registered text) with includes resolved. */
+export function kernelSource(name: string): ComposedWgsl {
   let src = sources.get(name);
   if (src === undefined) {
     if (!/^[a-z0-9_]+$/.test(name)) throw new Error(`WebGPU: bad kernel name '${name}'`);
-    const url = new URL(`../../../kernels/${name}.wgsl`, import.meta.url);
+    const file = `${name}.wgsl`;
+    const reg = registered.get(name);
+    const read = (f: string): string | null => (f === file && reg !== undefined ? reg : readKernelFile(f));
     try {
-      src = readFileSync(url, 'utf8');
+      src = composeWgsl(file, read);
     } catch (err) {
-      throw new Error(`WebGPU: kernel '${name}' not found at ${url.pathname}: ${(err as Error).message}`);
+      throw new Error(`WebGPU: kernel '${name}': ${(err as Error).message} (kernels/ is ${KERNELS.pathname})`);
     }
     sources.set(name, src);
   }
   return src;
+}
+
+/** A compilation message's place as `file:line:pos` in the kernel's own files. */
+export function messagePlace(name: string, src: ComposedWgsl, lineNum: number, linePos: number): string {
+  const at = sourceOf(src, lineNum);
+  return at ? `${at.file}:${at.line}:${linePos}` : `${name}.wgsl:${lineNum}:${linePos}`;
 }
 
 type BindingKind = 'read-only-storage' | 'storage' | 'uniform';
@@ -73,7 +95,8 @@ export class PipelineCache {
     const key = `${name}|${JSON.stringify(constants)}`;
     const hit = this.cache.get(key);
     if (hit) return hit;
-    const code = kernelSource(name);
+    const src = kernelSource(name);
+    const code = src.code;
     const kinds = parseBindings(name, code);
     const dev = this.device;
     dev.pushErrorScope('validation');
@@ -102,7 +125,7 @@ export class PipelineCache {
       Promise.all([scope, info]).then(([err, ci]) => {
         const lines = (ci?.messages ?? [])
           .filter((m) => m.type === 'error')
-          .map((m) => `  ${name}.wgsl:${m.lineNum}:${m.linePos}: ${m.message}`);
+          .map((m) => `  ${messagePlace(name, src, m.lineNum, m.linePos)}: ${m.message}`);
         if (!err && lines.length === 0) return null;
         // Forget the failed objects, so that a later use fails again with its cause instead of a follow-on.
         this.cache.delete(key);
