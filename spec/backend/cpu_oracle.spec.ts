@@ -100,6 +100,27 @@ s(
   },
 );
 
+s('relu and step (computed on the bits) equal x > 0 ? x : 0 and x > 0 ? 1 : 0 for every f32 bit pattern kind', async () => {
+  const specials = [0, 0x80000000, 1, 0x80000001, 0x7f7fffff, 0xff7fffff, 0x7f800000, 0xff800000, 0x7f800001, 0x7fc00000, 0xffc00000, 0xffffffff, 0x3f800000, 0xbf800000];
+  await fc.assert(
+    fc.asyncProperty(fc.array(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), { maxLength: 200 }), async (rand) => {
+      const bits = Int32Array.from([...specials, ...rand]);
+      const x = new Float32Array(bits.buffer);
+      const xs = upload(cpu, x);
+      const out = cpu.alloc(x.length, 'f32');
+      for (const [op, ref] of [['relu', (v: number) => (v > 0 ? v : 0)], ['step', (v: number) => (v > 0 ? 1 : 0)]] as const) {
+        cpu.unary(op, out, xs);
+        const got = new Int32Array((await readF32(cpu, out)).buffer);
+        const want = new Int32Array(Float32Array.from(x, ref).buffer);
+        for (let i = 0; i < x.length; i++) if (got[i] !== want[i]) assert.unreachable(`${op}(bits 0x${(bits[i]! >>> 0).toString(16)}) = bits 0x${(got[i]! >>> 0).toString(16)}, want 0x${(want[i]! >>> 0).toString(16)}`);
+      }
+      cpu.free(xs);
+      cpu.free(out);
+    }),
+    { numRuns: 100 },
+  );
+});
+
 const binaryRef: Record<string, (a: number, b: number) => number> = {
   add: (a, b) => a + b,
   sub: (a, b) => a - b,

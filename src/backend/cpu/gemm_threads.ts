@@ -30,7 +30,8 @@ interface OutArrays {
 /**
  * Rows [0, mc) and columns [j0, j1) of the C block (f32 offset c0, row stride ld) into o rows [i0, i0+mc),
  * adding bias and writing relu when given: the same arithmetic as the binary add and unary relu primitives
- * (an f32 sum rounded once; v > 0 ? v : 0). Self-contained: its source also runs in the workers.
+ * (an f32 sum rounded once on store; relu of the stored value). Self-contained: its source also runs in the
+ * workers.
  */
 export function unpackCols(
   o: Float32Array,
@@ -48,15 +49,18 @@ export function unpackCols(
   for (let r = 0; r < mc; r++) {
     const src = c0 + r * ld,
       dst = (i0 + r) * n;
-    if (bias === null && relu === null) {
-      o.set(mem.subarray(src + j0, src + j1), dst + j0);
-      continue;
-    }
-    for (let j = j0; j < j1; j++) {
-      let v = mem[src + j]!;
-      if (bias !== null) v = Math.fround(v + bias[j]!);
-      o[dst + j] = v;
-      if (relu !== null) relu[dst + j] = v > 0 ? v : 0;
+    if (bias === null) o.set(mem.subarray(src + j0, src + j1), dst + j0);
+    else for (let j = j0; j < j1; j++) o[dst + j] = mem[src + j]! + bias[j]!;
+  }
+  if (relu === null) return;
+  // relu on the bits, without a branch, as the reference's unary relu (cpu/elementwise.ts): the same bits.
+  const oi = new Int32Array(o.buffer, o.byteOffset, o.length),
+    ri = new Int32Array(relu.buffer, relu.byteOffset, relu.length);
+  for (let r = 0; r < mc; r++) {
+    const dst = (i0 + r) * n;
+    for (let j = dst + j0; j < dst + j1; j++) {
+      const b = oi[j]!;
+      ri[j] = b & ~(b >> 31) & ~((0x7f800000 - b) >> 31);
     }
   }
 }
