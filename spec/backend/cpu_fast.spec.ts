@@ -37,7 +37,7 @@ const normal = (rng: Rng, n: number) => rng.fillNormal(new Float32Array(n));
 s('sddmm, spmm, spmmT: random rows (some empty), and every row on the same columns (AuxK-like)', async () => {
   const rng = new Rng(11);
   const [B, m] = [128, 257];
-  // d = 260 runs the JavaScript range kernels; d = 264 (a multiple of 8) the WebAssembly ones (wasm_sparse.ts).
+  // d = 260 runs the JavaScript range kernels; d = 264 (a multiple of 8) the WebAssembly ones (wasm_kernels.ts).
   for (const [d, same] of [[260, false], [260, true], [264, false], [264, true]] as const) {
     const idx = selection(rng, B, m, (b) => (same ? 64 : b % 7 === 3 ? 0 : 1 + (b % 90)), same);
     const K = idx.length;

@@ -2,8 +2,10 @@
 // - matmul: a WebAssembly SIMD micro-kernel (cpu/wasm_gemm.ts) on worker threads (cpu/gemm_threads.ts). It
 //   accumulates in f32 (the reference in f64), within the bound the contract suite checks for every
 //   non-reference backend; results do not depend on the thread count.
-// - sddmm, spmm, spmmT, adam, unary, binary, per-row topk: the reference's own loops (cpu/par_kernels.ts) split over threads by output
-//   slice (cpu/par.ts), so their results are bitwise the reference's.
+// - sddmm, spmm, spmmT, adam: WebAssembly SIMD kernels (cpu/wasm_kernels.ts) over tensors in the storage heap
+//   (cpu/wasm_heap.ts), with the reference's exact arithmetic, split over threads by output slice (cpu/par.ts).
+// - unary, binary, per-row topk (and the above when an operand lives outside the heap): the reference's own
+//   loops (cpu/par_kernels.ts) split the same way. Either way results are bitwise the reference's.
 // Storage is backed by SharedArrayBuffers so the workers read and write it in place.
 // Every other primitive is the reference's.
 import { availableParallelism } from 'node:os';
@@ -13,9 +15,10 @@ import { CpuBackend, CpuStorage } from './cpu.js';
 import { GemmThreads } from './cpu/gemm_threads.js';
 import { ParallelPool } from './cpu/par.js';
 import { checkSelection } from './cpu/sparse.js';
+import { adamRange } from './cpu/par_kernels.js';
 import { SharedPool } from './cpu/shared_pool.js';
 import { WasmHeap } from './cpu/wasm_heap.js';
-import { sparseKernels, wasmSparseShape, type SparseKernels } from './cpu/wasm_sparse.js';
+import { heapKernels, wasmSparseShape, type HeapKernels } from './cpu/wasm_kernels.js';
 
 /** Below this many multiply-adds (or elements for Adam) a primitive stays on the calling thread. */
 const PAR_MIN_WORK = 1 << 20;
@@ -43,7 +46,7 @@ export class FastCpuBackend extends CpuBackend {
   /** Storage lives in the heap (so the WebAssembly kernels use it in place); what does not fit, in the pool. */
   private readonly heap: WasmHeap;
   private readonly shared = new SharedPool(POOL_MAX_BYTES);
-  private kernels: SparseKernels | null = null;
+  private kernels: HeapKernels | null = null;
   /** Bytes held by live storages, the most ever, and the most of live + pooled (for memory reports). */
   readonly mem = { live: 0, peakLive: 0, peakHeld: 0 };
 
@@ -69,11 +72,16 @@ export class FastCpuBackend extends CpuBackend {
     else if (live.buffer instanceof SharedArrayBuffer) this.shared.give(live.buffer);
   }
 
-  /** Byte offsets of the arrays in the heap when they all live there and d suits the kernels, else null. */
-  private inHeap(d: number, ...arrays: CpuStorage[]): number[] | null {
-    if (!wasmSparseShape(d) || !arrays.every((s) => this.heap.owns(s.data.buffer))) return null;
-    this.kernels ??= sparseKernels(this.heap.memory);
+  /** Byte offsets of the arrays in the heap when they all live there, else null. */
+  private heapOffsets(...arrays: CpuStorage[]): number[] | null {
+    if (!arrays.every((s) => this.heap.owns(s.data.buffer))) return null;
+    this.kernels ??= heapKernels(this.heap.memory);
     return arrays.map((s) => s.data.byteOffset);
+  }
+
+  /** heapOffsets, when also d suits the sparse kernels. */
+  private inHeap(d: number, ...arrays: CpuStorage[]): number[] | null {
+    return wasmSparseShape(d) ? this.heapOffsets(...arrays) : null;
   }
 
   /** Scratch in the heap for the duration of fn (freed after, also on error); null when it does not fit. */
@@ -117,7 +125,7 @@ export class FastCpuBackend extends CpuBackend {
       const [po, pa, pw, pi] = ptr as [number, number, number, number];
       const args = (t: number) => [po, pa, pw, pi, m, d * 4, cut(t), cut(t + 1)];
       if (p) p.runWasm('sddmm', args);
-      else this.kernels!.sddmm(...(args(0) as Parameters<SparseKernels['sddmm']>));
+      else this.kernels!.sddmm(...(args(0) as Parameters<HeapKernels['sddmm']>));
       return;
     }
     p!.run('sddmmRange', (t) => [o.data, av.data, wv.data, ix, m, d, cut(t), cut(t + 1)]);
@@ -138,7 +146,7 @@ export class FastCpuBackend extends CpuBackend {
           const [po, pv, pi, pw] = ptr as [number, number, number, number];
           const args = (t: number) => [po, pv, pi, m, pw, d * 4, row(t), row(t + 1), lowerBound(ix, row(t) * m), ix.length, acc + t * d * 8];
           if (p) p.runWasm('spmm', args);
-          else this.kernels!.spmm(...(args(0) as Parameters<SparseKernels['spmm']>));
+          else this.kernels!.spmm(...(args(0) as Parameters<HeapKernels['spmm']>));
           return true;
         })
       : null;
@@ -186,7 +194,7 @@ export class FastCpuBackend extends CpuBackend {
       const acc = off + Math.ceil(bytes / 8) * 8;
       const args = (t: number) => [po, pv, pi, m, pg, d * 4, off, off + (m + 1) * 4, col(t), col(t + 1), acc + t * d * 8];
       if (p) p.runWasm('spmmT', args);
-      else this.kernels!.spmmT(...(args(0) as Parameters<SparseKernels['spmmT']>));
+      else this.kernels!.spmmT(...(args(0) as Parameters<HeapKernels['spmmT']>));
     };
     if (ptr && this.scratch(Math.ceil(bytes / 8) * 8 + T * d * 8, (off, buf) => (run(buf, off, true), true))) return;
     if (!p) return super.spmmT(out, vals, idx, m, g, d);
@@ -223,7 +231,21 @@ export class FastCpuBackend extends CpuBackend {
 
   override adam(p: Storage, m: Storage, v: Storage, g: Storage, h: AdamParams): void {
     const [pv, mv, vv, gv] = this.args.adam(p, m, v, g, h);
-    const pool = this.pool(pv.length, pv, mv, vv, gv);
+    const n = pv.length;
+    const pool = this.pool(n, pv, mv, vv, gv);
+    const ptr = this.heapOffsets(pv, mv, vv, gv);
+    if (ptr) {
+      // The SIMD kernel takes pairs of elements: even cuts, and an odd last element in JavaScript.
+      const T = pool ? this.threads : 1;
+      const even = n - (n % 2);
+      const cut = (t: number) => (t === T ? even : 2 * Math.round(((even / 2) * t) / T));
+      const [pp, pm, pvv, pg] = ptr as [number, number, number, number];
+      const args = (t: number) => [pp, pm, pvv, pg, cut(t), cut(t + 1), h.lr, h.beta1, 1 - h.beta1, h.beta2, 1 - h.beta2, h.eps, h.bc1, h.bc2];
+      if (pool) pool.runWasm('adam', args);
+      else this.kernels!.adam(...(args(0) as Parameters<HeapKernels['adam']>));
+      if (even < n) adamRange(pv.data as Float32Array, mv.data as Float32Array, vv.data as Float32Array, gv.data as Float32Array, h.lr, h.beta1, h.beta2, h.eps, h.bc1, h.bc2, even, n);
+      return;
+    }
     if (!pool) return super.adam(p, m, v, g, h);
     const T = this.threads;
     const cut = (t: number) => Math.round((pv.length * t) / T);

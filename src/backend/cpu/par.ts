@@ -4,7 +4,7 @@
 // synchronous). The kernels are par_kernels.ts's functions, shipped to the workers as source text.
 import { Worker } from 'node:worker_threads';
 import { KERNEL_HELPERS, RANGE_KERNELS, type RangeKernel } from './par_kernels.js';
-import { sparseKernels, sparseModule, type SparseKernel, type SparseKernels } from './wasm_sparse.js';
+import { heapKernels, heapKernelModule, type HeapKernel, type HeapKernels } from './wasm_kernels.js';
 
 const WORKER_SRC = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -34,7 +34,7 @@ export class ParallelPool {
   private readonly ctl = new Int32Array(new SharedArrayBuffer(16));
 
   /** The WebAssembly sparse kernels over `heap` on this thread (null without a heap). */
-  private readonly wasm: SparseKernels | null;
+  private readonly wasm: HeapKernels | null;
 
   /**
    * @param threads total threads including the main one.
@@ -44,8 +44,8 @@ export class ParallelPool {
     readonly threads: number,
     heap?: WebAssembly.Memory,
   ) {
-    this.wasm = heap ? sparseKernels(heap) : null;
-    const wasm = heap ? { module: sparseModule(), memory: heap } : null;
+    this.wasm = heap ? heapKernels(heap) : null;
+    const wasm = heap ? { module: heapKernelModule(), memory: heap } : null;
     for (let w = 0; w < threads - 1; w++) {
       const worker = new Worker(WORKER_SRC, { eval: true, workerData: { ctl: this.ctl, wasm } });
       worker.unref();
@@ -66,7 +66,7 @@ export class ParallelPool {
   }
 
   /** As run, for a WebAssembly kernel over the heap: argsFor(t) are its integer arguments (byte offsets, sizes). */
-  runWasm(kernel: SparseKernel, argsFor: (t: number) => number[]): void {
+  runWasm(kernel: HeapKernel, argsFor: (t: number) => number[]): void {
     if (!this.wasm) throw new Error(`${kernel}: this pool has no WebAssembly heap`);
     const n = this.workers.length;
     Atomics.store(this.ctl, 0, 0);

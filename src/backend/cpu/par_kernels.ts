@@ -40,7 +40,7 @@ export function binaryRange(
 
 /**
  * sddmm over entries [i0, i1): o[i] = dot(a[r_i], w[c_i]), in f64 with eight partial sums s_j over t = j mod 8
- * combined as ((s0+s4)+(s2+s6)) + ((s1+s5)+(s3+s7)): the order the SIMD kernel (wasm_sparse.ts) computes in
+ * combined as ((s0+s4)+(s2+s6)) + ((s1+s5)+(s3+s7)): the order the SIMD kernel (wasm_kernels.ts) computes in
  * its f64x2 lanes, so both give the same bits.
  */
 export function sddmmRange(o: Float32Array, a: Float32Array, w: Float32Array, idx: Int32Array, m: number, d: number, i0: number, i1: number): void {

@@ -32,7 +32,7 @@ const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.fl
 const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
 const name = (s: string): number[] => vec([...s].map((c) => [c.charCodeAt(0)]));
 
-export const T = { i32: 0x7f, f32: 0x7d, v128: 0x7b } as const;
+export const T = { i32: 0x7f, f32: 0x7d, f64: 0x7c, v128: 0x7b } as const;
 
 /** Instruction helpers (opcodes from the spec). */
 export const op = {
@@ -52,7 +52,7 @@ export const op = {
   v128Zero: [0xfd, 0x0c, ...new Array<number>(16).fill(0)],
   f32x4Add: [0xfd, ...uleb(228)],
   f32x4Mul: [0xfd, ...uleb(230)],
-  // Used by the sparse kernels (wasm_sparse.ts).
+  // Used by the heap kernels (wasm_kernels.ts).
   tee: (i: number) => [0x22, ...uleb(i)],
   i32Sub: [0x6b],
   i32DivU: [0x6e],
@@ -77,6 +77,9 @@ export const op = {
   f32x4DemoteF64x2Zero: [0xfd, 0x5e],
   f64x2Add: [0xfd, ...uleb(240)],
   f64x2Mul: [0xfd, ...uleb(242)],
+  f64x2Sub: [0xfd, ...uleb(241)],
+  f64x2Div: [0xfd, ...uleb(243)],
+  f64x2Sqrt: [0xfd, ...uleb(239)],
 };
 
 export interface WasmFunc {

@@ -1,5 +1,5 @@
 // The fast CPU backend's storage heap: one shared WebAssembly.Memory from which storages are carved, so the
-// WebAssembly kernels (wasm_sparse.ts) work on tensors in place, by byte offset, with no copy in or out, on
+// WebAssembly kernels (wasm_kernels.ts) work on tensors in place, by byte offset, with no copy in or out, on
 // every worker thread (each instantiates the kernels over the same memory).
 // - Best-fit over a free list kept sorted by offset, with neighbours merged on release, so the [B,M]
 //   buffers of the selection phase are reused for the [M,D] ones of the update phase.

@@ -1,11 +1,13 @@
-// The sparse products of the fast CPU backend as WebAssembly SIMD kernels over the storage heap
-// (wasm_heap.ts): sddmm, spmm and spmmT over a range of the output, like par_kernels.ts's range kernels,
-// with the reference's exact arithmetic. Products of two f32 are exact in f64, and f64x2 lanes do the
-// reference's f64 adds in the reference's order, so the results are the reference's bits:
+// WebAssembly SIMD kernels of the fast CPU backend over its storage heap (wasm_heap.ts): the sparse products
+// sddmm, spmm and spmmT, and Adam, each over a range of the output like par_kernels.ts's range kernels, with
+// the reference's exact arithmetic. Products of two f32 are exact in f64, and f64x2 lanes do the reference's
+// f64 operations in the reference's order, so the results are the reference's bits:
 // - sddmm: eight partial sums s_j over t = j mod 8 (lanes of 4 f64x2 accumulators), combined as
 //   ((s0+s4)+(s2+s6)) + ((s1+s5)+(s3+s7)), as par_kernels.ts's sddmmRange;
 // - spmm, spmmT: one f64 accumulator per output element, entries added in the reference's order.
-// They need d to be a positive multiple of 8 (the loops step 8 floats); other d run the JavaScript kernels.
+// - adam: the reference's f64 formula per element, two elements per f64x2, rounding m and v to f32 where the
+//   reference stores them (cpu.ts / par_kernels.ts adamRange); an odd last element is left to JavaScript.
+// The sparse kernels need d to be a positive multiple of 8 (the loops step 8 floats); other d run the JavaScript kernels.
 // Arguments are byte offsets into the heap (i32; offsets above 2^31 arrive negative, the same address bits).
 import { op, T, wasmModule, type WasmFunc } from './wasm.js';
 
@@ -169,25 +171,71 @@ function spmmTFunc(): WasmFunc {
   return { name: 'spmmT', params: new Array<number>(11).fill(T.i32), locals: [...new Array<number>(7).fill(T.i32), T.v128], body };
 }
 
+/**
+ * adam(pP, pM, pV, pG, i0, i1, lr, b1, c1, b2, c2, eps, bc1, bc2) over elements [i0, i1), i1 - i0 even:
+ * m = f32(b1*m + c1*g), v = f32(b2*v + (c2*g)*g), p = f32(p - (lr*(m/bc1)) / (sqrt(v/bc2) + eps)), where
+ * c1 = 1 - b1 and c2 = 1 - b2 as the reference computes them.
+ */
+function adamFunc(): WasmFunc {
+  const [pP, pM, pV, pG, i, i1] = [0, 1, 2, 3, 4, 5];
+  const f64 = { lr: 6, b1: 7, c1: 8, b2: 9, c2: 10, eps: 11, bc1: 12, bc2: 13 };
+  const L = locals(14, ['off', 'end', 'g', 'mi', 'vi', 'LR', 'B1', 'C1', 'B2', 'C2', 'EPS', 'BC1', 'BC2'] as const);
+  const load = (p: number) => [...get(p), ...get(L.off), ...op.i32Add, ...op.v128Load64Zero(0), ...op.f64x2PromoteLow];
+  const store = (p: number, v: number[]) => [...get(p), ...get(L.off), ...op.i32Add, ...v, ...op.f32x4DemoteF64x2Zero, ...op.v128Store64Lane(0, 0)];
+  // The f32-rounded value, back in f64 lanes.
+  const round = (v: number[]) => [...v, ...op.f32x4DemoteF64x2Zero, ...op.f64x2PromoteLow];
+  const body = [
+    ...[['LR', 'lr'], ['B1', 'b1'], ['C1', 'c1'], ['B2', 'b2'], ['C2', 'c2'], ['EPS', 'eps'], ['BC1', 'bc1'], ['BC2', 'bc2']].flatMap(([v, p]) => [
+      ...get(f64[p as keyof typeof f64]), ...op.f64x2Splat, ...set(L[v as 'LR']),
+    ]),
+    ...op.block,
+    ...get(i), ...get(i1), ...op.i32GeS, ...op.brIf(0),
+    ...get(i), ...i32(4), ...op.i32Mul, ...set(L.off),
+    ...get(i1), ...i32(4), ...op.i32Mul, ...set(L.end),
+    ...op.loop,
+    ...load(pG), ...set(L.g),
+    ...round([...get(L.B1), ...load(pM), ...op.f64x2Mul, ...get(L.C1), ...get(L.g), ...op.f64x2Mul, ...op.f64x2Add]), ...set(L.mi),
+    ...round([...get(L.B2), ...load(pV), ...op.f64x2Mul, ...get(L.C2), ...get(L.g), ...op.f64x2Mul, ...get(L.g), ...op.f64x2Mul, ...op.f64x2Add]), ...set(L.vi),
+    ...store(pM, get(L.mi)),
+    ...store(pV, get(L.vi)),
+    ...store(pP, [
+      ...load(pP),
+      ...get(L.LR), ...get(L.mi), ...get(L.BC1), ...op.f64x2Div, ...op.f64x2Mul,
+      ...get(L.vi), ...get(L.BC2), ...op.f64x2Div, ...op.f64x2Sqrt, ...get(L.EPS), ...op.f64x2Add,
+      ...op.f64x2Div, ...op.f64x2Sub,
+    ]),
+    ...get(L.off), ...i32(8), ...op.i32Add, ...tee(L.off), ...get(L.end), ...op.i32Ne, ...op.brIf(0),
+    ...op.end,
+    ...op.end,
+  ];
+  return {
+    name: 'adam',
+    params: [...new Array<number>(6).fill(T.i32), ...new Array<number>(8).fill(T.f64)],
+    locals: [T.i32, T.i32, ...new Array<number>(11).fill(T.v128)],
+    body,
+  };
+}
+
 let compiled: WebAssembly.Module | null = null;
-/** The sparse kernels' module (imports the heap's memory as env.mem; shared by every thread). */
-export function sparseModule(): WebAssembly.Module {
-  compiled ??= new WebAssembly.Module(wasmModule([sddmmFunc(), spmmFunc(), spmmTFunc()], { min: 1, max: 65536, shared: true }));
+/** The heap kernels' module (imports the heap's memory as env.mem; shared by every thread). */
+export function heapKernelModule(): WebAssembly.Module {
+  compiled ??= new WebAssembly.Module(wasmModule([sddmmFunc(), spmmFunc(), spmmTFunc(), adamFunc()], { min: 1, max: 65536, shared: true }));
   return compiled;
 }
 
-export interface SparseKernels {
+export interface HeapKernels {
   sddmm(pOut: number, pA: number, pW: number, pIdx: number, m: number, dB: number, i0: number, i1: number): void;
   spmm(pOut: number, pVals: number, pIdx: number, m: number, pW: number, dB: number, b0: number, b1: number, i: number, nnz: number, pAcc: number): void;
   spmmT(pOut: number, pVals: number, pIdx: number, m: number, pG: number, dB: number, pStart: number, pOrder: number, c0: number, c1: number, pAcc: number): void;
+  adam(pP: number, pM: number, pV: number, pG: number, i0: number, i1: number, lr: number, b1: number, c1: number, b2: number, c2: number, eps: number, bc1: number, bc2: number): void;
 }
 
-export const SPARSE_KERNELS = ['sddmm', 'spmm', 'spmmT'] as const;
-export type SparseKernel = (typeof SPARSE_KERNELS)[number];
+export const HEAP_KERNELS = ['sddmm', 'spmm', 'spmmT', 'adam'] as const;
+export type HeapKernel = (typeof HEAP_KERNELS)[number];
 
 /** The kernels over `memory` (the heap's). */
-export function sparseKernels(memory: WebAssembly.Memory): SparseKernels {
-  return new WebAssembly.Instance(sparseModule(), { env: { mem: memory } }).exports as unknown as SparseKernels;
+export function heapKernels(memory: WebAssembly.Memory): HeapKernels {
+  return new WebAssembly.Instance(heapKernelModule(), { env: { mem: memory } }).exports as unknown as HeapKernels;
 }
 
 /** True when d suits the kernels (a positive multiple of 8). */
