@@ -6,7 +6,8 @@
 //     |gpu - exact| <= 128 * 2^-24 * sum|x|; the CPU adds one rounding of the result (2^-24 |ref|).
 //   matmul: f32 accumulation over K (FMA per step, plus one addition per K block when operands are split):
 //     |gpu - exact| <= (K + 4) * 2^-24 * (|A||B|)_ij, plus the CPU's one rounding. The fast CPU backend's
-//     WASM SIMD kernel (f32 mul then add per step, sequential over K) is within the same bound.
+//     WASM SIMD kernel (f32 multiply-add, fused where relaxed SIMD is available, else mul then add, per step,
+//     sequential over K) is within the same bound.
 import fc from 'fast-check';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';

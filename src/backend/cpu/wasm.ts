@@ -52,6 +52,8 @@ export const op = {
   v128Zero: [0xfd, 0x0c, ...new Array<number>(16).fill(0)],
   f32x4Add: [0xfd, ...uleb(228)],
   f32x4Mul: [0xfd, ...uleb(230)],
+  /** Relaxed SIMD: a*b + c (stack: a b c), fused or not as the hardware does it (the relaxed-simd proposal). */
+  f32x4RelaxedMadd: [0xfd, ...uleb(0x105)],
   // Used by the heap kernels (wasm_kernels.ts).
   tee: (i: number) => [0x22, ...uleb(i)],
   i32Sub: [0x6b],
