@@ -4,7 +4,7 @@
 // sddmm, so the backward pass touches only selected entries (no dense [B,M] gradient).
 // Outputs are allocated 'unset' (each primitive writes all of its output), except densify's, which
 // scatterAdd accumulates onto zeros.
-import { record } from './autodiff/tape.js';
+import { noGrad, record } from './autodiff/tape.js';
 import { Tensor, full, sizeOf } from './tensor.js';
 import { reshape } from './ops.js';
 
@@ -62,6 +62,19 @@ export function sddmm(a: Tensor, w: Tensor, sel: Selection): Tensor {
   const out = new Tensor(a.backend, a.backend.alloc(K, 'f32', 'unset'), [K]);
   a.backend.sddmm(out.storage, a.storage, w.storage, sel.idx.storage, sel.cols, d);
   return record('sddmm', [a, w], out, { sel });
+}
+
+/**
+ * sddmm of centred data: out[i] = dot(xc[r_i], w[c_i]) where xc = x - b for data x (no gradient), computed
+ * by the caller outside the tape. Gradients reach b and w: dw = spmmT(g, xc) as sddmm's, and
+ * db = -(per-column sums of g) . w, which is sddmm's [R,D] input gradient summed over rows without forming it
+ * (one [1,C].[C,D] product instead of a sparse [R,D] product and a reduction).
+ */
+export function sddmmCentered(xc: Tensor, b: Tensor, w: Tensor, sel: Selection): Tensor {
+  if (xc.requiresGrad) throw new Error('sddmmCentered: xc = x - b must be computed without gradient (under noGrad)');
+  if (b.size !== xc.cols) throw new Error(`sddmmCentered: b has ${b.size} elements for rows of ${xc.cols}`);
+  const out = noGrad(() => sddmm(xc, w, sel));
+  return record('sddmmCentered', [b, w], out, { sel, xc });
 }
 
 /** out[r] = sum over entries i of row r of vals[i] * w[c_i]: vals [K], w [C,D] -> [R,D]. */

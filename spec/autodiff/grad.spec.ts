@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { suite } from 'uvu';
 import * as o from '../../src/ops.js';
 import { Rng } from '../../src/rng.js';
-import { gatherAt, densify, sddmm, spmm, spmmT, topkRows } from '../../src/sparse.js';
+import { gatherAt, densify, sddmm, sddmmCentered, spmm, spmmT, topkRows } from '../../src/sparse.js';
 import { jumprelu } from '../../src/ste.js';
 import { noGrad } from '../../src/autodiff/tape.js';
 import { fromArray, type Tensor } from '../../src/tensor.js';
@@ -110,7 +110,7 @@ s('matmul with every transpose combination', async () => {
   );
 });
 
-s('sparse ops over a selection: sddmm, spmm, spmmT, gatherAt, densify', async () => {
+s('sparse ops over a selection: sddmm, sddmmCentered, spmm, spmmT, gatherAt, densify', async () => {
   await fc.assert(
     fc.asyncProperty(dim, dim, dim, seed, async (B, M, D, sd) => {
       const rng = new Rng(sd);
@@ -124,6 +124,15 @@ s('sparse ops over a selection: sddmm, spmm, spmmT, gatherAt, densify', async ()
       await gradcheck(cpu, (xs) => spmmT(xs[0]!, sel, xs[1]!), [inp(values(rng, K), [K]), inp(values(rng, B * D), [B, D])], opts);
       await gradcheck(cpu, (xs) => gatherAt(xs[0]!, sel), [inp(values(rng, B * M), [B, M])], opts);
       await gradcheck(cpu, (xs) => densify(xs[0]!, sel), [inp(values(rng, K), [K])], opts);
+      // sddmmCentered: x is data; the gradient of b (through xc = x - b) and of w.
+      const x = fromArray(cpu, values(rng, B * D), [B, D]);
+      await gradcheck(
+        cpu,
+        (xs) => sddmmCentered(noGrad(() => o.sub(x, xs[0]!)), xs[0]!, xs[1]!, sel),
+        [inp(values(rng, D), [D]), inp(values(rng, M * D), [M, D])],
+        { ...opts, depth: D + B },
+      );
+      x.free();
       scores.free();
       sel.idx.free();
     }),

@@ -3,6 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { backward } from '../../src/autodiff/grad.js';
+import { noGrad } from '../../src/autodiff/tape.js';
 import { evaluate } from '../../src/eval.js';
 import * as o from '../../src/ops.js';
 import { Rng } from '../../src/rng.js';
@@ -148,9 +149,10 @@ s('AuxK: loss and every gradient equal a float64 oracle (top-kAux of the dead on
   const x = synth().rows(0, Bn);
   const { aux, residual } = tidy(() => {
     const xT = fromArray(cpu, x, [Bn, D]);
-    const xc = center(xT, p);
+    // As the training forward passes it: x - b_dec without gradient (b_dec's comes through sddmmCentered).
+    const xc = noGrad(() => center(xT, p));
     const pre = preActs(xc, p);
-    const residual = o.sub(xT, o.matmul(o.relu(pre), p.W_dec)); // depends on W_enc, b_enc, b_dec, W_dec
+    const residual = o.sub(xT, o.matmul(o.relu(pre), p.W_dec)); // depends on W_enc, b_enc, W_dec
     const dead = fromArray(cpu, deadMask, [M]);
     const a = auxkLoss(xc, pre, residual, p, { cfg, dead, deadCount })!;
     backward(a);

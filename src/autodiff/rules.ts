@@ -2,7 +2,7 @@
 // inputs (null where an input gets none). Rules run under noGrad, so they record nothing themselves.
 // Broadcast inputs get the gradient summed back to their own shape (unbroadcast).
 import * as o from '../ops.js';
-import { sddmm, spmm, spmmT, type Selection, gatherAt } from '../sparse.js';
+import { sddmm, spmm, spmmT, sumByCol, type Selection, gatherAt } from '../sparse.js';
 import { Tensor, full, zeros } from '../tensor.js';
 import type { TapeNode } from './tape.js';
 
@@ -72,6 +72,11 @@ export const rules: Record<string, Rule> = {
     return [da, db];
   },
   sddmm: (g, n) => [spmm(g, sel(n), a1(n)), spmmT(g, sel(n), a0(n))],
+  sddmmCentered: (g, n) => {
+    const [b, w, xc] = [a0(n), a1(n), n.attrs.xc as Tensor];
+    const colSums = o.reshape(sumByCol(g, sel(n)), [1, w.rows]);
+    return [o.reshape(o.neg(o.matmul(colSums, w)), b.shape), spmmT(g, sel(n), xc)];
+  },
   spmm: (g, n) => [sddmm(g, a1(n), sel(n)), spmmT(a0(n), sel(n), g)],
   spmmT: (g, n) => [sddmm(a1(n), g, sel(n)), spmm(a0(n), sel(n), g)],
   gatherAt: (g, n) => {

@@ -4,7 +4,7 @@
 // encoder through the values recomputed at the selected entries.
 import { noGrad } from '../autodiff/tape.js';
 import * as o from '../ops.js';
-import { gatherCols, sddmm, spmm, topkRows } from '../sparse.js';
+import { gatherCols, sddmmCentered, spmm, topkRows } from '../sparse.js';
 import type { Tensor } from '../tensor.js';
 import type { ForwardCtx } from './common.js';
 import type { SaeParams } from './params.js';
@@ -13,7 +13,7 @@ import type { SaeParams } from './params.js';
 const MASKED = -3.0e38;
 
 /**
- * AuxK loss (element mean, before alpha) for centred input xc [B,D], dense pre-activations pre [B,M]
+ * AuxK loss (element mean, before alpha) for centred input xc = x - b_dec [B,D] (computed without gradient), dense pre-activations pre [B,M]
  * (any gradient ignored), residual = x - x_hat [B,D]. Null when no latent is dead.
  */
 export function auxkLoss(xc: Tensor, pre: Tensor, residual: Tensor, p: SaeParams, ctx: ForwardCtx): Tensor | null {
@@ -28,7 +28,7 @@ export function auxkLoss(xc: Tensor, pre: Tensor, residual: Tensor, p: SaeParams
   });
   // A row may still pick a live latent when its dead pre-activations tie at the mask value; the dead
   // mask zeroes such picks.
-  const vals = o.mul(o.relu(o.add(sddmm(xc, p.W_enc, sel), gatherCols(p.b_enc, sel))), gatherCols(dead, sel));
+  const vals = o.mul(o.relu(o.add(sddmmCentered(xc, p.b_dec, p.W_enc, sel), gatherCols(p.b_enc, sel))), gatherCols(dead, sel));
   const recon = spmm(vals, sel, p.W_dec);
   return o.mean(o.square(o.sub(recon, o.detach(residual))));
 }

@@ -5,7 +5,7 @@
 // positive one, and a selected entry whose value is 0 contributes nothing.
 import { noGrad } from '../autodiff/tape.js';
 import * as o from '../ops.js';
-import { densify, gatherAt, gatherCols, sddmm, spmm, sumByCol, type Selection } from '../sparse.js';
+import { densify, gatherAt, gatherCols, sddmmCentered, spmm, sumByCol, type Selection } from '../sparse.js';
 import type { Tensor } from '../tensor.js';
 import { auxkLoss } from './auxk.js';
 import { center, decodeDense, mse, preActsRelu, type ForwardCtx, type TrainOut } from './common.js';
@@ -20,7 +20,8 @@ export function selectiveForward(
   ctx: ForwardCtx,
   select: (post: Tensor) => Selection,
 ): TrainOut & { sel: Selection } {
-  const xc = center(x, p);
+  // x - b_dec off the tape: b_dec's encoder-side gradient comes from sddmmCentered without a [B,D] product.
+  const xc = noGrad(() => center(x, p));
   const { pre, post, sel, minSelected, chosen } = noGrad(() => {
     const { pre, post } = preActsRelu(xc, p);
     const sel = select(post);
@@ -32,7 +33,7 @@ export function selectiveForward(
   post.free();
   // The recomputed values round differently from the dense pass that chose them: an entry chosen at 0
   // (fewer positives than the selection size) must stay 0, so the kept-nonzero count is exact.
-  const vals = o.mul(o.relu(o.add(sddmm(xc, p.W_enc, sel), gatherCols(p.b_enc, sel))), o.step(chosen)); // [K]
+  const vals = o.mul(o.relu(o.add(sddmmCentered(xc, p.b_dec, p.W_enc, sel), gatherCols(p.b_enc, sel))), o.step(chosen)); // [K]
   const xhat = ctx.dense ? decodeDense(densify(vals, sel), p) : o.add(spmm(vals, sel, p.W_dec), p.b_dec);
   const rec = mse(xhat, x);
   const aux = auxkLoss(xc, pre, o.sub(x, xhat), p, ctx);
