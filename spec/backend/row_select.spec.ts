@@ -36,8 +36,8 @@ const SPECIAL = [
   0x7f800000, f32Bits(-Infinity), 0x7fc00000, 0xffc00000 | 0, 0x7f800001, 0xff800001 | 0, 0x7fffffff, -1,
 ];
 
-type Kind = 'bits' | 'special' | 'relu' | 'ints' | 'asc' | 'desc' | 'const' | 'steps' | 'zigzag';
-const kind = fc.constantFrom<Kind>('bits', 'special', 'relu', 'ints', 'asc', 'desc', 'const', 'steps', 'zigzag');
+type Kind = 'bits' | 'special' | 'relu' | 'neg' | 'negdense' | 'ints' | 'asc' | 'desc' | 'const' | 'steps' | 'zigzag';
+const kind = fc.constantFrom<Kind>('bits', 'special', 'relu', 'neg', 'negdense', 'ints', 'asc', 'desc', 'const', 'steps', 'zigzag');
 
 /** A [rows, cols] matrix of f32 bit patterns of the given kind. */
 function matrix(rng: Rng, rows: number, cols: number, kd: Kind): Int32Array {
@@ -55,6 +55,12 @@ function matrix(rng: Rng, rows: number, cols: number, kd: Kind): Int32Array {
           break;
         case 'relu':
           u = f32Bits(Math.max(0, rng.normal()));
+          break;
+        case 'neg': // all negative: the heap's threshold stays below zero
+          u = f32Bits(-Math.abs(rng.normal()));
+          break;
+        case 'negdense': // neighbouring negative f32s: keys 1 apart and ties around the threshold
+          u = f32Bits(-(1 + rng.int(48) * 2 ** -23));
           break;
         case 'ints': {
           const v = rng.int(5) - 2;
