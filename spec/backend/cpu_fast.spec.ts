@@ -86,12 +86,17 @@ s('unary and binary (every op, every broadcast, aliased output) over about 2^20 
   await both([operand.full.slice(), operand.row], (be, [a, r]) => be.binary('add', a!, a!, 'full', r!, 'row', rows, cols), [0], 'binary add in place');
 });
 
-s('per-row topk over [1031, 1017] (k = 1, 32, 1017) and rows of ties, same indices as the reference', async () => {
+// k = 1 and 8 take the heap scan on the worker threads (cpu/row_select.ts heapPays), 32 and 1031 the radix select.
+// The negative rows keep the heap's threshold below zero (its other compare).
+s('per-row topk over [1031, 1031] (k = 1, 8, 32, 1031): rows of ties and negative rows, same indices as the reference', async () => {
   const rng = new Rng(15);
-  const [rows, cols] = [1031, 1017];
-  const x = normal(rng, rows * cols).map((v, i) => (i % 5 === 0 ? 0.5 : v > 0 ? v : 0));
-  for (const k of [1, 32, cols]) {
-    await both([new Int32Array(rows * k), x], (be, [o, xs]) => be.topk(o!, xs!, rows, cols, k), [0], `topk k=${k}`);
+  const [rows, cols] = [1031, 1031]; // 1031 * 1031 >= 2^20 entries: above the split threshold
+  const ties = normal(rng, rows * cols).map((v, i) => (i % 5 === 0 ? 0.5 : v > 0 ? v : 0));
+  const negative = normal(rng, rows * cols).map((v) => -Math.abs(v));
+  for (const [what, x] of [['ties', ties], ['negative', negative]] as const) {
+    for (const k of [1, 8, 32, cols]) {
+      await both([new Int32Array(rows * k), x], (be, [o, xs]) => be.topk(o!, xs!, rows, cols, k), [0], `topk ${what} k=${k}`);
+    }
   }
 });
 

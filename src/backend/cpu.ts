@@ -18,7 +18,8 @@ import type {
 import { binaryF32, strides, unaryF32 } from './cpu/elementwise.js';
 import { MatmulScratch, matmulF32 } from './cpu/matmul.js';
 import { reduceF32 } from './cpu/reduce.js';
-import { SelectScratch, topkRows } from './cpu/select.js';
+import { SelectScratch } from './cpu/select.js';
+import { topkRows } from './cpu/row_select.js';
 import { gatherF32, scatterAddF32, sddmmF32, spmmF32, spmmTF32 } from './cpu/sparse.js';
 import { adamRange } from './cpu/par_kernels.js';
 import { ArgChecks } from './args.js';

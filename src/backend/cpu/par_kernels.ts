@@ -6,11 +6,11 @@
 import { binaryF32, unaryF32 } from './elementwise.js';
 import type { BinaryOp, UnaryOp } from '../backend.js';
 import { findBucket, histTop, key, SelectScratch, selectRange, split } from './select.js';
+import { heapBudget, heapPays, heapRow, siftDown, topkRowSpan } from './row_select.js';
 
-/** Per-row top-k over rows [r0, r1) (the reference's radix select, cpu/select.ts, row by row). */
+/** Per-row top-k over rows [r0, r1) (the reference's row selection, cpu/row_select.ts, on a slice of rows). */
 export function topkRowsRange(out: Int32Array, bits: Int32Array, cols: number, k: number, r0: number, r1: number): void {
-  const scr = new SelectScratch();
-  for (let r = r0; r < r1; r++) selectRange(out, r * k, bits, r * cols, cols, k, scr);
+  topkRowSpan(out, bits, cols, k, r0, r1, new SelectScratch());
 }
 
 /** unary over [i0, i1) (the reference loop on the slice). */
@@ -145,5 +145,5 @@ export function adamRange(
 
 export const RANGE_KERNELS = { sddmmRange, spmmRange, spmmTRange, adamRange, unaryRange, binaryRange, topkRowsRange };
 /** Functions the kernels call, shipped to the workers with them. */
-export const KERNEL_HELPERS = [unaryF32, binaryF32, key, findBucket, histTop, split, selectRange, SelectScratch];
+export const KERNEL_HELPERS = [unaryF32, binaryF32, key, findBucket, histTop, split, selectRange, SelectScratch, heapPays, heapBudget, siftDown, heapRow, topkRowSpan];
 export type RangeKernel = keyof typeof RANGE_KERNELS;

@@ -1,4 +1,5 @@
-// Exact top-k by radix select, for both shapes SAE training uses: per-row TopK ([B, M], small k) and
+// Exact top-k by radix select, for both shapes SAE training uses: per-row TopK ([B, M]; row_select.ts scans
+// with a heap instead where k is small next to the row, with the same result) and
 // BatchTopK (one [1, B*M] row, k = B*k_sample). Nothing is sorted.
 //
 // Key: each f32 bit pattern u (read as i32) maps to the signed integer s = sign * (u & 0x7fffffff), so that
@@ -165,16 +166,4 @@ export function selectRange(
       y--;
     }
   }
-}
-
-/** Per-row top-k of an [rows, cols] matrix given as f32 bit patterns; see backend.ts `topk` for the contract. */
-export function topkRows(
-  out: Int32Array,
-  bits: Int32Array,
-  rows: number,
-  cols: number,
-  k: number,
-  scr: SelectScratch,
-): void {
-  for (let r = 0; r < rows; r++) selectRange(out, r * k, bits, r * cols, cols, k, scr);
 }
