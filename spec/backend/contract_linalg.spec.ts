@@ -113,13 +113,16 @@ s('matmul: all four transposition cases over random (odd) sizes', async () => {
   );
 });
 
-s('matmul: empty and degenerate sizes (k = 0 gives zeros, m or n = 0), long K', async () => {
+s('matmul: empty and degenerate sizes (k = 0 gives zeros, m or n = 0), long K, one row', async () => {
   await checkMatmul(3, 0, 5, false, false, 1, 'uniform');
   await checkMatmul(0, 4, 5, true, false, 2, 'uniform');
   await checkMatmul(4, 3, 0, false, true, 3, 'uniform');
   await checkMatmul(1, 1, 1, true, true, 4, 'ints');
   await checkMatmul(3, 4099, 5, false, true, 5, 'uniform');
   await checkMatmul(131, 67, 197, true, false, 6, 'uniform');
+  // One row times a matrix whose n is a multiple of 8 (the fast CPU backend's product-by-sparse-kernel path).
+  await checkMatmul(1, 300, 64, false, false, 7, 'uniform');
+  await checkMatmul(1, 1, 8, false, false, 8, 'ints');
 });
 
 s('matmul (fast CPU): the same bits on 1 and 2 threads, over row blocks and panel edges', async () => {

@@ -98,10 +98,29 @@ export class FastCpuBackend extends CpuBackend {
   override matmul(out: Storage, a: Storage, b: Storage, m: number, k: number, n: number, transA: boolean, transB: boolean, epi?: MatmulEpilogue): void {
     const [o, av, bv] = this.args.matmul(out, a, b, m, k, n);
     const [bias, relu] = this.args.matmulEpilogue(out, a, b, m, n, epi);
+    if (m === 1 && !epi && !transA && !transB && this.gemv(o, av, bv, k, n)) return;
     this.gemm ??= new GemmThreads(Math.max(1, this.threads));
     const f = (s: CpuStorage | null) => (s ? (s.data as Float32Array) : null);
     // The epilogue is fused into the threads' copy of the product out of the kernel's memory.
     this.gemm.matmul(f(o)!, f(av)!, f(bv)!, m, k, n, transA, transB, f(bias), f(relu));
+  }
+
+  /**
+   * out [1,n] = a [1,k] . b [k,n] as the spmm kernel over the selection of all k columns of one row (an f64
+   * sum over p per output, as the reference's): packing b for the blocked kernel would cost more than the
+   * product (measured 174 ms for [1,24576].[24576,768], the b_dec gradient). False when it does not apply.
+   */
+  private gemv(o: CpuStorage, a: CpuStorage, b: CpuStorage, k: number, n: number): boolean {
+    const ptr = this.inHeap(n, o, a, b);
+    if (!ptr || k === 0) return false;
+    const [po, pa, pb] = ptr as [number, number, number];
+    const accOff = Math.ceil(k / 2) * 8;
+    return !!this.scratch(accOff + n * 8, (off, buf) => {
+      const idx = new Int32Array(buf, off, k);
+      for (let p = 0; p < k; p++) idx[p] = p;
+      this.kernels!.spmm(po, pa, off, k, pb, n * 4, 0, 1, 0, k, off + accOff);
+      return true;
+    });
   }
 
   /** The pool when the work is worth splitting and every array is shared, else null (run the reference). */
