@@ -68,7 +68,7 @@ s('adam over 2^20 + 3 parameters, two steps', async () => {
 
 s('unary and binary (every op, every broadcast, aliased output) over about 2^20 elements', async () => {
   const rng = new Rng(14);
-  const [rows, cols] = [1031, 1017];
+  const [rows, cols] = [1031, 1031]; // >= 2^20 elements: above the split threshold, so the threads run
   const n = rows * cols;
   const x = normal(rng, n);
   for (const op of ['neg', 'exp', 'abs', 'square', 'relu', 'step'] as const) {
@@ -97,6 +97,24 @@ s('per-row topk over [1031, 1031] (k = 1, 8, 32, 1031): rows of ties and negativ
     for (const k of [1, 8, 32, cols]) {
       await both([new Int32Array(rows * k), x], (be, [o, xs]) => be.topk(o!, xs!, rows, cols, k), [0], `topk ${what} k=${k}`);
     }
+  }
+});
+
+// BatchTopK's one long row splits its two passes over the threads (cpu_fast.ts batchTopk); the cut lands in
+// an ordinary bucket, in a bucket of ties (0.5 repeated), and at 0 when fewer entries are positive than k.
+s('batch topk over [1, 3 * 2^20 + 5] (cut in a plain bucket, among ties, at zero): same indices as the reference', async () => {
+  const rng = new Rng(16);
+  const n = 3 * (1 << 20) + 5;
+  const relu = normal(rng, n).map((v) => (v > 0 ? v : 0));
+  const ties = relu.map((v, i) => (i % 7 === 0 ? 0.5 : v));
+  const positives = relu.reduce((c, v) => c + (v > 0 ? 1 : 0), 0);
+  const aboveHalf = ties.reduce((c, v) => c + (v > 0.5 ? 1 : 0), 0);
+  for (const [what, x, k] of [
+    ['relu', relu, 131072],
+    ['ties', ties, aboveHalf + 100_000], // the cut is 0.5, kept for the first 100000 of about 450000 ties
+    ['zero cut', relu, positives + 1000],
+  ] as const) {
+    await both([new Int32Array(k), x], (be, [o, xs]) => be.topk(o!, xs!, 1, n, k), [0], `batch topk ${what} k=${k}`);
   }
 });
 

@@ -15,6 +15,7 @@ import { CpuBackend, CpuStorage } from './cpu.js';
 import { GemmThreads } from './cpu/gemm_threads.js';
 import { ParallelPool } from './cpu/par.js';
 import { checkSelection } from './cpu/sparse.js';
+import { aboveCount, findBucket, finishSelect } from './cpu/select.js';
 import { adamRange } from './cpu/par_kernels.js';
 import { SharedPool } from './cpu/shared_pool.js';
 import { WasmHeap } from './cpu/wasm_heap.js';
@@ -222,11 +223,48 @@ export class FastCpuBackend extends CpuBackend {
 
   override topk(outIdx: Storage, x: Storage, rows: number, cols: number, k: number): void {
     const [o, xv] = this.args.topk(outIdx, x, rows, cols, k);
+    if (rows === 1 && k < cols) {
+      const p = this.pool(cols, o, xv);
+      if (p) return this.batchTopk(p, o.data as Int32Array, xv.bits(), cols, k);
+    }
     const p = rows >= this.threads ? this.pool(rows * cols, o, xv) : null;
     if (!p) return super.topk(outIdx, x, rows, cols, k);
     const T = this.threads;
     const row = (t: number) => Math.round((rows * t) / T);
     p.run('topkRowsRange', (t) => [o.data, xv.bits(), cols, k, row(t), row(t + 1)]);
+  }
+
+  /**
+   * One long row (BatchTopK): the reference's radix select (cpu/select.ts) with its two full passes split over
+   * the threads. Each thread histograms its slice; the merged histogram gives the cut bucket; each thread then
+   * writes its slice's indices above the bucket and its candidates at offsets from the per-thread counts, so
+   * the concatenation is what the one-thread split writes; the small rest is the reference's finishSelect.
+   */
+  private batchTopk(p: ParallelPool, out: Int32Array, bits: Int32Array, n: number, k: number): void {
+    const T = this.threads;
+    const cut = (t: number) => Math.round((n * t) / T);
+    const hists = new Int32Array(new SharedArrayBuffer(T * 4096 * 4));
+    const hist = (t: number) => hists.subarray(t * 4096, (t + 1) * 4096);
+    p.run('histTopRange', (t) => [hist(t), bits, cut(t), cut(t + 1)]);
+    const merged = new Int32Array(2048);
+    for (let t = 0; t < T; t++) for (let b = 0; b < 2048; b++) merged[b]! += hists[t * 4096 + b]! + hists[t * 4096 + 2048 + b]!;
+    const b1 = findBucket(merged, 2047, k, 0);
+    const above = aboveCount;
+    const nCand = merged[b1]!;
+    const outAt = [0],
+      candAt = [0];
+    for (let t = 0; t < T; t++) {
+      const h = hist(t);
+      let up = 0;
+      for (let b = b1 + 1; b < 2048; b++) up += h[b]! + h[b + 2048]!;
+      outAt.push(outAt[t]! + up);
+      candAt.push(candAt[t]! + h[b1]! + h[b1 + 2048]!);
+    }
+    const idx = new Int32Array(new SharedArrayBuffer(Math.max(1, nCand) * 4));
+    const keys = new Int32Array(new SharedArrayBuffer(Math.max(1, nCand) * 4));
+    const lo = (b1 - 1024) * 2097152;
+    p.run('splitRange', (t) => [out, outAt[t], idx.subarray(candAt[t]), keys.subarray(candAt[t]), bits, cut(t), cut(t + 1), lo, lo + 2097152]);
+    finishSelect(out, 0, k, above, idx, keys, nCand, k - above, b1 - 1024, new Int32Array(128));
   }
 
   override unary(op: UnaryOp, out: Storage, x: Storage): void {

@@ -5,7 +5,7 @@
 // The elementwise ones call the reference's own loops (cpu/elementwise.ts) on slices; par.ts ships those too.
 import { binaryF32, unaryF32 } from './elementwise.js';
 import type { BinaryOp, UnaryOp } from '../backend.js';
-import { findBucket, histTop, key, SelectScratch, selectRange, split } from './select.js';
+import { findBucket, finishSelect, histTop, key, SelectScratch, selectRange, split } from './select.js';
 import { heapBudget, heapPays, heapRow, siftDown, topkRowSpan } from './row_select.js';
 
 /** Per-row top-k over rows [r0, r1) (the reference's row selection, cpu/row_select.ts, on a slice of rows). */
@@ -143,7 +143,17 @@ export function adamRange(
   }
 }
 
-export const RANGE_KERNELS = { sddmmRange, spmmRange, spmmTRange, adamRange, unaryRange, binaryRange, topkRowsRange };
+/** BatchTopK pass 1 over [base, end) of one long row: select.ts's top-digit histogram into this thread's hist. */
+export function histTopRange(hist: Int32Array, bits: Int32Array, base: number, end: number): void {
+  histTop(hist, bits, base, end);
+}
+
+/** BatchTopK pass 2 over [base, end): select.ts's split, writing from out[o] and idx/keys[0] (this thread's parts). */
+export function splitRange(out: Int32Array, o: number, idx: Int32Array, keys: Int32Array, bits: Int32Array, base: number, end: number, lo: number, hi: number): void {
+  split(out, o, idx, keys, bits, base, end, lo, hi);
+}
+
+export const RANGE_KERNELS = { sddmmRange, spmmRange, spmmTRange, adamRange, unaryRange, binaryRange, topkRowsRange, histTopRange, splitRange };
 /** Functions the kernels call, shipped to the workers with them. */
-export const KERNEL_HELPERS = [unaryF32, binaryF32, key, findBucket, histTop, split, selectRange, SelectScratch, heapPays, heapBudget, siftDown, heapRow, topkRowSpan];
+export const KERNEL_HELPERS = [unaryF32, binaryF32, key, findBucket, histTop, split, selectRange, finishSelect, SelectScratch, heapPays, heapBudget, siftDown, heapRow, topkRowSpan];
 export type RangeKernel = keyof typeof RANGE_KERNELS;

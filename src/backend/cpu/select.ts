@@ -121,13 +121,33 @@ export function selectRange(
   histTop(hist, bits, base, end);
   const b1 = findBucket(hist, 2047, k, 2048);
   const nCand = hist[b1]! + hist[b1 + 2048]!;
-  let need = k - aboveCount;
-  let prefix = b1 - 1024;
+  const need = k - aboveCount;
+  const prefix = b1 - 1024;
 
   const [idx, keys] = scr.candidates(nCand);
   const lo = prefix * 2097152;
   const a = split(out, o, idx, keys, bits, base, end, lo, lo + 2097152);
 
+  finishSelect(out, o, k, a, idx, keys, nCand, need, prefix, hist);
+}
+
+/**
+ * Steps 3 and 4 of the select, after the split: out[o, a) holds the indices above the cut bucket (ascending),
+ * idx/keys[0, nCand) its candidates (ascending), of which the `need` best are kept; `prefix` is the bucket's
+ * top-11-bit key prefix. Leaves exactly k ascending indices in out[o, o+k). Uses hist[0, 128) as scratch.
+ */
+export function finishSelect(
+  out: Int32Array,
+  o: number,
+  k: number,
+  a: number,
+  idx: Int32Array,
+  keys: Int32Array,
+  nCand: number,
+  need: number,
+  prefix: number,
+  hist: Int32Array,
+): void {
   let sel = nCand;
   if (need < nCand) {
     // Every candidate key shares `prefix` as its top 11 bits; extend the prefix by 7 bits per pass.
