@@ -20,6 +20,7 @@ import { MatmulScratch, matmulF32 } from './cpu/matmul.js';
 import { reduceF32 } from './cpu/reduce.js';
 import { SelectScratch } from './cpu/select.js';
 import { topkRows } from './cpu/row_select.js';
+import { sampledSelect } from './cpu/sample_select.js';
 import { gatherF32, scatterAddF32, sddmmF32, spmmF32, spmmTF32 } from './cpu/sparse.js';
 import { adamRange } from './cpu/par_kernels.js';
 import { ArgChecks } from './args.js';
@@ -36,7 +37,7 @@ export interface CpuBackend extends ModelOps {}
 export class CpuBackend implements Backend {
   readonly name = 'cpu' as const;
   private readonly mm = new MatmulScratch();
-  private readonly sel = new SelectScratch();
+  protected readonly sel = new SelectScratch();
   protected readonly args = new ArgChecks((s): s is CpuStorage => s instanceof CpuStorage, 'CPU');
   private rowAcc = new Float64Array(0);
 
@@ -102,6 +103,8 @@ export class CpuBackend implements Backend {
 
   topk(outIdx: Storage, x: Storage, rows: number, cols: number, k: number): void {
     const [o, xv] = this.args.topk(outIdx, x, rows, cols, k);
+    // BatchTopK's one long row: one pass bracketed by a sample where it can (exact either way).
+    if (rows === 1 && sampledSelect(o.data as Int32Array, 0, xv.bits(), 0, cols, k, this.sel)) return;
     topkRows(o.data as Int32Array, xv.bits(), rows, cols, k, this.sel);
   }
 

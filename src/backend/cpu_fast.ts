@@ -16,6 +16,7 @@ import { GemmThreads } from './cpu/gemm_threads.js';
 import { ParallelPool } from './cpu/par.js';
 import { checkSelection } from './cpu/sparse.js';
 import { aboveCount, findBucket, finishSelect } from './cpu/select.js';
+import { sampledSelect } from './cpu/sample_select.js';
 import { adamRange } from './cpu/par_kernels.js';
 import { SharedPool } from './cpu/shared_pool.js';
 import { WasmHeap } from './cpu/wasm_heap.js';
@@ -224,6 +225,7 @@ export class FastCpuBackend extends CpuBackend {
   override topk(outIdx: Storage, x: Storage, rows: number, cols: number, k: number): void {
     const [o, xv] = this.args.topk(outIdx, x, rows, cols, k);
     if (rows === 1 && k < cols) {
+      if (sampledSelect(o.data as Int32Array, 0, xv.bits(), 0, cols, k, this.sel)) return;
       const p = this.pool(cols, o, xv);
       if (p) return this.batchTopk(p, o.data as Int32Array, xv.bits(), cols, k);
     }
