@@ -1,9 +1,10 @@
 // Per-token cost of the training step against the batch size (the batch-size cliff of issue 9):
 // steady-state ms/step of Trainer.trainStep at each batch, one backend, 4 batches of normal data in turn
 // (default deadTokens, so the AuxK loss starts once latents die; the dead count is printed).
-// Run: `npx tsx bench/step_scaling.ts <cpu|webgpu> <d> <m> <k> <batch,batch,...> [steps]`.
+// Run: `npx tsx bench/step_scaling.ts <cpu|cpu-fast|webgpu> <d> <m> <k> <batch,batch,...> [steps]`.
 import type { Backend } from '../src/backend/backend.js';
 import { CpuBackend } from '../src/backend/cpu.js';
+import { FastCpuBackend } from '../src/backend/cpu_fast.js';
 import { createWebGpuBackend } from '../src/backend/webgpu/webgpu.js';
 import { makeTrainConfig } from '../src/train/config.js';
 import { Trainer } from '../src/train/trainer.js';
@@ -11,7 +12,7 @@ import { Rng } from '../src/rng.js';
 
 const [which = 'cpu', d = '768', m = '3072', k = '32', batches = '1024,4096', stepsArg = '3'] = process.argv.slice(2);
 const [D, M, K, steps] = [Number(d), Number(m), Number(k), Number(stepsArg)];
-const be: Backend = which === 'cpu' ? new CpuBackend() : await createWebGpuBackend({});
+const be: Backend = which === 'cpu' ? new CpuBackend() : which === 'cpu-fast' ? new FastCpuBackend() : await createWebGpuBackend({});
 const rng = new Rng(1);
 try {
   for (const B of batches.split(',').map(Number)) {
