@@ -5,7 +5,7 @@
 // The elementwise ones call the reference's own loops (cpu/elementwise.ts) on slices; par.ts ships those too.
 import { binaryF32, unaryF32 } from './elementwise.js';
 import type { BinaryOp, UnaryOp } from '../backend.js';
-import { findBucket, finishSelect, histTop, key, SelectScratch, selectRange, split } from './select.js';
+import { findBucket, finishSelect, histTop, key, mergeSelected, SelectScratch, selectRange, split } from './select.js';
 import { heapBudget, heapPays, heapRow, siftDown, topkRowSpan } from './row_select.js';
 
 /** Per-row top-k over rows [r0, r1) (the reference's row selection, cpu/row_select.ts, on a slice of rows). */
@@ -155,5 +155,5 @@ export function splitRange(out: Int32Array, o: number, idx: Int32Array, keys: In
 
 export const RANGE_KERNELS = { sddmmRange, spmmRange, spmmTRange, adamRange, unaryRange, binaryRange, topkRowsRange, histTopRange, splitRange };
 /** Functions the kernels call, shipped to the workers with them. */
-export const KERNEL_HELPERS = [unaryF32, binaryF32, key, findBucket, histTop, split, selectRange, finishSelect, SelectScratch, heapPays, heapBudget, siftDown, heapRow, topkRowSpan];
+export const KERNEL_HELPERS = [unaryF32, binaryF32, key, findBucket, histTop, split, selectRange, finishSelect, mergeSelected, SelectScratch, heapPays, heapBudget, siftDown, heapRow, topkRowSpan];
 export type RangeKernel = keyof typeof RANGE_KERNELS;

@@ -7,7 +7,7 @@
 // caller runs the radix select. Sample positions come from a fixed hash of the position (stratified, so
 // every stretch of the row is sampled and no stride lines up with the row length of a [B, M] matrix); they
 // do not depend on any RNG state and only change the speed, never the result.
-import { key, SelectScratch, selectRange } from './select.js';
+import { key, mergeSelected, SelectScratch, selectRange } from './select.js';
 
 /** Sampled keys (a power of two); enough that the bracket is a small fraction of the entries. */
 const SAMPLES = 1 << 16;
@@ -85,17 +85,8 @@ export function sampledSelect(out: Int32Array, o: number, bits: Int32Array, base
   // The need best candidates (the radix select over their bits: positions, ascending = index order).
   const pick = new Int32Array(need);
   selectRange(pick, 0, candBits, 0, c, need, new SelectScratch());
-  // Merge out[o, a) (surely kept, ascending) with the picked candidates' indices from the back.
-  let x = a - 1;
-  let y = need - 1;
-  let w = o + k - 1;
-  while (y >= 0) {
-    const cy = idx[pick[y]!]!;
-    if (x >= o && out[x]! > cy) out[w--] = out[x--]!;
-    else {
-      out[w--] = cy;
-      y--;
-    }
-  }
+  // The picked candidates' flat indices (ascending), merged with the surely kept ones.
+  for (let j = 0; j < need; j++) pick[j] = idx[pick[j]!]!;
+  mergeSelected(out, o, k, a, pick, need);
   return true;
 }

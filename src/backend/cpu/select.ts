@@ -174,12 +174,16 @@ export function finishSelect(
     }
   }
 
-  // Merge out[o, a) (all above bucket b1) with idx[0, sel) from the back into out[o, o+k).
+  mergeSelected(out, o, k, a, idx, sel);
+}
+
+/** Merge out[o, a) (ascending) with picked[0, n) (ascending) from the back into out[o, o+k), k = a - o + n. */
+export function mergeSelected(out: Int32Array, o: number, k: number, a: number, picked: Int32Array, n: number): void {
   let x = a - 1;
-  let y = sel - 1;
+  let y = n - 1;
   let w = o + k - 1;
   while (y >= 0) {
-    const cy = idx[y]!;
+    const cy = picked[y]!;
     if (x >= o && out[x]! > cy) out[w--] = out[x--]!;
     else {
       out[w--] = cy;
