@@ -20,7 +20,7 @@ interface Block {
 }
 
 export class WasmHeap {
-  readonly memory: WebAssembly.Memory;
+  readonly memory!: WebAssembly.Memory;
   private readonly free: Block[] = [];
   private readonly buffers = new Set<SharedArrayBuffer>();
   /** Bytes handed out and not yet released. */
@@ -28,8 +28,21 @@ export class WasmHeap {
   /** End of the part of memory handed out at least once. The first page stays unused, so no piece is at 0. */
   private top = PAGE;
 
-  constructor(private readonly maxPages = MAX_PAGES) {
-    this.memory = new WebAssembly.Memory({ initial: 1, maximum: maxPages, shared: true });
+  private readonly maxPages: number;
+
+  constructor(maxPages = MAX_PAGES) {
+    // A shared memory reserves its maximum of address space up front; where the system refuses that much
+    // (a strict overcommit policy, a 32-bit address limit), settle for less: what does not fit goes to the pool.
+    for (;;) {
+      try {
+        this.memory = new WebAssembly.Memory({ initial: 1, maximum: maxPages, shared: true });
+        break;
+      } catch (err) {
+        if (maxPages <= 16) throw err;
+        maxPages = Math.floor(maxPages / 2);
+      }
+    }
+    this.maxPages = maxPages;
     this.buffers.add(this.buffer());
   }
 
