@@ -3,6 +3,8 @@
 // one free block, so the memory does not grow without bound); a request beyond the maximum is refused (null),
 // and the backend then stores the tensor outside the heap, where the JavaScript kernels give the same bits.
 import fc from 'fast-check';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WasmHeap } from '../../src/backend/cpu/wasm_heap.js';
@@ -147,6 +149,31 @@ s("outputs allocated 'unset' are fully written: training on a heap full of stale
       b = poisoned[key] as Float32Array;
     assert.ok(a.every(Number.isFinite), `${key} finite`);
     assert.equal(Array.from(b), Array.from(a), key);
+  }
+});
+
+s('a storage dropped without free() returns its heap memory once collected', async () => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const be = new FastCpuBackend(1);
+  try {
+    const kept = be.alloc(1 << 16, 'f32');
+    (() => {
+      for (let i = 0; i < 8; i++) be.alloc(1 << 18, 'f32'); // dropped: nothing holds them
+    })();
+    assert.is(be.mem.live, (1 << 16) * 4 + 8 * (1 << 18) * 4);
+    for (let i = 0; i < 20 && be.mem.live > (1 << 16) * 4; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.is(be.mem.live, (1 << 16) * 4, 'the dropped storages were given back');
+    // The memory is reused: a new 8 MiB storage needs no growth.
+    const size = (be as unknown as { heap: WasmHeap }).heap.memory.buffer.byteLength;
+    be.alloc(8 * (1 << 18), 'f32');
+    assert.is((be as unknown as { heap: WasmHeap }).heap.memory.buffer.byteLength, size);
+    be.free(kept);
+  } finally {
+    be.dispose();
   }
 });
 

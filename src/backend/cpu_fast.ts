@@ -58,11 +58,23 @@ export class FastCpuBackend extends CpuBackend {
     this.mem.peakHeld = Math.max(this.mem.peakHeld, this.mem.live + this.shared.freeBytes + this.heap.freeBytes);
   }
 
+  /**
+   * A heap piece whose storage was dropped without free() goes back to the heap when the storage is collected
+   * (as a plain buffer would have been): a forgotten tensor must not pin heap memory for the process's life.
+   * read() returns copies, so nothing can still see the piece by then.
+   */
+  private readonly orphans = new FinalizationRegistry<{ off: number; bytes: number }>(({ off, bytes }) => {
+    this.track(-bytes);
+    this.heap.release(off, bytes);
+  });
+
   override alloc(length: number, dtype: DType, contents: 'zero' | 'unset' = 'zero'): Storage {
     this.args.alloc(length, dtype);
-    const piece = this.heap.alloc(length * 4, contents === 'zero') ?? this.shared.take(length * 4);
+    const inHeap = this.heap.alloc(length * 4, contents === 'zero');
+    const st = new CpuStorage(length, dtype, true, inHeap ?? this.shared.take(length * 4));
     this.track(length * 4);
-    return new CpuStorage(length, dtype, true, piece);
+    if (inHeap) this.orphans.register(st, { off: inHeap.offset, bytes: length * 4 }, st);
+    return st;
   }
 
   override free(st: Storage): void {
@@ -70,8 +82,10 @@ export class FastCpuBackend extends CpuBackend {
     super.free(st);
     if (!live) return;
     this.track(-live.byteLength);
-    if (this.heap.owns(live.buffer)) this.heap.release(live.byteOffset, live.byteLength);
-    else if (live.buffer instanceof SharedArrayBuffer) this.shared.give(live.buffer);
+    if (this.heap.owns(live.buffer)) {
+      this.orphans.unregister(st);
+      this.heap.release(live.byteOffset, live.byteLength);
+    } else if (live.buffer instanceof SharedArrayBuffer) this.shared.give(live.buffer);
   }
 
   /** Byte offsets of the arrays in the heap when they all live there, else null. */
