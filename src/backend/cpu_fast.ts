@@ -6,7 +6,10 @@
 //   (cpu/wasm_heap.ts), with the reference's exact arithmetic, split over threads by output slice (cpu/par.ts).
 // - unary, binary, per-row topk (and the above when an operand lives outside the heap): the reference's own
 //   loops (cpu/par_kernels.ts) split the same way. Either way results are bitwise the reference's.
-// Storage is backed by SharedArrayBuffers so the workers read and write it in place.
+// - topk of one long row (BatchTopK): the sampled one-pass select (cpu/sample_select.ts), else the radix
+//   select with its two passes split over the threads; exact, the reference's indices.
+// - matmul with one row (b_dec's gradient): the spmm kernel over all columns (no packing).
+// Storage is backed by SharedArrayBuffers (the heap's memory is one) so the workers read and write it in place.
 // Every other primitive is the reference's.
 import { availableParallelism } from 'node:os';
 import type { AdamParams, BinaryOp, Broadcast, DType, MatmulEpilogue, Storage, UnaryOp } from './backend.js';
