@@ -25,6 +25,8 @@ import { SharedPool } from './cpu/shared_pool.js';
 import { WasmHeap } from './cpu/wasm_heap.js';
 import { heapKernels, wasmSparseShape, type HeapKernels } from './cpu/wasm_kernels.js';
 
+/** Columns per group in the WebAssembly spmmT (accumulator rows sharing each read of a g row). */
+const SPMMT_GROUP = 8;
 /** Below this many multiply-adds (or elements for Adam) a primitive stays on the calling thread. */
 const PAR_MIN_WORK = 1 << 20;
 /** Freed storage kept for reuse (cpu/shared_pool.ts), at most this many bytes. */
@@ -202,41 +204,51 @@ export class FastCpuBackend extends CpuBackend {
     checkSelection('spmmT', ix, (gv.length / d) * m, 'B*m');
     const nnz = ix.length;
     const T = p ? this.threads : 1;
-    // Group the entries by column, stably (as the reference): start [m+1] and order [nnz], in the heap for the
-    // WebAssembly kernel (with one f64 accumulator row per thread after them), else in shared arrays.
-    const bytes = (m + 1 + Math.max(1, nnz)) * 4;
-    const run = (buf: SharedArrayBuffer, off: number, wasm: boolean) => {
-      const start = new Int32Array(buf, off, m + 1);
-      const order = new Int32Array(buf, off + (m + 1) * 4, Math.max(1, nnz));
-      start.fill(0);
-      for (let i = 0; i < nnz; i++) start[(ix[i]! % m) + 1]!++;
-      for (let c = 0; c < m; c++) start[c + 1]! += start[c]!;
-      const pos = start.slice(0, m);
-      for (let i = 0; i < nnz; i++) order[pos[ix[i]! % m]!++] = i;
-      // Split the columns so that each thread gets about the same entries + columns (each column costs a row fill).
-      const col = (t: number) => {
-        if (t === 0) return 0;
-        if (t === T) return m;
-        const goal = ((nnz + m) * t) / T;
-        let lo = 0,
-          hi = m;
-        while (lo < hi) {
-          const mid = (lo + hi) >> 1;
-          if (start[mid]! + mid < goal) lo = mid + 1;
-          else hi = mid;
-        }
-        return lo;
+    // Group the entries stably (as the reference) by column for the JavaScript kernel, by groups of
+    // SPMMT_GROUP columns for the WebAssembly one (each group's g row reads serve all its columns): start
+    // [groups+1] and order [nnz], in the heap for the kernel (then the accumulator rows), else in shared arrays.
+    const run = (buf: SharedArrayBuffer | null, wasm: boolean): boolean => {
+      const G = wasm ? SPMMT_GROUP : 1;
+      const groups = Math.ceil(m / G);
+      const bytes = Math.ceil(((groups + 1 + Math.max(1, nnz)) * 4) / 8) * 8;
+      const accBytes = T * G * d * 8;
+      const go = (b: SharedArrayBuffer, off: number) => {
+        const start = new Int32Array(b, off, groups + 1);
+        const order = new Int32Array(b, off + (groups + 1) * 4, Math.max(1, nnz));
+        start.fill(0);
+        for (let i = 0; i < nnz; i++) start[(((ix[i]! % m) / G) | 0) + 1]!++;
+        for (let j = 0; j < groups; j++) start[j + 1]! += start[j]!;
+        const pos = start.slice(0, groups);
+        for (let i = 0; i < nnz; i++) order[pos[((ix[i]! % m) / G) | 0]!++] = i;
+        // Split the groups so that each thread gets about the same entries + columns (each column costs a row fill).
+        const cut = (t: number) => {
+          if (t === 0) return 0;
+          if (t === T) return groups;
+          const goal = ((nnz + m) * t) / T;
+          let lo = 0,
+            hi = groups;
+          while (lo < hi) {
+            const mid = (lo + hi) >> 1;
+            if (start[mid]! + mid * G < goal) lo = mid + 1;
+            else hi = mid;
+          }
+          return lo;
+        };
+        if (!wasm) return p!.run('spmmTRange', (t) => [o.data, vv.data, ix, m, gv.data, d, start, order, cut(t), cut(t + 1)]);
+        const [po, pv, pi, pg] = ptr as [number, number, number, number];
+        const args = (t: number) => [po, pv, pi, m, pg, d * 4, off, off + (groups + 1) * 4, cut(t), cut(t + 1), off + bytes + t * G * d * 8, G];
+        if (p) p.runWasm('spmmT', args);
+        else this.kernels!.spmmT(...(args(0) as Parameters<HeapKernels['spmmT']>));
       };
-      if (!wasm) return p!.run('spmmTRange', (t) => [o.data, vv.data, ix, m, gv.data, d, start, order, col(t), col(t + 1)]);
-      const [po, pv, pi, pg] = ptr as [number, number, number, number];
-      const acc = off + Math.ceil(bytes / 8) * 8;
-      const args = (t: number) => [po, pv, pi, m, pg, d * 4, off, off + (m + 1) * 4, col(t), col(t + 1), acc + t * d * 8];
-      if (p) p.runWasm('spmmT', args);
-      else this.kernels!.spmmT(...(args(0) as Parameters<HeapKernels['spmmT']>));
+      if (!wasm) {
+        go(buf ?? new SharedArrayBuffer(bytes), 0);
+        return true;
+      }
+      return !!this.scratch(bytes + accBytes, (off, b) => (go(b, off), true));
     };
-    if (ptr && this.scratch(Math.ceil(bytes / 8) * 8 + T * d * 8, (off, buf) => (run(buf, off, true), true))) return;
+    if (ptr && run(null, true)) return;
     if (!p) return super.spmmT(out, vals, idx, m, g, d);
-    run(new SharedArrayBuffer(bytes), 0, false);
+    run(null, false);
   }
 
   override topk(outIdx: Storage, x: Storage, rows: number, cols: number, k: number): void {

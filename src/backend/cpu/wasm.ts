@@ -61,6 +61,9 @@ export const op = {
   i32LtS: [0x48],
   i32GeS: [0x4e],
   i32Eqz: [0x45],
+  i32GtS: [0x4a],
+  /** select(a, b, cond): a when cond != 0, else b. */
+  select: [0x1b],
   block: [0x02, 0x40],
   br: (d: number) => [0x0c, ...uleb(d)],
   i32Load: (offset = 0) => [0x28, 2, ...uleb(offset)],

@@ -138,37 +138,48 @@ function spmmFunc(): WasmFunc {
 }
 
 /**
- * spmmT(pOut, pVals, pIdx, m, pG, dB, pStart, pOrder, c0, c1, pAcc): out rows [c0, c1) = sum over the
- * entries of column c (order[start[c] .. start[c+1]), ascending entry) of vals[i] * g[r_i].
+ * spmmT(pOut, pVals, pIdx, m, pG, dB, pStart, pOrder, g0, g1, pAcc, G): out rows of the column groups [g0, g1)
+ * (group j: columns [jG, jG+G)) = sum over the entries of each column of vals[i] * g[r_i]. The entries of a group
+ * come in ascending entry order (order[start[j] .. start[j+1])), which is each column's ascending order, so each
+ * output element adds in the reference's order; a group's G accumulator rows (G*2*dB bytes at pAcc) share each
+ * g row read, which matters when many entries share rows (AuxK: most rows pick the same dead columns).
  */
 function spmmTFunc(): WasmFunc {
-  const [pOut, pVals, pIdx, m, pG, dB, pStart, pOrder, c, c1, pAcc] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-  const L = locals(11, ['e0', 'eEnd', 'ix', 'pw', 'q', 'e', 'po', 'v'] as const);
+  const [pOut, pVals, pIdx, m, pG, dB, pStart, pOrder, grp, g1, pAcc, G] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  const L = locals(12, ['e0', 'eEnd', 'ix', 'pw', 'q', 'e', 'po', 'c0', 'tot', 'pa', 'f', 'r', 'v'] as const);
   const body = [
     ...op.block,
-    ...get(c), ...get(c1), ...op.i32GeS, ...op.brIf(0),
+    ...get(grp), ...get(g1), ...op.i32GeS, ...op.brIf(0),
     ...op.loop,
-    ...zeroRow(pAcc, dB, L.q, L.e),
-    ...at(pStart, c), ...op.i32Load(0), ...set(L.e0),
-    ...at(pStart, c), ...op.i32Load(4), ...set(L.eEnd),
+    ...get(grp), ...get(G), ...op.i32Mul, ...set(L.c0),
+    // tot = min(G, m - c0) * dB: the group's output bytes
+    ...get(G), ...get(m), ...get(L.c0), ...op.i32Sub, ...get(m), ...get(L.c0), ...op.i32Sub, ...get(G), ...op.i32GtS, ...op.select,
+    ...get(dB), ...op.i32Mul, ...set(L.tot),
+    ...zeroRow(pAcc, L.tot, L.q, L.e),
+    ...at(pStart, grp), ...op.i32Load(0), ...set(L.e0),
+    ...at(pStart, grp), ...op.i32Load(4), ...set(L.eEnd),
     ...op.block,
     ...op.loop,
     ...get(L.e0), ...get(L.eEnd), ...op.i32GeS, ...op.brIf(1),
     ...at(pOrder, L.e0), ...op.i32Load(), ...set(L.ix),
     ...at(pVals, L.ix), ...op.f32Load(), ...op.f64PromoteF32, ...op.f64x2Splat, ...set(L.v),
-    ...get(pG), ...at(pIdx, L.ix), ...op.i32Load(), ...get(m), ...op.i32DivU, ...get(dB), ...op.i32Mul, ...op.i32Add, ...set(L.pw),
-    ...axpyRow(pAcc, L.v, L.pw, dB, L.q, L.e),
+    ...at(pIdx, L.ix), ...op.i32Load(), ...tee(L.f), ...get(m), ...op.i32DivU, ...set(L.r),
+    ...get(pG), ...get(L.r), ...get(dB), ...op.i32Mul, ...op.i32Add, ...set(L.pw),
+    // this column's accumulator row: pAcc + (c - c0) * 2 * dB
+    ...get(pAcc), ...get(L.f), ...get(L.r), ...get(m), ...op.i32Mul, ...op.i32Sub, ...get(L.c0), ...op.i32Sub,
+    ...get(dB), ...op.i32Mul, ...i32(2), ...op.i32Mul, ...op.i32Add, ...set(L.pa),
+    ...axpyRow(L.pa, L.v, L.pw, dB, L.q, L.e),
     ...get(L.e0), ...i32(1), ...op.i32Add, ...set(L.e0),
     ...op.br(0),
     ...op.end,
     ...op.end,
-    ...get(pOut), ...get(c), ...get(dB), ...op.i32Mul, ...op.i32Add, ...set(L.po),
-    ...storeRow(pAcc, L.po, dB, L.q, L.e),
-    ...get(c), ...i32(1), ...op.i32Add, ...tee(c), ...get(c1), ...op.i32Ne, ...op.brIf(0),
+    ...get(pOut), ...get(L.c0), ...get(dB), ...op.i32Mul, ...op.i32Add, ...set(L.po),
+    ...storeRow(pAcc, L.po, L.tot, L.q, L.e),
+    ...get(grp), ...i32(1), ...op.i32Add, ...tee(grp), ...get(g1), ...op.i32Ne, ...op.brIf(0),
     ...op.end,
     ...op.end,
   ];
-  return { name: 'spmmT', params: new Array<number>(11).fill(T.i32), locals: [...new Array<number>(7).fill(T.i32), T.v128], body };
+  return { name: 'spmmT', params: new Array<number>(12).fill(T.i32), locals: [...new Array<number>(12).fill(T.i32), T.v128], body };
 }
 
 /**
@@ -226,7 +237,7 @@ export function heapKernelModule(): WebAssembly.Module {
 export interface HeapKernels {
   sddmm(pOut: number, pA: number, pW: number, pIdx: number, m: number, dB: number, i0: number, i1: number): void;
   spmm(pOut: number, pVals: number, pIdx: number, m: number, pW: number, dB: number, b0: number, b1: number, i: number, nnz: number, pAcc: number): void;
-  spmmT(pOut: number, pVals: number, pIdx: number, m: number, pG: number, dB: number, pStart: number, pOrder: number, c0: number, c1: number, pAcc: number): void;
+  spmmT(pOut: number, pVals: number, pIdx: number, m: number, pG: number, dB: number, pStart: number, pOrder: number, g0: number, g1: number, pAcc: number, G: number): void;
   adam(pP: number, pM: number, pV: number, pG: number, i0: number, i1: number, lr: number, b1: number, c1: number, b2: number, c2: number, eps: number, bc1: number, bc2: number): void;
 }
 
