@@ -51,6 +51,17 @@ s('sddmm, spmm, spmmT: random rows (some empty), and every row on the same colum
   }
 });
 
+s('spmmT with d = 1 (per-column sums, one pass in entry order): random rows and every row on the same columns', async () => {
+  const rng = new Rng(13);
+  const [B, m] = [2048, 1031];
+  for (const same of [false, true]) {
+    const idx = selection(rng, B, m, (b) => (same ? 300 : b % 5 === 2 ? 0 : 1 + (b % 40)), same);
+    const vals = normal(rng, idx.length),
+      g = normal(rng, B);
+    await both([new Float32Array(m), vals, idx, g], (be, [o, vs, is, gs]) => be.spmmT(o!, vs!, is!, m, gs!, 1), [0], `spmmT d=1 same=${same}`);
+  }
+});
+
 s('adam over 2^20 + 3 parameters, two steps', async () => {
   const rng = new Rng(12);
   const n = (1 << 20) + 3;
