@@ -19,6 +19,8 @@ export function unbroadcast(g: Tensor, like: Tensor): Tensor {
 
 const sel = (n: TapeNode): Selection => n.attrs.sel as Selection;
 const [a0, a1] = [(n: TapeNode) => n.inputs[0]!, (n: TapeNode) => n.inputs[1]!];
+/** Whether input j of the node takes a gradient (a rule may skip computing one that is dropped anyway). */
+const need = (n: TapeNode, j: number): boolean => n.inputs[j]!.requiresGrad;
 
 /** rect((x - theta)/eps) * g summed over rows, times -scale/eps: the STE gradient of theta. */
 function thetaGrad(g: Tensor, x: Tensor, theta: Tensor, eps: number, scale: Tensor | null): Tensor {
@@ -30,9 +32,10 @@ function thetaGrad(g: Tensor, x: Tensor, theta: Tensor, eps: number, scale: Tens
 }
 
 export const rules: Record<string, Rule> = {
-  add: (g, n) => [unbroadcast(g, a0(n)), unbroadcast(g, a1(n))],
-  sub: (g, n) => [unbroadcast(g, a0(n)), unbroadcast(o.neg(g), a1(n))],
-  mul: (g, n) => [unbroadcast(o.mul(g, a1(n)), a0(n)), unbroadcast(o.mul(g, a0(n)), a1(n))],
+  // The elementwise rules skip an input that takes no gradient (data, masks): x - b_dec, xhat - x, v * step.
+  add: (g, n) => [need(n, 0) ? unbroadcast(g, a0(n)) : null, need(n, 1) ? unbroadcast(g, a1(n)) : null],
+  sub: (g, n) => [need(n, 0) ? unbroadcast(g, a0(n)) : null, need(n, 1) ? unbroadcast(o.neg(g), a1(n)) : null],
+  mul: (g, n) => [need(n, 0) ? unbroadcast(o.mul(g, a1(n)), a0(n)) : null, need(n, 1) ? unbroadcast(o.mul(g, a0(n)), a1(n)) : null],
   div: (g, n) => [
     unbroadcast(o.div(g, a1(n)), a0(n)),
     unbroadcast(o.neg(o.div(o.mul(g, n.out), a1(n))), a1(n)), // d(a/b)/db = -(a/b)/b

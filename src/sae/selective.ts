@@ -36,7 +36,8 @@ export function selectiveForward(
   const vals = o.mul(o.relu(o.add(sddmmCentered(xc, p.b_dec, p.W_enc, sel), gatherCols(p.b_enc, sel))), o.step(chosen)); // [K]
   const xhat = ctx.dense ? decodeDense(densify(vals, sel), p) : o.add(spmm(vals, sel, p.W_dec), p.b_dec);
   const rec = mse(xhat, x);
-  const aux = auxkLoss(xc, pre, o.sub(x, xhat), p, ctx);
+  // The residual only when some latent is dead (auxkLoss is null otherwise): no [B,D] pass for nothing.
+  const aux = ctx.dead && ctx.deadCount > 0 ? auxkLoss(xc, pre, o.sub(x, xhat), p, ctx) : null;
   pre.free(); // [B,M], no gradient: nothing reads it after the AuxK selection (frees memory for the update)
   const loss = aux ? o.add(rec, o.mulScalar(aux, ctx.cfg.auxAlpha)) : rec;
   const { l0, fired } = noGrad(() => {
