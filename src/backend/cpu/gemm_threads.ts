@@ -17,6 +17,8 @@ import { GEMM_MC, gemmLayout, gemmModule, MR, packA4, packB8, WasmGemm } from '.
 const SEQ = 0,
   DONE = 1,
   JOB = 2,
+  /** Set by a worker whose job failed. */
+  ERR = 15,
   RANGES = 16;
 
 /** The output arrays of one matmul call, as the workers receive them. */
@@ -71,7 +73,7 @@ const WORKER_SRC = `
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
 const { module, memory, ctl, index, MR, port } = workerData;
 const tile = new WebAssembly.Instance(module, { env: { mem: memory } }).exports.tile;
-const NR = 8;
+const NR = 8, ERR = ${ERR};
 ${unpackCols.toString()}
 let seen = 0, bound = 0, out = null;
 for (;;) {
@@ -81,16 +83,22 @@ for (;;) {
   const k = ctl[2], ldc = ctl[4], bOff = ctl[5], aOff = ctl[6], cOff = ctl[7], mc = ctl[8], i0 = ctl[9], binding = ctl[10];
   const jb0 = ctl[16 + 2 * index], jb1 = ctl[17 + 2 * index];
   const mb = Math.ceil(mc / MR);
-  for (let jb = jb0; jb < jb1; jb++) {
-    const pb = bOff + jb * k * NR * 4;
-    for (let ib = 0; ib < mb; ib++) tile(aOff + ib * k * MR * 4, pb, cOff + ib * MR * ldc + jb * NR * 4, k, ldc);
-  }
-  if (binding !== 0) {
-    while (bound !== binding) {
-      out = receiveMessageOnPort(port).message;
-      bound = out.binding;
+  // A failure is reported through the error word and the job still counts as done, so the caller throws
+  // instead of waiting forever.
+  try {
+    for (let jb = jb0; jb < jb1; jb++) {
+      const pb = bOff + jb * k * NR * 4;
+      for (let ib = 0; ib < mb; ib++) tile(aOff + ib * k * MR * 4, pb, cOff + ib * MR * ldc + jb * NR * 4, k, ldc);
     }
-    unpackCols(out.o, new Float32Array(memory.buffer), cOff / 4, ldc / 4, i0, mc, out.n, jb0 * NR, Math.min(jb1 * NR, out.n), out.bias, out.relu);
+    if (binding !== 0) {
+      while (bound !== binding) {
+        out = receiveMessageOnPort(port).message;
+        bound = out.binding;
+      }
+      unpackCols(out.o, new Float32Array(memory.buffer), cOff / 4, ldc / 4, i0, mc, out.n, jb0 * NR, Math.min(jb1 * NR, out.n), out.bias, out.relu);
+    }
+  } catch (err) {
+    Atomics.store(ctl, ERR, 1);
   }
   Atomics.add(ctl, 1, 1);
   Atomics.notify(ctl, 1);
@@ -180,6 +188,7 @@ export class GemmThreads {
       const f = this.gemm.f32();
       if (split) unpackCols(o, f, lay.cOff / 4, lay.ldc / 4, i0, mc, n, Math.min(j0, n), n, bias, relu);
       for (let done = Atomics.load(c, DONE); done < this.workers.length; done = Atomics.load(c, DONE)) Atomics.wait(c, DONE, done);
+      if (Atomics.exchange(c, ERR, 0) !== 0) throw new Error('matmul: a worker thread failed');
       if (!split) unpackCols(o, f, lay.cOff / 4, lay.ldc / 4, i0, mc, n, 0, n, bias, relu);
     }
   }
