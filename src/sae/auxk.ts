@@ -13,8 +13,9 @@ import type { SaeParams } from './params.js';
 const MASKED = -3.0e38;
 
 /**
- * AuxK loss (element mean, before alpha) for centred input xc = x - b_dec [B,D] (computed without gradient), dense pre-activations pre [B,M]
- * (any gradient ignored), residual = x - x_hat [B,D]. Null when no latent is dead.
+ * AuxK loss (element mean, before alpha) for centred input xc = x - b_dec [B,D] (computed without gradient:
+ * b_dec's gradient comes through sddmmCentered), dense pre-activations pre [B,M] (any gradient ignored),
+ * residual = x - x_hat [B,D]. Null when no latent is dead.
  */
 export function auxkLoss(xc: Tensor, pre: Tensor, residual: Tensor, p: SaeParams, ctx: ForwardCtx): Tensor | null {
   const { dead, deadCount, cfg } = ctx;
