@@ -4,7 +4,7 @@
 // needs ~2 GB of memory for the [1, 4096*24576] cases).
 import { Bench } from 'tinybench';
 import type { Storage } from '../src/backend/backend.js';
-import { CpuBackend } from '../src/backend/cpu.js';
+import { CpuBackend } from '../src/backend/cpu/reference.js';
 import { Rng } from '../src/rng.js';
 import { sortSelect } from './sort_baseline.js';
 

@@ -4,7 +4,7 @@
 // configuration is validated first: the two backends' residuals must agree (relative 1e-4 of the largest
 // value) before anything is timed. Run: `npx tsx bench/harvest.bench.ts [stories|gpt2|all]`.
 import type { Backend } from '../src/backend/backend.js';
-import { CpuBackend } from '../src/backend/cpu.js';
+import { CpuBackend } from '../src/backend/cpu/reference.js';
 import { describeAdapter } from '../src/backend/webgpu/info.js';
 import { createWebGpuBackend } from '../src/backend/webgpu/webgpu.js';
 import { batches } from '../src/model/lm.js';

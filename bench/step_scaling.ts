@@ -3,7 +3,7 @@
 // (default deadTokens, so the AuxK loss starts once latents die; the dead count is printed).
 // Run: `npx tsx bench/step_scaling.ts <cpu|cpu-fast|webgpu> <d> <m> <k> <batch,batch,...> [steps]`.
 import type { Backend } from '../src/backend/backend.js';
-import { CpuBackend } from '../src/backend/cpu.js';
+import { CpuBackend } from '../src/backend/cpu/reference.js';
 import { FastCpuBackend } from '../src/backend/cpu_fast.js';
 import { createWebGpuBackend } from '../src/backend/webgpu/webgpu.js';
 import { makeTrainConfig } from '../src/train/config.js';

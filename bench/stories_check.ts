@@ -3,7 +3,7 @@
 // greedy sample from BOS, on one backend. Usage: npx tsx bench/stories_check.ts [cpu|webgpu]
 // (the spec suite checks the greedy sample by teacher forcing and the loss on a few stories, on both).
 import { readFileSync } from 'node:fs';
-import { CpuBackend } from '../src/backend/cpu.js';
+import { CpuBackend } from '../src/backend/cpu/reference.js';
 import { createWebGpuBackend } from '../src/backend/webgpu/webgpu.js';
 import { greedy, nextTokenLoss } from '../src/model/lm.js';
 import { loadModel } from '../src/model/load.js';

@@ -7,7 +7,7 @@
 // Defaults: the stories260K residual stream with BOS rows (position 0) dropped, 1024 512 16 600 256.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CpuBackend } from '../src/backend/cpu.js';
+import { CpuBackend } from '../src/backend/cpu/reference.js';
 import { BatchLoader } from '../src/data/loader.js';
 import { MemorySource, openSource, readMatrix, type ActivationSource } from '../src/data/source.js';
 import { evaluate } from '../src/eval.js';

@@ -5,7 +5,7 @@
 // Run: `npx tsx bench/train_step.bench.ts [small|medium]` (medium = d 768, m 3072: minutes on a CPU).
 import { Bench } from 'tinybench';
 import type { Backend } from '../src/backend/backend.js';
-import { CpuBackend } from '../src/backend/cpu.js';
+import { CpuBackend } from '../src/backend/cpu/reference.js';
 import { createWebGpuBackend } from '../src/backend/webgpu/webgpu.js';
 import { describeAdapter } from '../src/backend/webgpu/info.js';
 import { backward } from '../src/autodiff/grad.js';

@@ -6,7 +6,7 @@
 // Run: `npx tsx bench/webgpu.bench.ts` (a few minutes on 2 cores with llvmpipe; ~4 GB of memory).
 import { Bench } from 'tinybench';
 import type { Backend, HostArray, Storage } from '../src/backend/backend.js';
-import { CpuBackend } from '../src/backend/cpu.js';
+import { CpuBackend } from '../src/backend/cpu/reference.js';
 import { describeAdapter, formatAdapter } from '../src/backend/webgpu/info.js';
 import { createWebGpuBackend, WebGpuBackend } from '../src/backend/webgpu/webgpu.js';
 import { Rng } from '../src/rng.js';

@@ -6,9 +6,20 @@
 // tensor created inside fn except those reachable from its return value (which move to the outer scope)
 // and those marked with `keep()` (parameters, optimiser state).
 import type { Backend, DType, HostArray, Storage } from './backend/backend.js';
-import type { TapeNode } from './autodiff/tape.js';
 
 export type Shape = readonly number[];
+
+/** A recorded op (autodiff/tape.ts): defined beside Tensor, which points at the node that made it. */
+export interface TapeNode {
+  /** Position on the tape (creation order). */
+  readonly id: number;
+  /** Key into the gradient rule table (rules.ts). */
+  readonly op: string;
+  readonly inputs: readonly Tensor[];
+  readonly out: Tensor;
+  /** Op attributes and values the rule needs (e.g. transposes, the selection, epsilon). */
+  readonly attrs: Readonly<Record<string, unknown>>;
+}
 
 /** Count of tensors sharing each storage (reshape views), so storage is freed by its last user. */
 const refs = new WeakMap<Storage, number>();

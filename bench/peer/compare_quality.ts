@@ -13,7 +13,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CpuBackend } from '../../src/backend/cpu.js';
+import { CpuBackend } from '../../src/backend/cpu/reference.js';
 import { readMatrix } from '../../src/data/source.js';
 import { Rng } from '../../src/rng.js';
 import { downloadParams, normalizeRowsHost } from '../../src/sae/params.js';

@@ -2,7 +2,8 @@
 // it) at one shape on one backend, like recipe.py's time_steps: random-normal inputs, the same batch every
 // step, warm-up steps untimed. Prints one JSON line with ms/step, tokens/s and the process's peak RSS.
 // Run: `npx tsx bench/peer/ours_step.ts <backend> <d> <m> <k> <batch> <steps> <warmup>`.
-import { backendLabel, openBackend, type BackendChoice } from '../../src/backend/open.js';
+import { backendLabel } from '../../src/backend/open.js';
+import { openBackend, type BackendChoice } from '../../src/run/backend.js';
 import { makeTrainConfig } from '../../src/train/config.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { Rng } from '../../src/rng.js';

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { PYTHON, torchBlas, torchEnv } from './torch_env.js';
 import * as os from 'node:os';
 import type { Backend, Storage } from '../../src/backend/backend.js';
-import { CpuBackend } from '../../src/backend/cpu.js';
+import { CpuBackend } from '../../src/backend/cpu/reference.js';
 import { FastCpuBackend } from '../../src/backend/cpu_fast.js';
 import { backendLabel } from '../../src/backend/open.js';
 import { createWebGpuBackend } from '../../src/backend/webgpu/webgpu.js';

@@ -94,7 +94,7 @@ s('after the first signal the next one terminates at once, even in a busy loop',
   const script = path.join(tmp, 'busy.ts');
   fs.writeFileSync(
     script,
-    `import { InterruptWatch } from ${JSON.stringify(path.join(root, 'src/cli/interrupt.ts'))};
+    `import { InterruptWatch } from ${JSON.stringify(path.join(root, 'src/run/interrupt.ts'))};
      const w = new InterruptWatch(() => { process.stdout.write('first\\n'); setTimeout(() => { for (;;) {} }, 0); }).install();
      process.stdout.write('ready\\n');
      setInterval(() => {}, 1000);`,

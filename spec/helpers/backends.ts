@@ -4,7 +4,7 @@
 // Set BATCHTOPK_ALLOW_NO_WEBGPU=1 to run the CPU specs alone on a machine without Mesa or a GPU
 // (never in CI).
 import type { Backend } from '../../src/backend/backend.js';
-import { CpuBackend } from '../../src/backend/cpu.js';
+import { CpuBackend } from '../../src/backend/cpu/reference.js';
 import { FastCpuBackend } from '../../src/backend/cpu_fast.js';
 
 export const cpu: Backend = new CpuBackend();

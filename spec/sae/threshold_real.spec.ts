@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runTrain, type TrainOptions } from '../../src/cli/train.js';
+import { runTrain, type TrainInput } from '../../src/run/train.js';
 import { writeNpy } from '../../src/data/npy.js';
 import { readMatrix } from '../../src/data/source.js';
 import { cpu } from '../helpers/backends.js';
@@ -52,7 +52,7 @@ s('held-out L0 under theta within 5% of k; nmse under theta <= 1.03x batch top-k
   const results: string[] = [];
   for (const k of [8, 16, 32]) {
     const out = path.join(tmp, `k${k}`);
-    const o: TrainOptions = {
+    const o: TrainInput = {
       data, arch: 'batchtopk', k, dictSize: 192, batchSize: 128, steps: 1500, lr: 3e-4,
       l0Coeff: 0, l1Coeff: 0, kAux: 512, auxAlpha: 1 / 32, deadTokens: 5 * 128, bandwidth: 1e-3, thetaInit: 1e-3,
       warmupSteps: 0, decayFraction: 0, clipGradNorm: 0, normalize: 'none', seed: 1, out,

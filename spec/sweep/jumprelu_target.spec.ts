@@ -5,18 +5,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { TrainOptions } from '../../src/cli/train.js';
-import { readRun } from '../../src/report/data.js';
-import { runSweep } from '../../src/sweep/run.js';
+import type { TrainInput } from '../../src/run/train.js';
+import { readRun } from '../../src/io/run_folder.js';
+import { runSweep } from '../../src/run/sweep.js';
 import { SAE_DEFAULTS } from '../../src/sae/config.js';
-import { CpuBackend } from '../../src/backend/cpu.js';
+import { CpuBackend } from '../../src/backend/cpu/reference.js';
 
 const s = suite('sweep: JumpReLU at a target L0 on real activations');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'batchtopk-jtarget-'));
 s.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const DATA = path.resolve(import.meta.dirname, '../../../shared/data/stories260K/resid2_f16.npy');
 
-const base: TrainOptions = {
+const base: TrainInput = {
   data: DATA,
   arch: 'jumprelu',
   k: 8,

@@ -1,17 +1,9 @@
 // The tape: eager ops append a node when any input requires a gradient. Execution is eager, so creation
 // order is already a topological order; backward() (in grad.ts) walks the tape in reverse.
-import type { Tensor } from '../tensor.js';
+import type { TapeNode, Tensor } from '../tensor.js';
 
-export interface TapeNode {
-  /** Position on the tape (creation order). */
-  readonly id: number;
-  /** Key into the gradient rule table (rules.ts). */
-  readonly op: string;
-  readonly inputs: readonly Tensor[];
-  readonly out: Tensor;
-  /** Op attributes and values the rule needs (e.g. transposes, the selection, epsilon). */
-  readonly attrs: Readonly<Record<string, unknown>>;
-}
+export type { TapeNode };
+
 
 let tape: TapeNode[] = [];
 let gradDisabled = 0;

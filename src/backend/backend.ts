@@ -1,22 +1,15 @@
 // The backend contract: the small set of primitives every device implements.
-// Two implementations: `cpu.ts` (the reference, plain typed-array loops) and `webgpu/` (WGSL kernels).
+// Implementations: `cpu/reference.ts` (the reference, plain typed-array loops), `cpu_fast.ts` (threads and
+// WebAssembly over the reference) and `webgpu/` (WGSL kernels).
 // Every primitive is destination first (llm.c style): `op(out, inputs..., sizes...)`.
 // Only `read` is asynchronous; every other call enqueues work and returns at once.
 // Matrices are row-major and dense; a "[R,C]" buffer holds R*C elements.
 // An output never aliases an input of the same call (except in-place `adam`, whose p, m and v are updated).
 
 import type { ModelOps } from './model_ops.js';
+import type { DType, HostArray, Storage } from './types.js';
 
-/** Element types. f32 for values, i32 for indices (flat indices fit: 4096 x 24576 < 2^31). */
-export type DType = 'f32' | 'i32';
-
-/** An opaque handle to device memory holding `length` elements of `dtype`. */
-export interface Storage {
-  readonly length: number;
-  readonly dtype: DType;
-}
-
-export type HostArray = Float32Array | Int32Array;
+export type { DType, Storage, HostArray } from './types.js';
 
 /**
  * Elementwise unary ops on f32.
@@ -64,6 +57,8 @@ export interface AdamParams {
 /** The contract; the language-model primitives (ModelOps) are declared in model_ops.ts. */
 export interface Backend extends ModelOps {
   readonly name: 'cpu' | 'webgpu';
+  /** A faster implementation of a device's primitives under its own name for users (e.g. 'cpu-fast'). */
+  readonly variant?: string;
 
   // ---- memory ----
   /**

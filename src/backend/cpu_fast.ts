@@ -14,7 +14,7 @@
 import { availableParallelism } from 'node:os';
 import type { AdamParams, BinaryOp, Broadcast, DType, MatmulEpilogue, Storage, UnaryOp } from './backend.js';
 import { strides } from './cpu/elementwise.js';
-import { CpuBackend, CpuStorage } from './cpu.js';
+import { CpuBackend, CpuStorage } from './cpu/reference.js';
 import { GemmThreads } from './cpu/gemm_threads.js';
 import { ParallelPool } from './cpu/par.js';
 import { checkSelection } from './cpu/sparse.js';

@@ -70,7 +70,7 @@ export class ProfileBackend implements Backend {
 
   constructor(readonly inner: Backend) {
     this.name = inner.name;
-    this.variant = (inner as { variant?: string }).variant ?? inner.name;
+    this.variant = inner.variant ?? inner.name;
     // The WebGPU backend exposes its context; capture needs its recorder.
     this.rec = (inner as unknown as { ctx?: { recorder?: Recorder } }).ctx?.recorder ?? null;
   }

@@ -6,7 +6,7 @@ import { AtomicFile, withAtomicFile } from '../io/atomic.js';
 import { DataError } from './errors.js';
 import { f32ToF16Array } from './half.js';
 import { readUpTo } from './read.js';
-import type { ElemType, MatrixLayout } from './source.js';
+import type { ElemType, MatrixLayout } from './layout.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 // numpy pads the header so the data starts on a 64-byte boundary.

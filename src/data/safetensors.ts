@@ -8,7 +8,7 @@ import { withAtomicFile } from '../io/atomic.js';
 import { DataError } from './errors.js';
 import { bf16ToF32Array, f16ToF32Array } from './half.js';
 import { bytesOf, openOrThrow, readFully } from './read.js';
-import type { ElemType, MatrixLayout } from './source.js';
+import type { ElemType, MatrixLayout } from './layout.js';
 
 export interface StTensor {
   name: string;

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
-import { readMetrics, readRun, type RunData } from './data.js';
+import { readMetrics, readRun, type RunData } from '../io/run_folder.js';
 import { figures, page, table, type Cell } from './html.js';
 import { colorFor, histogram, linePlot } from './svg.js';
 

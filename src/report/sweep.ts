@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
-import { readRun, type RunData } from './data.js';
+import { readRun, type RunData } from '../io/run_folder.js';
 import { figures, page, table, type Cell } from './html.js';
 import { l0HistogramSvg, PLOTS_DIR, REPORT_FILE } from './run.js';
 import { colorFor, linePlot } from './svg.js';

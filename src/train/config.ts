@@ -1,7 +1,7 @@
 // Training configuration: typed defaults (the BatchTopK paper's where it states them), one doc line per
 // field, validated once.
 import { ADAM_DEFAULTS, type AdamConfig } from '../optim/adam.js';
-import { makeSaeConfig, NORMALIZE_MODES, type NormalizeMode, type SaeConfig } from '../sae/config.js';
+import { makeSaeConfig, NORMALIZE_MODES, SAE_DEFAULTS, type Arch, type NormalizeMode, type SaeConfig } from '../sae/config.js';
 
 export interface TrainConfig {
   sae: SaeConfig;
@@ -27,8 +27,19 @@ export interface TrainConfig {
   seed: number;
 }
 
-/** Default batches of the theta calibration pass (see README, "The method, as implemented"). */
-export const CALIBRATION_BATCHES = 32;
+/** The defaults of the training settings (the paper's batch size; the theta calibration pass: README, "The method, as implemented"). */
+export const TRAIN_DEFAULTS = {
+  batchSize: 4096,
+  warmupSteps: 0,
+  decayFraction: 0,
+  clipGradNorm: 0,
+  thresholdEmaRate: 0.01,
+  calibrationBatches: 32,
+  seed: 0,
+} as const satisfies Partial<TrainConfig>;
+
+/** Input normalisation by architecture: JumpReLU's threshold and bandwidth are absolute numbers, so it needs an input of known scale. */
+export const NORMALIZE_BY_ARCH: Readonly<Record<Arch, NormalizeMode>> = { batchtopk: 'none', topk: 'none', jumprelu: 'scalar', relu: 'none' };
 
 export type TrainConfigInput = Partial<Omit<TrainConfig, 'sae' | 'adam'>> & {
   sae: Parameters<typeof makeSaeConfig>[0];
@@ -38,15 +49,8 @@ export type TrainConfigInput = Partial<Omit<TrainConfig, 'sae' | 'adam'>> & {
 export function makeTrainConfig(c: TrainConfigInput): TrainConfig {
   const steps = c.steps ?? 1000;
   const cfg: TrainConfig = {
-    batchSize: 4096,
-    warmupSteps: 0,
-    decayFraction: 0,
-    clipGradNorm: 0,
-    // JumpReLU's threshold and bandwidth are absolute numbers: they need an input of known scale.
-    normalize: c.sae.arch === 'jumprelu' ? 'scalar' : 'none',
-    thresholdEmaRate: 0.01,
-    calibrationBatches: CALIBRATION_BATCHES,
-    seed: 0,
+    ...TRAIN_DEFAULTS,
+    normalize: NORMALIZE_BY_ARCH[c.sae.arch ?? SAE_DEFAULTS.arch],
     ...c,
     steps,
     sae: makeSaeConfig(c.sae),

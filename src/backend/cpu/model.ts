@@ -3,7 +3,8 @@
 // Installed on CpuBackend by cpu.ts (Object.assign onto its prototype).
 import { ArgChecks } from '../args.js';
 import type { Storage } from '../backend.js';
-import { checkModelArgs, type ActOp, type ModelOps, type NormKind, type RopeStyle } from '../model_ops.js';
+import { checkModelArgs } from '../model_args.js';
+import type { ActOp, ModelOps, NormKind, RopeStyle } from '../model_ops.js';
 import { CpuStorage } from './storage.js';
 
 const args = checkModelArgs(new ArgChecks((s): s is CpuStorage => s instanceof CpuStorage, 'CPU'));

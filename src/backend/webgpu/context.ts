@@ -2,7 +2,9 @@
 // readback. Kernel modules (elementwise, matmul, selection, sparse) only ever see this interface.
 /// <reference types="@webgpu/types" />
 import type { Storage } from '../backend.js';
-import type { Recorder } from './recorder.js';
+import type { GpuBinding, Recorder } from './recorder.js';
+
+export type { GpuBinding };
 
 /**
  * Storage on the GPU: one GPUBuffer, possibly larger than one binding. The buffer comes from a pool, so its
@@ -12,9 +14,6 @@ import type { Recorder } from './recorder.js';
 export interface GpuStorage extends Storage {
   readonly buffer: GPUBuffer;
 }
-
-/** A binding: a whole buffer or a byte window of it (offset a multiple of minStorageBufferOffsetAlignment). */
-export type GpuBinding = GPUBuffer | { buffer: GPUBuffer; offset: number; size: number };
 
 export interface GpuContext {
   readonly device: GPUDevice;

@@ -4,7 +4,8 @@
 // tensors (gains, biases, rope tables, positions) are bound whole.
 import { ArgChecks } from '../args.js';
 import type { Storage } from '../backend.js';
-import { checkModelArgs, type ActOp, type ModelOps, type NormKind, type RopeStyle } from '../model_ops.js';
+import { checkModelArgs } from '../model_args.js';
+import type { ActOp, ModelOps, NormKind, RopeStyle } from '../model_ops.js';
 import { Params, ranges, window, windowElems } from './chunk.js';
 import type { GpuContext } from './context.js';
 import { GpuTensor } from './storage.js';

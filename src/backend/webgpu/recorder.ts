@@ -8,7 +8,9 @@
 /// <reference types="@webgpu/types" />
 import { BufferPool, BUFFER_USAGE, READBACK_USAGE, STORAGE_USAGE } from './pool.js';
 import { PipelineCache } from './pipelines.js';
-import type { GpuBinding } from './context.js';
+
+/** A binding: a whole buffer or a byte window of it (offset a multiple of minStorageBufferOffsetAlignment). */
+export type GpuBinding = GPUBuffer | { buffer: GPUBuffer; offset: number; size: number };
 
 const MAP_MODE_READ = 0x1;
 /** Dispatches per submit: large enough to amortise submit cost, small enough to keep the GPU fed. */

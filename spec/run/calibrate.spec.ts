@@ -7,9 +7,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runCalibrate } from '../../src/cli/calibrate.js';
-import { runEval } from '../../src/cli/eval.js';
-import { runTrain, type TrainOptions } from '../../src/cli/train.js';
+import { runCalibrate } from '../../src/run/calibrate.js';
+import { runEval } from '../../src/run/eval.js';
+import { runTrain, type TrainInput } from '../../src/run/train.js';
 import { BatchLoader, type LoaderState } from '../../src/data/loader.js';
 import { writeNpy } from '../../src/data/npy.js';
 import { readSafetensors } from '../../src/data/safetensors.js';
@@ -35,7 +35,7 @@ writeNpy(dataFile, synth.rows(0, 6000), 6000, D);
 const otherFile = path.join(tmp, 'other.npy');
 writeNpy(otherFile, synth.rows(100_000, 4000).map((v) => 1.6 * v), 4000, D);
 
-function opts(over: Partial<TrainOptions>): TrainOptions {
+function opts(over: TrainInput): TrainInput {
   return {
     data: dataFile, arch: 'batchtopk', k: 3, dictSize: 32, batchSize: 128, steps: 60, lr: 3e-3, l0Coeff: 1e-3, l1Coeff: 1e-3,
     kAux: 16, auxAlpha: 1 / 32, deadTokens: 128 * 4, bandwidth: 1e-3, thetaInit: 1e-3, warmupSteps: 0, decayFraction: 0,

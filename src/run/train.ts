@@ -1,16 +1,16 @@
-// `batchtopk train`: data -> loader -> trainer, with checkpoints, progress, metrics.jsonl, a held-out
-// evaluation and the SAELens export. Knows nothing of argument parsing (cli.ts maps flags to TrainOptions).
+// A training run (`batchtopk train`, each run of a sweep, or a library call): data -> loader -> trainer, with
+// checkpoints, progress, metrics.jsonl, the theta calibration, a held-out evaluation and the SAELens export.
+// Its options and their defaults are train_options.ts's; the run folder's formats are io/run_folder.ts's.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Backend } from '../backend/backend.js';
-import { backendLabel, type WorkloadHint } from '../backend/open.js';
+import { backendLabel } from '../backend/open.js';
 import { BatchLoader, type LoaderState } from '../data/loader.js';
 import { openSource, ShardedSource, type ActivationSource } from '../data/source.js';
 import { DataError } from '../data/errors.js';
 import { evaluate } from '../eval.js';
 import { writeSaelens } from '../io/saelens.js';
 import { smallEvalWarning, type EvalMetrics } from '../metrics.js';
-import type { Arch, NormalizeMode } from '../sae/config.js';
 import { toSaeExport } from '../sae/export.js';
 import { activationProvenance } from '../model/provenance.js';
 import { jumpreluScaleWarning, type ScaleStats } from '../sae/jumprelu.js';
@@ -22,92 +22,20 @@ import { makeTrainConfig, type TrainConfig } from '../train/config.js';
 import { createTrainer, train } from '../train/loop.js';
 import { Trainer, type StepMetrics } from '../train/trainer.js';
 import { writeJsonAtomic } from '../io/atomic.js';
-import { Progress } from './progress.js';
-import { Interrupted, InterruptWatch } from './interrupt.js';
+import { METRICS_FILE, SAE_DIR, SUMMARY_FILE, type TrainSummary } from '../io/run_folder.js';
 import { formatProfile, ProfileBackend } from '../backend/profile.js';
+import { resolveBackend, type BackendOrOpen } from './backend.js';
+import { Interrupted, InterruptWatch } from './interrupt.js';
+import { Progress } from './progress.js';
+import { checkResume } from './resume.js';
+import { DEFAULT_EXPANSION, givenKeys, resolveTrainOptions, RUN_DEFINING, type TrainInput, type TrainOptions } from './train_options.js';
 
-export interface TrainOptions {
-  /** Activation file or directory of shards; undefined: the embedded synthetic data set. */
-  data?: string;
-  /** safetensors tensor name. */
-  tensor?: string;
-  /** Shard glob for a --data directory (default: data/source.ts SHARD_RULE). */
-  shards?: string;
-  arch: Arch;
-  k: number;
-  dictSize?: number;
-  expansion?: number;
-  batchSize: number;
-  steps?: number;
-  tokens?: number;
-  lr: number;
-  l0Coeff: number;
-  l1Coeff: number;
-  kAux: number;
-  auxAlpha: number;
-  deadTokens: number;
-  bandwidth: number;
-  thetaInit: number;
-  warmupSteps: number;
-  decayFraction: number;
-  clipGradNorm: number;
-  normalize: NormalizeMode;
-  seed: number;
-  /** BatchTopK: training batches of the end-of-training theta calibration (default CALIBRATION_BATCHES). */
-  calibrationBatches?: number;
-  out: string;
-  resume?: string;
-  evalFraction: number;
-  /** Evaluate on at most this many held-out rows (the first ones of the split). */
-  evalTokens: number;
-  shuffleBuffer: number;
-  checkpointEvery: number;
-  logEvery: number;
-  /** SAELens metadata model_name / hook_name (default: from the harvest manifest.json beside the data). */
-  modelName?: string;
-  hookName?: string;
-  /** Stop after this many steps of this invocation (tests of resume; the run is then resumable). */
-  stopAfter?: number;
-  quiet: boolean;
-  /** Time every backend primitive over the training steps (backend/profile.ts). */
-  profile?: boolean;
-  /** Which options the user gave explicitly (a resume refuses changes to run-defining ones). */
-  explicit?: Set<string>;
-}
+export type { TrainInput, TrainOptions, TrainSummary };
 
 /** The embedded default data set: small enough to train in well under a minute on a laptop CPU. */
 export const EMBEDDED_SYNTH: Partial<SynthConfig> = { dIn: 64, nFeatures: 128, meanActive: 6, activeSigma: 0.8, zipf: 0.5, noise: 0.01 };
 const EMBEDDED_ROWS = 1 << 20;
 
-export interface TrainSummary {
-  arch: Arch;
-  k: number;
-  dictSize: number;
-  dIn: number;
-  steps: number;
-  tokens: number;
-  backend: string;
-  nmse: number;
-  fvu: number;
-  l0: number;
-  deadFraction: number;
-  /** Latents rarer than this firing frequency may show as dead in an evaluation of evalTokens (metrics.ts). */
-  deadFrequencyFloor: number;
-  /** BatchTopK: the saved theta, calibrated on `calibrationBatches` training batches with the final weights. */
-  threshold: number | null;
-  /** BatchTopK: the running (EMA) estimate at the last step, for comparison. */
-  thresholdRunning: number | null;
-  calibrationBatches: number | null;
-  /** BatchTopK: the same weights on the same held-out rows with batch top-k (batches of batchSize). */
-  batchTopK: { nmse: number; fvu: number; l0: number; batchSize: number } | null;
-  tokensPerSecond: number;
-  evalTokens: number;
-  l0Histogram: number[];
-  skippedNonFinite: number;
-  featureRecovery?: { meanMaxCos: number; fracAbove09: number };
-  out: string;
-  finished: boolean;
-}
 
 interface RunFiles {
   dir: string;
@@ -117,7 +45,7 @@ interface RunFiles {
 }
 
 function files(dir: string): RunFiles {
-  return { dir, checkpoint: path.join(dir, CHECKPOINT_FILE), metrics: path.join(dir, 'metrics.jsonl'), sae: path.join(dir, 'sae') };
+  return { dir, checkpoint: path.join(dir, CHECKPOINT_FILE), metrics: path.join(dir, METRICS_FILE), sae: path.join(dir, SAE_DIR) };
 }
 
 function openData(o: TrainOptions): { source: ActivationSource; synth: SyntheticModel | null } {
@@ -127,10 +55,8 @@ function openData(o: TrainOptions): { source: ActivationSource; synth: Synthetic
 }
 
 function buildConfig(o: TrainOptions, dIn: number, trainRows: number): TrainConfig {
-  if (o.dictSize !== undefined && o.expansion !== undefined) throw new DataError('give --dict-size or --expansion, not both');
-  const dSae = o.dictSize ?? dIn * (o.expansion ?? 8);
+  const dSae = o.dictSize ?? dIn * (o.expansion ?? DEFAULT_EXPANSION);
   let steps = o.steps;
-  if (steps !== undefined && o.tokens !== undefined) throw new DataError('give --steps or --tokens, not both');
   if (o.tokens !== undefined) steps = Math.ceil(o.tokens / o.batchSize);
   steps ??= Math.max(1, Math.ceil(trainRows / o.batchSize));
   return makeTrainConfig({
@@ -159,15 +85,12 @@ function buildConfig(o: TrainOptions, dIn: number, trainRows: number): TrainConf
   });
 }
 
-/** The options that define a run; a resume must not change them. */
-const RUN_DEFINING: (keyof TrainOptions)[] = [
-  'data', 'tensor', 'shards', 'arch', 'k', 'dictSize', 'expansion', 'batchSize', 'lr', 'l0Coeff', 'l1Coeff', 'kAux', 'auxAlpha',
-  'deadTokens', 'bandwidth', 'thetaInit', 'warmupSteps', 'decayFraction', 'clipGradNorm', 'normalize', 'seed',
-  'evalFraction', 'shuffleBuffer',
-];
-
-/** `backend` may be a factory, called only once the data and configuration are known to be good. */
-export async function runTrain(o: TrainOptions, backendOrOpen: Backend | ((hint: WorkloadHint) => Promise<Backend>)): Promise<TrainSummary> {
+/**
+ * Train with the options given (the rest default as train_options.ts says). `backend` may be an opener,
+ * called only once the data and configuration are known to be good.
+ */
+export async function runTrain(given: TrainInput, backendOrOpen: BackendOrOpen): Promise<TrainSummary> {
+  const o = resolveTrainOptions(given);
   const progress = new Progress(process.stderr, 10, o.quiet);
   let opts = o;
   let resumed: ReturnType<typeof loadCheckpoint> | null = null;
@@ -176,8 +99,14 @@ export async function runTrain(o: TrainOptions, backendOrOpen: Backend | ((hint:
     if (!fs.existsSync(ckFile)) throw new DataError(`${o.resume}: no checkpoint found (expected ${ckFile})`);
     resumed = loadCheckpoint(ckFile);
     const saved = resumed.extra['options'] as TrainOptions;
-    const changed = RUN_DEFINING.filter((k) => o.explicit?.has(k) && JSON.stringify(o[k]) !== JSON.stringify(saved[k]));
-    if (changed.length) throw new DataError(`--resume: the run was made with different ${changed.map((k) => `--${kebab(k)}`).join(', ')}; drop those flags to continue it`);
+    const explicit = givenKeys(given);
+    checkResume({
+      what: `--resume: the run in ${o.resume}`,
+      saved: saved as unknown as Record<string, unknown>,
+      now: Object.fromEntries(RUN_DEFINING.filter((k) => explicit.has(k)).map((k) => [k, o[k]])),
+      keys: RUN_DEFINING,
+      fix: 'drop those flags to continue it',
+    });
     // The checkpoint's run-defining options win; steps/tokens, out and I/O cadence may be given anew.
     opts = { ...o, ...Object.fromEntries(RUN_DEFINING.map((k) => [k, saved[k]])) } as TrainOptions;
     if (o.steps === undefined && o.tokens === undefined) opts.steps = saved.steps ?? (resumed.extra['steps'] as number);
@@ -200,7 +129,7 @@ export async function runTrain(o: TrainOptions, backendOrOpen: Backend | ((hint:
     const scaleWarning = jumpreluScaleWarning(cfg.sae, cfg.normalize, cfg.sae.arch === 'jumprelu' ? scaleStats(source) : undefined);
     if (scaleWarning) process.stderr.write(scaleWarning + '\n');
     if (source instanceof ShardedSource) progress.log(source.listing());
-    const opened = typeof backendOrOpen === 'function' ? await backendOrOpen({ dIn: cfg.sae.dIn, dSae: cfg.sae.dSae }) : backendOrOpen;
+    const opened = await resolveBackend(backendOrOpen, { dIn: cfg.sae.dIn, dSae: cfg.sae.dSae });
     const backend = opts.profile ? new ProfileBackend(opened) : opened;
     let trainer: Trainer;
     if (resumed) {
@@ -240,7 +169,7 @@ function checkpoint(r: Run): Promise<void> {
   return r.trainer.getState().then((st) =>
     saveCheckpoint(r.f.checkpoint, {
       trainer: st,
-      extra: { options: { ...r.opts, steps: r.cfg.steps, explicit: undefined }, loader: r.loader.getState(), steps: r.cfg.steps },
+      extra: { options: { ...r.opts, steps: r.cfg.steps }, loader: r.loader.getState(), steps: r.cfg.steps },
     }),
   );
 }
@@ -399,7 +328,7 @@ async function report(r: Run, tokensPerSecond: number): Promise<TrainSummary> {
     );
     progress.log(`saved SAELens folder ${f.sae}`);
   }
-  writeJsonAtomic(path.join(f.dir, 'summary.json'), summary);
+  writeJsonAtomic(path.join(f.dir, SUMMARY_FILE), summary);
   return summary;
 }
 
@@ -478,8 +407,4 @@ function truncateMetrics(file: string, step: number, logEvery: number): void {
       return s < step || (s === step && s % logEvery === 0);
     });
   fs.writeFileSync(file, keep.map((l) => l + '\n').join(''));
-}
-
-function kebab(s: string): string {
-  return s.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 }

@@ -2,7 +2,7 @@
 // (run folders inside).
 import * as fs from 'node:fs';
 import { DataError } from '../data/errors.js';
-import { isRunDir } from '../report/data.js';
+import { isRunDir } from '../io/run_folder.js';
 import { writeRunReport } from '../report/run.js';
 import { collectRuns, writeSweepReport } from '../report/sweep.js';
 

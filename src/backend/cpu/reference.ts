@@ -14,21 +14,21 @@ import type {
   ReduceOp,
   Storage,
   UnaryOp,
-} from './backend.js';
-import { binaryF32, strides, unaryF32 } from './cpu/elementwise.js';
-import { MatmulScratch, matmulF32 } from './cpu/matmul.js';
-import { reduceF32 } from './cpu/reduce.js';
-import { SelectScratch } from './cpu/select.js';
-import { topkRows } from './cpu/row_select.js';
-import { sampledSelect } from './cpu/sample_select.js';
-import { gatherF32, scatterAddF32, sddmmF32, spmmF32, spmmTF32 } from './cpu/sparse.js';
-import { adamRange } from './cpu/par_kernels.js';
-import { ArgChecks } from './args.js';
-import { CpuStorage } from './cpu/storage.js';
-import { cpuModelOps } from './cpu/model.js';
-import type { ModelOps } from './model_ops.js';
+} from '../backend.js';
+import { binaryF32, strides, unaryF32 } from './elementwise.js';
+import { MatmulScratch, matmulF32 } from './matmul.js';
+import { reduceF32 } from './reduce.js';
+import { SelectScratch } from './select.js';
+import { topkRows } from './row_select.js';
+import { sampledSelect } from './sample_select.js';
+import { gatherF32, scatterAddF32, sddmmF32, spmmF32, spmmTF32 } from './sparse.js';
+import { adamRange } from './par_kernels.js';
+import { ArgChecks } from '../args.js';
+import { CpuStorage } from './storage.js';
+import { cpuModelOps } from './model.js';
+import type { ModelOps } from '../model_ops.js';
 
-export { CpuStorage } from './cpu/storage.js';
+export { CpuStorage } from './storage.js';
 
 // The language-model primitives (cpu/model.ts) are installed on the prototype after the class.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging

@@ -4,19 +4,90 @@
 // recorded trials. Runs go through runTrain, exactly as `batchtopk train` would run them.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Backend } from '../backend/backend.js';
-import type { WorkloadHint } from '../backend/open.js';
-import { Interrupted, InterruptWatch } from '../cli/interrupt.js';
-import { runTrain, type TrainOptions, type TrainSummary } from '../cli/train.js';
 import { openSource } from '../data/source.js';
 import { writeJsonAtomic } from '../io/atomic.js';
-import type { CeFigures, RunMeta } from '../report/data.js';
+import { CE_FILE, RUN_META_FILE, SAE_DIR, SUMMARY_FILE, type CeFigures, type RunMeta, type TrainSummary } from '../io/run_folder.js';
 import { writeRunReport } from '../report/run.js';
 import { writeSweepReport } from '../report/sweep.js';
+import { ARCHS, type Arch } from '../sae/config.js';
+import { planRuns, selectRuns, type Grid, type RunSpec } from '../sweep/plan.js';
+import { searchCoefficient, type SearchResult, type Trial } from '../sweep/search.js';
 import { CHECKPOINT_FILE } from '../train/checkpoint.js';
-import type { Arch } from '../sae/config.js';
-import { planRuns, selectRuns, type Grid, type RunSpec } from './plan.js';
-import { searchCoefficient, type SearchResult, type Trial } from './search.js';
+import { withBackend, type OpenBackend } from './backend.js';
+import { runCeEval } from './ce.js';
+import { OptionError } from './errors.js';
+import { Interrupted, InterruptWatch } from './interrupt.js';
+import { checkResume } from './resume.js';
+import { definingKeys, resolveOptions, type Schema } from './schema.js';
+import { runTrain } from './train.js';
+import { DEFAULT_EXPANSION, resolveTrainOptions, TRAIN_SCHEMA, type TrainInput, type TrainOptions } from './train_options.js';
+
+export type { OpenBackend };
+
+/** The sweep's own options (each other `train` option applies to every run of the sweep). */
+export interface SweepFlags {
+  arch: Arch[];
+  k?: number[];
+  dictSize?: number[];
+  expansion?: number[];
+  out: string;
+  only?: string[];
+  l0Tolerance: number;
+  searchSteps?: number;
+  searchMaxShort: number;
+  searchMaxFull: number;
+  model?: string;
+  text?: string;
+  layer?: number;
+  maxDocs?: number;
+}
+
+export const SWEEP_SCHEMA: Schema<SweepFlags> = {
+  arch: { kind: 'list', item: 'choice', choices: ARCHS, arg: 'list', default: ['batchtopk', 'topk', 'jumprelu'], help: `Architectures, comma-separated: ${ARCHS.join(', ')}` },
+  k: { kind: 'list', item: 'int', min: 1, arg: 'list', help: 'k values (JumpReLU: target L0s), comma-separated', defaultText: `${TRAIN_SCHEMA.k.default}; embedded data: ${TRAIN_SCHEMA.k.embedded}` },
+  dictSize: { kind: 'list', item: 'int', min: 1, arg: 'list', help: 'Dictionary sizes, comma-separated' },
+  expansion: { kind: 'list', item: 'number', min: Number.MIN_VALUE, arg: 'list', help: 'Or dictionary sizes as multiples of d, comma-separated', defaultText: TRAIN_SCHEMA.expansion.defaultText! },
+  out: { kind: 'string', arg: 'dir', default: 'runs/sweep', help: 'Sweep folder: one run folder per configuration, results.csv, plots/, index.html' },
+  only: { kind: 'list', item: 'string', arg: 'names', help: 'Run only these configurations: comma-separated names such as topk-k32-m6144, * globs allowed' },
+  l0Tolerance: { kind: 'number', min: 0, max: 1, arg: 'f', default: 0.05, help: 'JumpReLU: relative tolerance of the held-out L0 around the target k' },
+  searchSteps: { kind: 'int', min: 1, arg: 'n', help: 'JumpReLU: steps of a short coefficient-search run (default: a quarter of the run)' },
+  searchMaxShort: { kind: 'int', min: 1, arg: 'n', default: 12, help: 'JumpReLU: most short search runs' },
+  searchMaxFull: { kind: 'int', min: 1, arg: 'n', default: 6, help: 'JumpReLU: most full-length runs to correct the coefficient' },
+  model: { kind: 'string', arg: 'path', help: 'CE degradation of every run: splice each SAE into this language model (as eval --model)' },
+  text: { kind: 'string', arg: 'file', help: 'CE degradation: documents (.txt blank-line-separated or .jsonl "text")' },
+  layer: { kind: 'int', min: 0, arg: 'n', help: "CE degradation: block whose input is replaced (default: each SAE's hook_name)" },
+  maxDocs: { kind: 'int', min: 1, arg: 'n', help: 'CE degradation: use at most this many documents' },
+};
+
+/**
+ * The sweep of the sweep options `given` over training options `train` (what `batchtopk sweep` runs): the grid,
+ * the JumpReLU search settings, and with --model/--text the CE evaluation of every finished run.
+ */
+export function sweepOptions(given: Partial<SweepFlags>, train: TrainInput, open: OpenBackend, hooks: { resumeHint?: string; log?: (m: string) => void } = {}): SweepOptions {
+  const f = resolveOptions(SWEEP_SCHEMA, given);
+  if (f.dictSize && f.expansion) throw new OptionError('give --dict-size or --expansion, not both');
+  const base = resolveTrainOptions({ ...train, arch: f.arch[0] });
+  if (!f.model !== !f.text) throw new OptionError('CE degradation needs both --model <path> and --text <file>');
+  const ce: CeEvaluator | undefined =
+    f.model && f.text
+      ? async ({ saeDir }) => {
+          const r = await withBackend(open, (b) =>
+            runCeEval({ sae: saeDir, model: f.model!, text: f.text!, layer: f.layer, maxDocs: f.maxDocs, quiet: base.quiet }, b),
+          );
+          return { ceClean: r.ce_clean, ceSae: r.ce_sae, ceZero: r.ce_zero, ceDegradation: r.ce_sae - r.ce_clean, ceRecovered: r.ce_loss_score, tokens: r.predictions };
+        }
+      : undefined;
+  return {
+    options: (arch) => ({ ...train, arch }),
+    grid: { archs: f.arch, ks: f.k ?? [base.k], ...(f.dictSize ? { dictSizes: f.dictSize } : { expansions: f.expansion ?? [base.expansion ?? DEFAULT_EXPANSION] }) },
+    out: f.out,
+    only: f.only,
+    search: { tol: f.l0Tolerance, shortSteps: f.searchSteps, maxShort: f.searchMaxShort, maxFull: f.searchMaxFull },
+    ce,
+    resumeHint: hooks.resumeHint,
+    log: hooks.log ?? ((m) => !base.quiet && console.error(m)),
+  };
+}
 
 /**
  * CE evaluation hook (--model/--text): given a finished run folder (its SAELens export in <dir>/sae), the CE
@@ -36,10 +107,10 @@ export interface SweepSearchOptions {
 
 export interface SweepOptions {
   /**
-   * Training options of the runs of each architecture (the flags as `train` reads them for that --arch, so
+   * Training options of the runs of each architecture (as `train` takes them for that --arch, so
    * per-architecture defaults apply); k, dictSize/expansion, out and resume are set per run.
    */
-  options: TrainOptions | ((arch: Arch) => TrainOptions);
+  options: TrainInput | ((arch: Arch) => TrainInput);
   grid: Grid;
   out: string;
   /** Run only these names (or * globs). */
@@ -57,13 +128,12 @@ export interface SweepResult {
   report: { html: string; csv: string; plots: string[] };
 }
 
-export type OpenBackend = (hint: WorkloadHint) => Promise<Backend>;
-
-/** Options that do not change what a run computes; anything else must match the sweep folder's sweep.json. */
-const NOT_DEFINING = new Set(['out', 'resume', 'quiet', 'explicit', 'checkpointEvery', 'logEvery', 'stopAfter', 'arch', 'k', 'dictSize', 'expansion']);
+/** What must match the sweep folder's sweep.json: what defines a run or changes its results, less the grid's own. */
+const GRID_KEYS = new Set(['arch', 'k', 'dictSize', 'expansion']);
+const SWEEP_DEFINING = definingKeys(TRAIN_SCHEMA, true).filter((k) => !GRID_KEYS.has(k));
 
 function definingOptions(o: TrainOptions): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(o).filter(([k, v]) => !NOT_DEFINING.has(k) && v !== undefined));
+  return Object.fromEntries(SWEEP_DEFINING.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
 }
 
 function readJson<T>(file: string): T | null {
@@ -88,7 +158,7 @@ export async function runSweep(o: SweepOptions, open: OpenBackend): Promise<Swee
   const log = o.log ?? (() => {});
   const all = planRuns(o.grid);
   const runs = o.only?.length ? selectRuns(all, o.only) : all;
-  const optionsOf = (arch: Arch): TrainOptions => (typeof o.options === 'function' ? o.options(arch) : { ...o.options, arch });
+  const optionsOf = (arch: Arch): TrainOptions => resolveTrainOptions(typeof o.options === 'function' ? o.options(arch) : { ...o.options, arch });
   const steps = resolveSteps(optionsOf(runs[0]?.arch ?? 'batchtopk'));
   const bases = new Map<Arch, TrainOptions>(
     o.grid.archs.map((a) => [a, { ...optionsOf(a), arch: a, steps, tokens: undefined, resume: undefined, stopAfter: undefined }]),
@@ -100,8 +170,7 @@ export async function runSweep(o: SweepOptions, open: OpenBackend): Promise<Swee
   for (const [arch, now] of Object.entries(defining)) {
     const was = saved?.options[arch];
     if (!was) continue; // an architecture new to this sweep
-    const changed = [...new Set([...Object.keys(was), ...Object.keys(now)])].filter((k) => JSON.stringify(was[k]) !== JSON.stringify(now[k]));
-    if (changed.length) throw new Error(`${o.out}: this sweep was made with different ${changed.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())).join(', ')}; use the same options to continue it, or another --out`);
+    checkResume({ what: `${o.out}: this sweep`, saved: was, now: Object.fromEntries(SWEEP_DEFINING.map((k) => [k, now[k]])), keys: SWEEP_DEFINING, fix: 'use the same options to continue it, or another --out' });
   }
   writeJsonAtomic(sweepFile, { options: { ...saved?.options, ...defining }, grid: o.grid });
 
@@ -143,7 +212,7 @@ async function runOne(spec: RunSpec, base: TrainOptions, steps: number, o: Sweep
   const meta: RunMeta = { name: spec.name, arch: spec.arch, k: spec.k, dictSize: spec.dictSize ?? NaN, l0Coeff: opts.l0Coeff };
   let search: SearchResult | null = null;
   // Finished earlier: a JumpReLU run once its search is recorded in run.json (the last thing written).
-  const prev = readJson<RunMeta>(path.join(dir, 'run.json'));
+  const prev = readJson<RunMeta>(path.join(dir, RUN_META_FILE));
   const done = spec.arch === 'jumprelu' ? (prev?.search ? finishedSummary(dir, { ...opts, l0Coeff: prev.l0Coeff! }) : null) : finishedSummary(dir, opts);
   if (done) {
     log(`  finished earlier: skipped`);
@@ -158,7 +227,7 @@ async function runOne(spec: RunSpec, base: TrainOptions, steps: number, o: Sweep
   }
   const summary = await trainInto(dir, opts, open);
   meta.dictSize = summary.dictSize;
-  writeJsonAtomic(path.join(dir, 'run.json'), meta);
+  writeJsonAtomic(path.join(dir, RUN_META_FILE), meta);
   writeRunReport(dir);
   if (search) log(`  L0 coefficient ${search.coeff.toPrecision(4)}: held-out L0 ${summary.l0.toFixed(2)} (target ${spec.k}, ${search.trials.length} trials, ${search.steps} steps${search.converged ? '' : ', NOT within the tolerance'})`);
   log(`  nmse ${summary.nmse.toFixed(4)}  L0 ${summary.l0.toFixed(2)}  dead ${(100 * summary.deadFraction).toFixed(1)}%`);
@@ -167,16 +236,16 @@ async function runOne(spec: RunSpec, base: TrainOptions, steps: number, o: Sweep
 }
 
 async function ce(dir: string, summary: TrainSummary, o: SweepOptions): Promise<void> {
-  const file = path.join(dir, 'ce.json');
+  const file = path.join(dir, CE_FILE);
   if (!o.ce || fs.existsSync(file)) return;
-  writeJsonAtomic(file, await o.ce({ dir, saeDir: path.join(dir, 'sae'), summary }));
+  writeJsonAtomic(file, await o.ce({ dir, saeDir: path.join(dir, SAE_DIR), summary }));
   writeRunReport(dir);
 }
 
 /** The folder's finished summary when it was trained with `opts`' L0 coefficient (run.json), else null. */
 function finishedSummary(dir: string, opts: TrainOptions): TrainSummary | null {
-  const s = readJson<TrainSummary>(path.join(dir, 'summary.json'));
-  const m = readJson<RunMeta>(path.join(dir, 'run.json'));
+  const s = readJson<TrainSummary>(path.join(dir, SUMMARY_FILE));
+  const m = readJson<RunMeta>(path.join(dir, RUN_META_FILE));
   return s?.finished && m?.l0Coeff === opts.l0Coeff ? s : null;
 }
 
@@ -187,7 +256,7 @@ function finishedSummary(dir: string, opts: TrainOptions): TrainSummary | null {
 async function trainInto(dir: string, opts: TrainOptions, open: OpenBackend): Promise<TrainSummary> {
   const done = finishedSummary(dir, opts);
   if (done) return done;
-  const m = readJson<RunMeta>(path.join(dir, 'run.json'));
+  const m = readJson<RunMeta>(path.join(dir, RUN_META_FILE));
   const resume = m?.l0Coeff === opts.l0Coeff && fs.existsSync(path.join(dir, CHECKPOINT_FILE));
   if (!resume && fs.existsSync(dir)) {
     for (const n of fs.readdirSync(dir)) if (n !== 'search') fs.rmSync(path.join(dir, n), { recursive: true, force: true });
@@ -195,20 +264,10 @@ async function trainInto(dir: string, opts: TrainOptions, open: OpenBackend): Pr
   fs.mkdirSync(dir, { recursive: true });
   if (!resume) {
     const meta: RunMeta = { name: path.basename(dir), arch: opts.arch, k: opts.k, dictSize: opts.dictSize ?? NaN, l0Coeff: opts.l0Coeff };
-    writeJsonAtomic(path.join(dir, 'run.json'), meta);
+    writeJsonAtomic(path.join(dir, RUN_META_FILE), meta);
   }
-  // A resume names every run-defining option as given, so runTrain refuses a checkpoint made otherwise.
-  const explicit = new Set(resume ? ['arch', 'k', 'dictSize', 'expansion', 'l0Coeff', 'lr', 'batchSize', 'seed', 'data'] : []);
-  return withBackend(open, (b) => runTrain({ ...opts, resume: resume ? dir : undefined, explicit }, b));
-}
-
-async function withBackend<T>(open: OpenBackend, f: (open: OpenBackend) => Promise<T>): Promise<T> {
-  let backend: Backend | null = null;
-  try {
-    return await f(async (hint) => (backend = await open(hint)));
-  } finally {
-    (backend as Backend | null)?.dispose();
-  }
+  // A resume gives every option, so runTrain refuses a checkpoint made with other run-defining ones.
+  return withBackend(open, (b) => runTrain({ ...opts, resume: resume ? dir : undefined }, b));
 }
 
 /** The JumpReLU coefficient search (search.ts) over runs of this configuration, recorded in <dir>/search/search.json. */
@@ -230,7 +289,7 @@ async function searchJumpRelu(spec: RunSpec, opts: TrainOptions, steps: number, 
       else {
         const tdir = path.join(sdir, 'trial');
         fs.rmSync(tdir, { recursive: true, force: true });
-        l0 = (await withBackend(open, (b) => runTrain({ ...opts, l0Coeff: coeff, steps: n, out: tdir, checkpointEvery: 0, quiet: true, explicit: new Set() }, b))).l0;
+        l0 = (await withBackend(open, (b) => runTrain({ ...opts, l0Coeff: coeff, steps: n, out: tdir, checkpointEvery: 0, quiet: true }, b))).l0;
         fs.rmSync(tdir, { recursive: true, force: true });
       }
       record.push({ coeff, l0, steps: n });

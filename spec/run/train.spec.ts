@@ -6,8 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runEval } from '../../src/cli/eval.js';
-import { runTrain, type TrainOptions } from '../../src/cli/train.js';
+import { runEval } from '../../src/run/eval.js';
+import { runTrain, type TrainInput } from '../../src/run/train.js';
 import { readSafetensors } from '../../src/data/safetensors.js';
 import { writeNpy } from '../../src/data/npy.js';
 import { SyntheticModel } from '../../src/synth.js';
@@ -21,7 +21,7 @@ const synth = new SyntheticModel({ dIn: 16, nFeatures: 32, meanActive: 3, seed: 
 const dataFile = path.join(tmp, 'acts.npy');
 writeNpy(dataFile, synth.rows(0, 6000), 6000, 16);
 
-function opts(over: Partial<TrainOptions>): TrainOptions {
+function opts(over: TrainInput): TrainInput {
   return {
     data: dataFile,
     arch: 'batchtopk',
@@ -78,7 +78,7 @@ s('resume refuses a changed run-defining option', async () => {
   const out = path.join(tmp, 'guard');
   await runTrain(opts({ out, stopAfter: 5 }), cpu);
   try {
-    await runTrain(opts({ out, resume: out, k: 4, explicit: new Set(['k']) }), cpu);
+    await runTrain(opts({ out, resume: out, k: 4 }), cpu);
     assert.unreachable('should refuse');
   } catch (err) {
     assert.match((err as Error).message, /--k/);

@@ -3,21 +3,22 @@
 // thresholds for SAELens JumpReLU files).
 import { noGrad } from '../autodiff/tape.js';
 import type { Backend, Storage } from '../backend/backend.js';
-import type { WorkloadHint } from '../backend/open.js';
+import { backendLabel } from '../backend/open.js';
 import type { EvalModel } from '../eval.js';
-import { readSae } from '../io/saelens.js';
 import { ceDegradation, type CeResult, type Reconstructor } from '../model/ce.js';
 import { loadModel } from '../model/load.js';
 import { readDocuments, tokenizeDocuments } from '../model/text.js';
 import { Transformer } from '../model/transformer.js';
 import * as o from '../ops.js';
-import { fromSaeExport } from '../sae/export.js';
 import { reconstructInference } from '../sae/inference.js';
 import { normalizeInput } from '../sae/normalize.js';
-import { paramList, uploadParams } from '../sae/params.js';
 import { Tensor, tidy, zeros } from '../tensor.js';
+import { resolveBackend, type BackendOrOpen } from './backend.js';
+import { readSavedSae, withUploadedSae } from './saved_sae.js';
+import { resolveOptions, type Schema } from './schema.js';
 
-export interface CeCliOptions {
+export interface CeOptions {
+  /** The SAELens folder (the command's argument). */
   sae: string;
   model: string;
   tokenizer?: string;
@@ -31,6 +32,19 @@ export interface CeCliOptions {
   spliceBos: boolean;
   quiet: boolean;
 }
+
+export const CE_SCHEMA: Schema<CeOptions> = {
+  sae: { kind: 'string', arg: 'sae-dir', positional: true, help: 'The SAELens folder of the SAE' },
+  model: { kind: 'string', arg: 'path', help: 'CE degradation: splice the SAE into this language model (llama2.c .bin, or a folder: llama2.c or Hugging Face gpt2/llama)' },
+  tokenizer: { kind: 'string', arg: 'file', help: 'Tokenizer file, when not beside the checkpoint' },
+  text: { kind: 'string', arg: 'file', help: 'CE degradation: documents (.txt blank-line-separated or .jsonl "text")' },
+  layer: { kind: 'int', min: 0, arg: 'n', help: "CE degradation: block whose input is replaced (default: the SAE's hook_name)" },
+  seqLen: { kind: 'int', min: 2, arg: 'n', help: "CE degradation: tokens per document, BOS included (default: the SAE's context_size)" },
+  maxDocs: { kind: 'int', min: 1, arg: 'n', help: 'CE degradation: score at most this many documents' },
+  batchRows: { kind: 'int', min: 1, arg: 'n', default: 4096, help: 'CE degradation: tokens per forward pass' },
+  spliceBos: { kind: 'boolean', default: false, help: 'CE degradation: replace the BOS rows too (as SAELens; default: keep them clean)' },
+  quiet: { kind: 'boolean', default: false, help: 'No progress output' },
+};
 
 export interface CeSummary extends CeResult {
   sae: string;
@@ -70,9 +84,10 @@ export function layerOfHook(hook: unknown): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-export async function runCeEval(opts: CeCliOptions, backendOrOpen: Backend | ((hint: WorkloadHint) => Promise<Backend>)): Promise<CeSummary> {
-  const exp = readSae(opts.sae);
-  const { model: m, params: host } = fromSaeExport(exp);
+export async function runCeEval(given: Partial<CeOptions> & Pick<CeOptions, 'sae' | 'model' | 'text'>, backendOrOpen: BackendOrOpen): Promise<CeSummary> {
+  const opts = resolveOptions(CE_SCHEMA, given);
+  const sae = readSavedSae(opts.sae);
+  const { exp } = sae;
   const lm = loadModel(opts.model, { tokenizer: opts.tokenizer });
   const c = lm.weights.config;
   if (exp.dIn !== c.dim) throw new Error(`the SAE in ${opts.sae} has d_in ${exp.dIn} but ${lm.name}'s residual stream has d ${c.dim}`);
@@ -85,19 +100,17 @@ export async function runCeEval(opts: CeCliOptions, backendOrOpen: Backend | ((h
   let texts = readDocuments(opts.text);
   if (opts.maxDocs !== undefined) texts = texts.slice(0, opts.maxDocs);
   const { ids } = tokenizeDocuments(texts, lm.tokenizer, seqLen);
-  const be = typeof backendOrOpen === 'function' ? await backendOrOpen({ dIn: exp.dIn, dSae: exp.dSae }) : backendOrOpen;
-  const params = uploadParams(be, m.cfg, host);
+  const be = await resolveBackend(backendOrOpen, { dIn: exp.dIn, dSae: exp.dSae });
   const model = new Transformer(be, lm.weights);
   try {
-    const r = await ceDegradation(model, ids, saeReconstructor(be, { ...m, params }), {
+    const r = await withUploadedSae(be, sae, (m) => ceDegradation(model, ids, saeReconstructor(be, m), {
       layer,
       batchRows: opts.batchRows,
       spliceBos: opts.spliceBos,
       progress: opts.quiet ? null : (l) => console.error(l),
-    });
-    return { sae: opts.sae, model: lm.name, architecture: exp.architecture, backend: be.name, documents: ids.length, ...r };
+    }));
+    return { sae: opts.sae, model: lm.name, architecture: exp.architecture, backend: backendLabel(be), documents: ids.length, ...r };
   } finally {
     model.dispose();
-    for (const p of paramList(params)) p.free();
   }
 }

@@ -2,28 +2,38 @@
 // on activations, with the batch-independent encoder (theta / stored thresholds): the SAE a user gets. For a
 // BatchTopK SAE of ours it also reports, on the same rows in batches of --batch-size, the batch-top-k
 // metrics of the same weights (how the paper's code evaluates), so the two can be compared in one command.
-import type { Backend } from '../backend/backend.js';
-import { backendLabel, type WorkloadHint } from '../backend/open.js';
+import { backendLabel } from '../backend/open.js';
 import { DataError } from '../data/errors.js';
 import { openSource, ShardedSource } from '../data/source.js';
 import { evaluate } from '../eval.js';
-import { readSae } from '../io/saelens.js';
 import type { EvalMetrics } from '../metrics.js';
-import { fromSaeExport, savedBatchTopK } from '../sae/export.js';
-import { paramList, uploadParams } from '../sae/params.js';
+import { savedBatchTopK } from '../sae/export.js';
+import { TRAIN_DEFAULTS } from '../train/config.js';
+import { resolveBackend, type BackendOrOpen } from './backend.js';
+import { readSavedSae, withUploadedSae } from './saved_sae.js';
+import { resolveOptions, type Schema } from './schema.js';
+import { SHARD_HELP } from './train_options.js';
 
 export interface EvalOptions {
+  /** The SAELens folder (the command's argument). */
   sae: string;
   data: string;
   tensor?: string;
   /** Shard glob for a --data directory. */
   shards?: string;
   batchSize: number;
-  /** Where to say which shards were read (stderr in the CLI). */
-  log?: (line: string) => void;
   /** Evaluate at most this many rows (from the start). */
   maxRows?: number;
 }
+
+export const EVAL_SCHEMA: Schema<EvalOptions> = {
+  sae: { kind: 'string', arg: 'sae-dir', positional: true, help: 'The SAELens folder of the SAE' },
+  data: { kind: 'string', arg: 'path', help: 'Activations (.npy, .safetensors or a directory of shards)' },
+  tensor: { kind: 'string', arg: 'name', help: 'Tensor to read from .safetensors files holding several' },
+  shards: { kind: 'string', arg: 'glob', help: `Which files of a --data directory are shards (${SHARD_HELP})` },
+  batchSize: { kind: 'int', min: 1, arg: 'n', default: TRAIN_DEFAULTS.batchSize, help: 'Rows per evaluation batch; for BatchTopK SAEs also the batch of the batch-top-k metrics' },
+  maxRows: { kind: 'int', min: 1, arg: 'n', help: 'Evaluate at most this many rows' },
+};
 
 export interface EvalSummary extends EvalMetrics {
   architecture: string;
@@ -35,16 +45,19 @@ export interface EvalSummary extends EvalMetrics {
   batchTopK: (EvalMetrics & { k: number; batchSize: number }) | null;
 }
 
-/** `backend` may be a factory, called only once the SAE and the data have been opened and checked. */
-export async function runEval(o: EvalOptions, backendOrOpen: Backend | ((hint: WorkloadHint) => Promise<Backend>)): Promise<EvalSummary> {
-  const exp = readSae(o.sae);
-  const { model, params: host, theta } = fromSaeExport(exp);
+/**
+ * `backend` may be an opener, called only once the SAE and the data have been opened and checked; `log` says
+ * which shards were read (stderr in the CLI).
+ */
+export async function runEval(given: Partial<EvalOptions> & Pick<EvalOptions, 'sae' | 'data'>, backendOrOpen: BackendOrOpen, log?: (line: string) => void): Promise<EvalSummary> {
+  const o = resolveOptions(EVAL_SCHEMA, given);
+  const sae = readSavedSae(o.sae);
+  const { exp, theta } = sae;
   const source = openSource(o.data, { tensor: o.tensor, shards: o.shards });
   try {
-    if (source instanceof ShardedSource) o.log?.(source.listing());
+    if (source instanceof ShardedSource) log?.(source.listing());
     if (source.dIn !== exp.dIn) throw new DataError(`${o.data}: rows have d=${source.dIn} but the SAE in ${o.sae} expects d_in=${exp.dIn}`);
-    const backend = typeof backendOrOpen === 'function' ? await backendOrOpen({ dIn: exp.dIn, dSae: exp.dSae }) : backendOrOpen;
-    const params = uploadParams(backend, model.cfg, host);
+    const backend = await resolveBackend(backendOrOpen, { dIn: exp.dIn, dSae: exp.dSae });
     const rows = Math.min(source.rows, o.maxRows ?? Infinity);
     const batches = function* () {
       const buf = new Float32Array(o.batchSize * source.dIn);
@@ -57,17 +70,15 @@ export async function runEval(o: EvalOptions, backendOrOpen: Backend | ((hint: W
       }
     };
     const btk = savedBatchTopK(exp);
-    let metrics;
-    let batchTopK: EvalSummary['batchTopK'] = null;
-    try {
-      metrics = await evaluate(backend, { ...model, params }, batches());
+    const { metrics, batchTopK } = await withUploadedSae(backend, sae, async (model) => {
+      const metrics = await evaluate(backend, model, batches());
+      let batchTopK: EvalSummary['batchTopK'] = null;
       if (btk) {
-        const m = await evaluate(backend, { ...model, params, cfg: { ...model.cfg, k: btk.k } }, batches(), { encoder: 'batchtopk' });
+        const m = await evaluate(backend, { ...model, cfg: { ...model.cfg, k: btk.k } }, batches(), { encoder: 'batchtopk' });
         batchTopK = { k: btk.k, batchSize: o.batchSize, ...m };
       }
-    } finally {
-      for (const p of paramList(params)) p.free();
-    }
+      return { metrics, batchTopK };
+    });
     return { architecture: exp.architecture, dIn: exp.dIn, dictSize: exp.dSae, threshold: theta > 0 ? theta : null, backend: backendLabel(backend), ...metrics, batchTopK };
   } finally {
     source.close();

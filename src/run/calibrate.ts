@@ -5,31 +5,42 @@
 // rows skipped), so the result is a function of the data, --seed, --batch-size and --batches.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Backend } from '../backend/backend.js';
-import type { WorkloadHint } from '../backend/open.js';
+import { backendLabel } from '../backend/open.js';
 import { DataError } from '../data/errors.js';
 import { BatchLoader } from '../data/loader.js';
 import { openSource } from '../data/source.js';
 import { replaceDirAtomic } from '../io/atomic.js';
-import { CFG_FILE, readSae, WEIGHTS_FILE, writeSaelens } from '../io/saelens.js';
-import { fromSaeExport, prevFloat32, savedBatchTopK } from '../sae/export.js';
-import { paramList, uploadParams } from '../sae/params.js';
+import { CFG_FILE, WEIGHTS_FILE, writeSaelens } from '../io/saelens.js';
+import { prevFloat32, savedBatchTopK } from '../sae/export.js';
 import { calibrateThreshold, isCut } from '../sae/threshold.js';
-import { CALIBRATION_BATCHES } from '../train/config.js';
+import { TRAIN_DEFAULTS } from '../train/config.js';
+import { resolveBackend, type BackendOrOpen } from './backend.js';
+import { readSavedSae, withUploadedSae } from './saved_sae.js';
+import { resolveOptions, type Schema } from './schema.js';
 
 export interface CalibrateOptions {
+  /** The SAELens folder (the command's argument). */
   sae: string;
   data: string;
   tensor?: string;
   /** Rows per batch (default: the SAE's training batch size, else 4096). */
   batchSize?: number;
-  /** Batches (default: the SAE's training calibration batches, else CALIBRATION_BATCHES). */
+  /** Batches (default: the SAE's training calibration batches, else TRAIN_DEFAULTS.calibrationBatches). */
   batches?: number;
   seed: number;
   /** Compute and report, but leave the folder as it is. */
-  dryRun?: boolean;
-  log?: (msg: string) => void;
+  dryRun: boolean;
 }
+
+export const CALIBRATE_SCHEMA: Schema<CalibrateOptions> = {
+  sae: { kind: 'string', arg: 'sae-dir', positional: true, help: 'The SAELens folder of a BatchTopK SAE' },
+  data: { kind: 'string', arg: 'path', help: 'Activations (.npy, .safetensors or a directory of shards)' },
+  tensor: { kind: 'string', arg: 'name', help: 'Tensor to read from .safetensors files holding several' },
+  batchSize: { kind: 'int', min: 1, arg: 'n', help: 'Rows per batch', defaultText: `the SAE's training batch size, else ${TRAIN_DEFAULTS.batchSize}` },
+  batches: { kind: 'int', min: 1, arg: 'n', help: 'Batches averaged', defaultText: `the SAE's training setting, else ${TRAIN_DEFAULTS.calibrationBatches}` },
+  seed: { kind: 'int', min: 0, max: 0xffffffff, arg: 'n', default: TRAIN_DEFAULTS.seed, help: 'Seed of the row shuffle' },
+  dryRun: { kind: 'boolean', default: false, help: 'Report the new theta without rewriting the folder' },
+};
 
 export interface CalibrateSummary {
   sae: string;
@@ -46,11 +57,14 @@ export interface CalibrateSummary {
   backend: string;
 }
 
-export async function runCalibrate(o: CalibrateOptions, backendOrOpen: Backend | ((hint: WorkloadHint) => Promise<Backend>)): Promise<CalibrateSummary> {
+/** `log` says when rows repeat across batches (stderr in the CLI). */
+export async function runCalibrate(given: Partial<CalibrateOptions> & Pick<CalibrateOptions, 'sae' | 'data'>, backendOrOpen: BackendOrOpen, log?: (msg: string) => void): Promise<CalibrateSummary> {
+  const o = resolveOptions(CALIBRATE_SCHEMA, given);
   const st = fs.statSync(o.sae, { throwIfNoEntry: false });
   if (!st) throw new DataError(`${o.sae}: no such SAE folder`);
   if (!st.isDirectory()) throw new DataError(`${o.sae}: not a folder (give the SAELens folder holding ${CFG_FILE} and ${WEIGHTS_FILE})`);
-  const exp = readSae(o.sae);
+  const sae = readSavedSae(o.sae);
+  const { exp } = sae;
   const saved = savedBatchTopK(exp);
   if (!saved) {
     const arch = (exp.metadata['batchtopk'] as { arch?: unknown } | undefined)?.arch;
@@ -59,8 +73,8 @@ export async function runCalibrate(o: CalibrateOptions, backendOrOpen: Backend |
         'calibrate re-estimates the global threshold of BatchTopK SAEs saved by batchtopk train',
     );
   }
-  const batchSize = o.batchSize ?? saved.batchSize ?? 4096;
-  const batches = o.batches ?? saved.calibrationBatches ?? CALIBRATION_BATCHES;
+  const batchSize = o.batchSize ?? saved.batchSize ?? TRAIN_DEFAULTS.batchSize;
+  const batches = o.batches ?? saved.calibrationBatches ?? TRAIN_DEFAULTS.calibrationBatches;
   const source = openSource(o.data, { tensor: o.tensor });
   try {
     if (source.dIn !== exp.dIn) throw new DataError(`${o.data}: rows have d=${source.dIn} but the SAE in ${o.sae} expects d_in=${exp.dIn}`);
@@ -68,28 +82,23 @@ export async function runCalibrate(o: CalibrateOptions, backendOrOpen: Backend |
       throw new DataError(`${o.data}: ${source.rows} rows, fewer than one batch of ${batchSize}; give a smaller --batch-size (theta depends little on it, but a batch should hold many times k rows)`);
     }
     if (source.rows < batchSize * batches) {
-      o.log?.(`calibrate: ${batches} batches of ${batchSize} need ${batchSize * batches} rows, the data has ${source.rows}: rows repeat across batches`);
+      log?.(`calibrate: ${batches} batches of ${batchSize} need ${batchSize * batches} rows, the data has ${source.rows}: rows repeat across batches`);
     }
     const loader = new BatchLoader({ source, batchSize, seed: o.seed, evalFraction: 0, shuffleBufferRows: Math.max(65536, batchSize) });
-    const { model, params: host } = fromSaeExport(exp);
-    const backend = typeof backendOrOpen === 'function' ? await backendOrOpen({ dIn: exp.dIn, dSae: exp.dSae }) : backendOrOpen;
-    const params = uploadParams(backend, model.cfg, host);
-    let c;
-    try {
-      const buf = new Float32Array(batchSize * exp.dIn);
-      c = await calibrateThreshold(
+    const backend = await resolveBackend(backendOrOpen, { dIn: exp.dIn, dSae: exp.dSae });
+    const buf = new Float32Array(batchSize * exp.dIn);
+    const c = await withUploadedSae(backend, sae, (model) =>
+      calibrateThreshold(
         backend,
-        { params, k: saved.k, normalize: model.normalize, normScale: model.normScale, dIn: exp.dIn },
+        { params: model.params, k: saved.k, normalize: model.normalize, normScale: model.normScale, dIn: exp.dIn },
         (function* () {
           for (let i = 0; i < batches; i++) {
             loader.nextBatch(buf);
             yield buf;
           }
         })(),
-      );
-    } finally {
-      for (const p of paramList(params)) p.free();
-    }
+      ),
+    );
     const cuts = c.minima.filter(isCut);
     const batchSd = Math.sqrt(cuts.reduce((a, v) => a + (v - c.theta) ** 2, 0) / Math.max(1, cuts.length - 1));
     if (!o.dryRun) {
@@ -125,7 +134,7 @@ export async function runCalibrate(o: CalibrateOptions, backendOrOpen: Backend |
       previousTheta: saved.theta,
       batchSd,
       written: !o.dryRun,
-      backend: backend.name,
+      backend: backendLabel(backend),
     };
   } finally {
     source.close();

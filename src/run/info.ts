@@ -1,6 +1,7 @@
 // `batchtopk info`: the WebGPU adapter (vendor, architecture, Dawn backend, feature level, limits in use)
 // when there is one, and which backend a command with the same --backend choice would run on.
-import { backendLabel, openBackend, type BackendChoice } from '../backend/open.js';
+import { backendLabel } from '../backend/open.js';
+import { openBackend, type BackendChoice } from './backend.js';
 
 export async function runInfo(choice: BackendChoice): Promise<{ text: string; json: Record<string, unknown> }> {
   const lines: string[] = [];

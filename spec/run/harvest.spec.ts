@@ -7,9 +7,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runCeEval } from '../../src/cli/ce.js';
-import { runHarvest, type HarvestCliOptions } from '../../src/cli/harvest.js';
-import { runTrain, type TrainOptions } from '../../src/cli/train.js';
+import { runCeEval } from '../../src/run/ce.js';
+import { runHarvest, type HarvestRunOptions } from '../../src/run/harvest.js';
+import { runTrain, type TrainInput } from '../../src/run/train.js';
 import { f32ToF16Bits } from '../../src/data/half.js';
 import { openSource } from '../../src/data/source.js';
 import { readStoriesDocs, readU16Npy } from '../../src/model/stories.js';
@@ -29,7 +29,7 @@ fs.writeFileSync(txt, texts.map((l) => (JSON.parse(l) as { text: string }).text.
 const docs = readStoriesDocs(STORIES + 'tokens_u16.npy').slice(0, N);
 const rowsAll = docs.reduce((a, d) => a + d.length, 0);
 
-function opts(over: Partial<HarvestCliOptions>): HarvestCliOptions {
+function opts(over: Partial<HarvestRunOptions>): HarvestRunOptions {
   return { model: STORIES + 'stories260K.bin', text: jsonl, layer: 2, out: path.join(tmp, 'x'), dtype: 'f32', shardRows: 500, skipBos: true, batchRows: 1024, quiet: true, ...over };
 }
 function readI32(file: string): Int32Array {
@@ -103,7 +103,7 @@ s('an interrupted run continued gives the files of an uninterrupted one; --max-t
 
 s('harvest -> train -> eval --model: cfg.json names the model, hook, context and data; CE score between 0 and 1', async () => {
   const data = path.join(tmp, 'all', 'acts_00000.npy');
-  const base: TrainOptions = {
+  const base: TrainInput = {
     data, arch: 'batchtopk', k: 8, dictSize: 128, batchSize: 128, steps: 40, lr: 3e-3, l0Coeff: 1e-3, l1Coeff: 1e-3,
     kAux: 16, auxAlpha: 1 / 32, deadTokens: 512, bandwidth: 1e-3, thetaInit: 1e-3, warmupSteps: 0, decayFraction: 0,
     clipGradNorm: 0, normalize: 'none', seed: 1, out: path.join(tmp, 'sae-run'), evalFraction: 0.1, evalTokens: 1000,
@@ -127,7 +127,7 @@ s('harvest -> train -> eval --model: cfg.json names the model, hook, context and
 });
 
 s('clear errors: layer out of range, not a model folder, other options on an existing folder', async () => {
-  const fail = async (o: Partial<HarvestCliOptions>, re: RegExp) => {
+  const fail = async (o: Partial<HarvestRunOptions>, re: RegExp) => {
     try {
       await runHarvest(opts(o), cpu);
     } catch (err) {

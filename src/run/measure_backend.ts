@@ -5,7 +5,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Backend } from './backend.js';
+import type { Backend } from '../backend/backend.js';
+import { writeJsonAtomic } from '../io/atomic.js';
+import { Rng } from '../rng.js';
+import { makeTrainConfig } from '../train/config.js';
+import { Trainer } from '../train/trainer.js';
 
 export interface Candidate {
   label: string;
@@ -46,7 +50,7 @@ function readCache(file: string): Record<string, Record<string, number>> {
 }
 
 /** Time each candidate on a short BatchTopK training run of the shape (or read the cached times); pick the fastest. */
-export async function calibrate(cands: Candidate[], shape: CalibrationShape, machine: string): Promise<Calibration> {
+export async function measureBackends(cands: Candidate[], shape: CalibrationShape, machine: string): Promise<Calibration> {
   const dSae = Math.min(shape.dSae, PROXY_MAX_LATENTS);
   const file = calibrationFile();
   const key = `${machine}|d=${shape.dIn}|m=${dSae}|b=${PROXY_BATCH}|${cands.map((c) => c.label).join(',')}`;
@@ -59,9 +63,7 @@ export async function calibrate(cands: Candidate[], shape: CalibrationShape, mac
     cache[key] = ms;
     try {
       fs.mkdirSync(path.dirname(file), { recursive: true });
-      const tmp = `${file}.${process.pid}.tmp`;
-      fs.writeFileSync(tmp, JSON.stringify(cache, null, 1));
-      fs.renameSync(tmp, file);
+      writeJsonAtomic(file, cache);
     } catch {
       // An unwritable cache only costs a new calibration next time.
     }
@@ -72,9 +74,6 @@ export async function calibrate(cands: Candidate[], shape: CalibrationShape, mac
 
 /** Mean ms of 2 training steps after one warm-up step (pipelines, pools), on random normal data. */
 async function timeSteps(be: Backend, dIn: number, dSae: number): Promise<number> {
-  const { makeTrainConfig } = await import('../train/config.js');
-  const { Trainer } = await import('../train/trainer.js');
-  const { Rng } = await import('../rng.js');
   const cfg = makeTrainConfig({ sae: { arch: 'batchtopk', dIn, dSae, k: Math.min(32, dSae) }, batchSize: PROXY_BATCH, steps: 10, seed: 0 });
   const rng = new Rng(1);
   const batch = rng.fillNormal(new Float32Array(PROXY_BATCH * dIn));

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runEval } from '../../src/cli/eval.js';
+import { runEval } from '../../src/run/eval.js';
 import { writeNpy } from '../../src/data/npy.js';
 import { writeSaelens, type SaeExport } from '../../src/io/saelens.js';
 import { Rng } from '../../src/rng.js';

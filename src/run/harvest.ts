@@ -1,0 +1,51 @@
+// `batchtopk harvest --model <path> --text <file> --layer <n> --out <dir>`: residual-stream activations of a
+// language model (model/harvest.ts) as .npy shards that `train --data <dir>` reads.
+import { resolveBackend, type BackendOrOpen } from './backend.js';
+import { resolveOptions, type Schema } from './schema.js';
+import { harvest, type HarvestManifest, type HarvestOptions } from '../model/harvest.js';
+import { loadModel } from '../model/load.js';
+import { readDocuments, tokenizeDocuments } from '../model/text.js';
+
+/** The harvest's own options (model/harvest.ts), with the model, tokenizer and documents to read. */
+export interface HarvestRunOptions extends Omit<HarvestOptions, 'textFile' | 'progress'> {
+  model: string;
+  tokenizer?: string;
+  text: string;
+  quiet: boolean;
+}
+
+export const HARVEST_SCHEMA: Schema<HarvestRunOptions> = {
+  model: { kind: 'string', arg: 'path', help: 'llama2.c checkpoint (.bin, tok*.bin beside it), a folder holding one, or a Hugging Face folder (gpt2/llama: config.json, safetensors, tokenizer.json)' },
+  tokenizer: { kind: 'string', arg: 'file', help: 'Tokenizer file, when not beside the checkpoint' },
+  text: { kind: 'string', arg: 'file', help: 'Documents: .txt (one per blank-line-separated block) or .jsonl (a "text" field per line)' },
+  layer: { kind: 'int', min: 0, arg: 'n', help: 'Residual stream entering block n (blocks.n.hook_resid_pre, HF hidden_states[n])' },
+  out: { kind: 'string', arg: 'dir', help: 'Output folder: acts_*.npy, tokens_*.npy, positions_*.npy, manifest.json' },
+  seqLen: { kind: 'int', min: 2, arg: 'n', help: "Tokens per document, BOS included; longer documents are cut (default: the model's context)" },
+  maxTokens: { kind: 'int', min: 1, arg: 'n', help: 'Stop after this many rows' },
+  dtype: { kind: 'choice', choices: ['f32', 'f16'], arg: 't', default: 'f32', help: 'f32 | f16' },
+  shardRows: { kind: 'int', min: 1, arg: 'n', default: 262144, help: 'Rows per shard' },
+  skipBos: { kind: 'boolean', negatable: true, default: true, help: 'Keep the BOS rows (by default they are left out: one repeated outlier vector)' },
+  batchRows: { kind: 'int', min: 1, arg: 'n', default: 4096, help: 'Tokens per forward pass' },
+  stopAfterShards: { kind: 'int', min: 1, arg: 'n', help: 'Stop after writing n shards (run the same command again to continue)' },
+  quiet: { kind: 'boolean', default: false, help: 'No progress output' },
+};
+
+export async function runHarvest(given: Partial<HarvestRunOptions> & Pick<HarvestRunOptions, 'model' | 'text' | 'layer' | 'out'>, backendOrOpen: BackendOrOpen): Promise<HarvestManifest> {
+  const o = resolveOptions(HARVEST_SCHEMA, given);
+  const lm = loadModel(o.model, { tokenizer: o.tokenizer });
+  const c = lm.weights.config;
+  if (!(Number.isInteger(o.layer) && o.layer >= 0 && o.layer < c.nLayers)) {
+    throw new Error(`--layer ${o.layer} out of range: ${lm.name} has ${c.nLayers} blocks, so layers 0..${c.nLayers - 1} (the residual stream entering that block)`);
+  }
+  const seqLen = o.seqLen ?? c.maxSeqLen;
+  if (seqLen > c.maxSeqLen) throw new Error(`--seq-len ${seqLen} exceeds the model's context of ${c.maxSeqLen} tokens`);
+  const note = o.quiet ? null : (l: string) => console.error(l);
+  const texts = readDocuments(o.text);
+  if (texts.length === 0) throw new Error(`${o.text}: no documents`);
+  note?.(`harvest: ${lm.name} (${c.arch}, d ${c.dim}, ${c.nLayers} blocks), ${texts.length} documents from ${o.text}, tokenizing`);
+  const { ids, truncated } = tokenizeDocuments(texts, lm.tokenizer, seqLen);
+  // The workload hint is the model's size: `auto` prefers a software WebGPU adapter only for big models.
+  const params = lm.weights.embed.length + lm.weights.blocks.reduce((a, b) => a + b.q.w.length * 4 + b.up.w.length * 3, 0);
+  const be = await resolveBackend(backendOrOpen, { dIn: c.dim, dSae: Math.ceil(params / c.dim) });
+  return harvest(be, lm, ids, truncated, { ...o, textFile: o.text, seqLen, progress: note });
+}
