@@ -41,10 +41,12 @@ export class FastCpuBackend extends CpuBackend {
   /**
    * @param threads threads to use (default: the machine's available parallelism).
    * @param heapPages the storage heap's maximum in 64 KiB pages (default 4 GiB; smaller in specs of the fallback).
+   * @param gemmMaxBytes the matmul kernel memory per column block (default 2 GiB; smaller in specs of the blocking).
    */
   constructor(
     readonly threads = availableParallelism(),
     heapPages?: number,
+    private readonly gemmMaxBytes?: number,
   ) {
     super();
     this.heap = new WasmHeap(heapPages);
@@ -120,7 +122,7 @@ export class FastCpuBackend extends CpuBackend {
     const [o, av, bv] = this.args.matmul(out, a, b, m, k, n);
     const [bias, relu] = this.args.matmulEpilogue(out, a, b, m, n, epi);
     if (m === 1 && !epi && !transA && !transB && this.gemv(o, av, bv, k, n)) return;
-    this.gemm ??= new GemmThreads(Math.max(1, this.threads));
+    this.gemm ??= new GemmThreads(Math.max(1, this.threads), this.gemmMaxBytes);
     const f = (s: CpuStorage | null) => (s ? (s.data as Float32Array) : null);
     // The epilogue is fused into the threads' copy of the product out of the kernel's memory.
     this.gemm.matmul(f(o)!, f(av)!, f(bv)!, m, k, n, transA, transB, f(bias), f(relu));

@@ -59,26 +59,49 @@ export class ParallelPool {
    */
   run(kernel: RangeKernel, argsFor: (t: number) => unknown[]): void {
     const n = this.workers.length;
-    Atomics.store(this.ctl, 0, 0);
-    for (let w = 0; w < n; w++) this.workers[w]!.postMessage({ kernel, args: argsFor(w) });
-    (RANGE_KERNELS[kernel] as (...a: unknown[]) => void)(...argsFor(n));
-    this.join(kernel);
+    this.dispatch(
+      kernel,
+      (w) => this.workers[w]!.postMessage({ kernel, args: argsFor(w) }),
+      () => (RANGE_KERNELS[kernel] as (...a: unknown[]) => void)(...argsFor(n)),
+    );
   }
 
   /** As run, for a WebAssembly kernel over the heap: argsFor(t) are its integer arguments (byte offsets, sizes). */
   runWasm(kernel: HeapKernel, argsFor: (t: number) => number[]): void {
-    if (!this.wasm) throw new Error(`${kernel}: this pool has no WebAssembly heap`);
+    const wasm = this.wasm;
+    if (!wasm) throw new Error(`${kernel}: this pool has no WebAssembly heap`);
     const n = this.workers.length;
-    Atomics.store(this.ctl, 0, 0);
-    for (let w = 0; w < n; w++) this.workers[w]!.postMessage({ wasm: kernel, args: argsFor(w) });
-    (this.wasm[kernel] as (...a: number[]) => void)(...argsFor(n));
-    this.join(kernel);
+    this.dispatch(
+      kernel,
+      (w) => this.workers[w]!.postMessage({ wasm: kernel, args: argsFor(w) }),
+      () => (wasm[kernel] as (...a: number[]) => void)(...argsFor(n)),
+    );
   }
 
-  private join(kernel: string): void {
+  /**
+   * Post the workers' slices, run this thread's, then join: also when posting or this thread's slice throws.
+   * A worker left running would write into outputs that the caller frees on its error path (and the heap
+   * hands out again), and its done count would land in the next job's counter, letting that job return before
+   * its own workers finished (issue 17, item 16).
+   */
+  private dispatch(kernel: string, post: (w: number) => void, slice: () => void): void {
     const n = this.workers.length;
-    for (let done = Atomics.load(this.ctl, 0); done < n; done = Atomics.load(this.ctl, 0)) Atomics.wait(this.ctl, 0, done);
-    if (Atomics.exchange(this.ctl, 2, 0) !== 0) throw new Error(`${kernel}: a worker thread failed`);
+    Atomics.store(this.ctl, 0, 0);
+    let posted = 0;
+    try {
+      for (; posted < n; posted++) post(posted);
+      slice();
+    } catch (err) {
+      this.join(kernel, posted, false);
+      throw err;
+    }
+    this.join(kernel, n, true);
+  }
+
+  /** Wait until `count` workers finished this job; with `report`, throw when one of them failed. */
+  private join(kernel: string, count: number, report: boolean): void {
+    for (let done = Atomics.load(this.ctl, 0); done < count; done = Atomics.load(this.ctl, 0)) Atomics.wait(this.ctl, 0, done);
+    if (Atomics.exchange(this.ctl, 2, 0) !== 0 && report) throw new Error(`${kernel}: a worker thread failed`);
   }
 
   dispose(): void {

@@ -109,11 +109,22 @@ export class WasmGemm {
 
   /** Grow the memory to at least `bytes`. */
   ensure(bytes: number): void {
+    if (bytes > GEMM_MAX_BYTES) throw new Error(`wasm matmul: needs ${bytes} bytes of memory, above its ${GEMM_MAX_BYTES} limit`);
+    if (!this.tryEnsure(bytes)) throw new Error(`wasm matmul: the system refused ${bytes} bytes of memory`);
+  }
+
+  /** Grow the memory to at least `bytes` (at most GEMM_MAX_BYTES); false when the system refuses the memory. */
+  tryEnsure(bytes: number): boolean {
     const have = this.memory.buffer.byteLength;
-    if (bytes <= have) return;
+    if (bytes <= have) return true;
     const pages = Math.ceil((bytes - have) / PAGE);
-    if (have / PAGE + pages > MAX_PAGES) throw new Error(`wasm matmul: needs ${bytes} bytes of memory, above its ${MAX_PAGES * PAGE} limit`);
-    this.memory.grow(pages);
+    if (have / PAGE + pages > MAX_PAGES) return false;
+    try {
+      this.memory.grow(pages);
+    } catch {
+      return false;
+    }
+    return true;
   }
 
   f32(): Float32Array {
@@ -155,12 +166,15 @@ export function gemmLayout(k: number, n: number, threads: number, thread: number
   return { k, nb, ldc: nb * NR * 4, bOff: 0, aOff, cOff: aOff + aBytes, bytes: bBytes + threads * per };
 }
 
-/** Packs opB into 8-column panels at f32 offset q0: bp[q0 + (jb*k + p)*8 + t] = opB(p, 8jb + t), 0 beyond n. */
-export function packB8(bp: Float32Array, q0: number, b: Float32Array, k: number, n: number, transB: boolean): void {
-  const nb = Math.ceil(n / NR);
+/**
+ * Packs columns [c0, c0 + nc) of opB (k x n) into 8-column panels at f32 offset q0:
+ * bp[q0 + (jb*k + p)*8 + t] = opB(p, c0 + 8jb + t), 0 beyond the block.
+ */
+export function packB8(bp: Float32Array, q0: number, b: Float32Array, k: number, n: number, transB: boolean, c0 = 0, nc = n - c0): void {
+  const nb = Math.ceil(nc / NR);
   for (let jb = 0; jb < nb; jb++) {
-    const j0 = jb * NR;
-    const w = Math.min(NR, n - j0);
+    const j0 = c0 + jb * NR;
+    const w = Math.min(NR, c0 + nc - j0);
     let q = q0 + jb * k * NR;
     if (!transB && w === NR) {
       for (let p = 0; p < k; p++, q += NR) bp.set(b.subarray(p * n + j0, p * n + j0 + NR), q);
@@ -201,6 +215,8 @@ export function unpackC(o: Float32Array, mem: Float32Array, lay: GemmLayout, i0:
 }
 
 export const GEMM_MC = MC;
+/** The kernel memory's limit in bytes (offsets stay in i32 range). */
+export const GEMM_MAX_BYTES = MAX_PAGES * PAGE;
 
 /** Single-threaded out = opA(a) . opB(b) through the SIMD kernel. */
 export function wasmMatmul(g: WasmGemm, o: Float32Array, a: Float32Array, b: Float32Array, m: number, k: number, n: number, transA: boolean, transB: boolean): void {

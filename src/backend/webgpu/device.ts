@@ -1,8 +1,10 @@
 // Adapter and device acquisition for Dawn in Node (npm `webgpu`).
 // Order: an explicit backend (opts or BATCHTOPK_WEBGPU_BACKEND), else the platform's default adapter at the
 // core feature level, else Mesa llvmpipe through Dawn's OpenGL ES backend at the compatibility level.
-// The `create()` result is kept module-local (never on globalThis): dawn.node hangs or crashes when the
-// navigator/gpu globals are deleted, and a second device from one adapter is force-lost by Dawn.
+// The `create()` results are kept module-local (never on globalThis) and for the life of the process, one per
+// flag set shared by every backend (see dawnInstance): dawn.node hangs or crashes when an instance is torn down
+// (the navigator/gpu globals deleted, or the object collected), and a second device from one adapter is
+// force-lost by Dawn, so each device comes from a fresh adapter.
 // Dawn prints its own notices (a missing libvulkan with its build machine's source path, limits it clamps)
 // from native code straight to file descriptor 2, not through any JS callback, so they are caught at the
 // descriptor: acquireDevice points fd 2 at a temporary file while Dawn starts (see captureNativeStderr),
@@ -151,8 +153,34 @@ function requiredLimits(adapter: GPUAdapter): Record<string, number> {
 }
 
 /**
- * Create one device. Dawn allows one `create()` result per process in practice, so callers share the
- * returned device (the spec helpers do) rather than calling this twice.
+ * The Dawn instances (`create()` results) of this process, one per flag set, created on first use and
+ * never released. A dropped instance is torn down when V8 collects it, at a moment no code chooses, and
+ * dawn.node's instance teardown is where it crashes (the `delete navigator.gpu` segfault, webgpu-anchors.md;
+ * a sweep that opened a backend per trial died with `Segmentation fault` in its 10th run: issue 17, item 2).
+ * So every backend opened in the process gets
+ * its device from the same instance (through a fresh adapter: a device consumes its adapter), and disposing
+ * a backend destroys only its device, which is what lets Node exit.
+ */
+const instances = new Map<string, GPU>();
+
+/** How many Dawn instances this process has created (for specs: one per flag set, however many opens). */
+export function dawnInstanceCount(): number {
+  return instances.size;
+}
+
+function dawnInstance(flags: string[]): GPU {
+  const key = flags.join('\n');
+  let gpu = instances.get(key);
+  if (!gpu) {
+    gpu = create(flags);
+    instances.set(key, gpu);
+  }
+  return gpu;
+}
+
+/**
+ * Acquire a device for one backend: from the process's shared Dawn instance, through a fresh adapter. The
+ * caller owns the device (destroy it when done); the instance stays for the next caller.
  */
 export async function acquireDevice(opts: WebGpuOptions = {}): Promise<AcquiredDevice> {
   const verbose = opts.verbose ?? (dawnVerbose || process.env.BATCHTOPK_VERBOSE === '1');
@@ -178,7 +206,7 @@ async function acquire(opts: WebGpuOptions): Promise<AcquiredDevice> {
     let gpu: GPU;
     let adapter: GPUAdapter | null = null;
     try {
-      gpu = create(flags);
+      gpu = dawnInstance(flags);
       adapter = await gpu.requestAdapter({ featureLevel: a.featureLevel, powerPreference: 'high-performance' });
     } catch (err) {
       tried.push(`${a.flag} (${a.featureLevel}): ${(err as Error).message}`);
