@@ -136,6 +136,24 @@ s('encodePrefix: exactly the first N tokens of the whole text, and whether there
   fc.assert(check(tricky, trickyRef), RUNS);
 });
 
+s('encodePrefix without canCutBefore keeps a margin: a tokenizer whose last token depends on the end of the text', () => {
+  // One token per character, but the text's last character becomes 99 (like a normalizer stripping the end):
+  // a prefix's last token is then not the whole text's, and only the margin keeps it out of the result.
+  const endy: Tokenizer = {
+    name: 'endy', vocabSize: 100, bosId: 0, decode: () => '',
+    encode: (t) => Array.from(t, (c, i) => (i === t.length - 1 ? 99 : c.charCodeAt(0) % 90)),
+  };
+  fc.assert(
+    fc.property(text(['a', 'b', ' ', 'c'], 200), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 1, max: 30 }), (t, n, first) => {
+      const whole = endy.encode(t);
+      const p = encodePrefix(endy, t, n, first);
+      assert.equal(p.ids, whole.slice(0, n), `${JSON.stringify(t)} n ${n} first ${first}`);
+      assert.is(p.truncated, whole.length > n);
+    }),
+    RUNS,
+  );
+});
+
 // The byte-level BPE of spec/model/hf.spec.ts ("ab" and " a" merge), through @huggingface/tokenizers.
 const VOCAB = ['<|endoftext|>', 'a', 'b', 'c', 'd', 'Ġ', 'ab', 'Ġa', 'e', 'f', 'g', 'h'];
 const HF_TOKENIZER = {

@@ -14,8 +14,10 @@ export interface PrefixTokens {
   chars: number;
 }
 
-/** Tokens beyond maxTokens the prefix must give before the cut is trusted (a guard against a tokenizer whose
- * boundary rule is only a heuristic: its last few tokens may depend on what follows). */
+/** Tokens beyond maxTokens the prefix must give before the cut is trusted, for a tokenizer without its own
+ * canCutBefore: the default boundary is a heuristic there (exact for GPT-2's byte-level pre-tokenizer, but a
+ * normalizer or a merge across spaces could change the last few tokens of a prefix). A tokenizer with
+ * canCutBefore proves its cuts exact and needs none. */
 const MARGIN = 8;
 
 /** The default boundary: a space after a non-space, where byte-level BPE pre-tokenizers (GPT-2's) always split. */
@@ -33,12 +35,13 @@ function nextCut(tok: Tokenizer, text: string, from: number): number {
 /** The first `maxTokens` tokens of tok.encode(text) (no BOS), tokenizing only a prefix of the text. */
 export function encodePrefix(tok: Tokenizer, text: string, maxTokens: number, firstChars = Math.max(256, 6 * maxTokens)): PrefixTokens {
   if (!(Number.isInteger(maxTokens) && maxTokens >= 0)) throw new Error(`encodePrefix: maxTokens must be a non-negative integer, got ${maxTokens}`);
+  const margin = tok.canCutBefore ? 0 : MARGIN;
   let want = Math.max(1, firstChars);
   for (;;) {
     const cut = want >= text.length ? text.length : nextCut(tok, text, want);
     const ids = tok.encode(text.slice(0, cut));
     if (cut === text.length) return { ids: ids.slice(0, maxTokens), truncated: ids.length > maxTokens, chars: cut };
-    if (ids.length >= maxTokens + MARGIN) return { ids: ids.slice(0, maxTokens), truncated: true, chars: cut };
+    if (ids.length >= maxTokens + margin && ids.length > 0) return { ids: ids.slice(0, maxTokens), truncated: true, chars: cut };
     want = 2 * cut;
   }
 }
