@@ -143,6 +143,8 @@ s('encodePrefix without canCutBefore keeps a margin: a tokenizer whose last toke
     name: 'endy', vocabSize: 100, bosId: 0, decode: () => '',
     encode: (t) => Array.from(t, (c, i) => (i === t.length - 1 ? 99 : c.charCodeAt(0) % 90)),
   };
+  // The first cut (after "aaaa") gives exactly 4 tokens, the last of them the end-of-text 99.
+  assert.equal(encodePrefix(endy, 'aaaa bbbb', 4, 1).ids, endy.encode('aaaa bbbb').slice(0, 4));
   fc.assert(
     fc.property(text(['a', 'b', ' ', 'c'], 200), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 1, max: 30 }), (t, n, first) => {
       const whole = endy.encode(t);
