@@ -116,4 +116,44 @@ for (const normalize of ['none', 'scalar', 'layernorm'] as const) {
   });
 }
 
+// BatchTopK keeps pre >= theta; SAELens keeps pre > threshold. The export's threshold must be the largest f32
+// strictly below theta: pre-activations exactly at theta are kept, those one f32 step below are dropped. Rows of
+// zeros make the pre-activations exactly b_enc, set here to theta, the f32 just below it, and the one above.
+s('batchtopk export: a pre-activation exactly at theta is kept and the f32 just below it is dropped, as our model does', async () => {
+  const theta = 0.3;
+  const t32 = Math.fround(theta);
+  const below = (x: number) => {
+    const f = new Float32Array([x]);
+    new Uint32Array(f.buffer)[0]! -= 1;
+    return f[0]!;
+  };
+  const above = (x: number) => {
+    const f = new Float32Array([x]);
+    new Uint32Array(f.buffer)[0]! += 1;
+    return f[0]!;
+  };
+  const { host } = model('batchtopk', 7);
+  host.b_dec.fill(0);
+  host.b_enc = Float32Array.from({ length: M }, (_, j) => [t32, below(t32), above(t32), below(below(t32))][j % 4]!);
+  const cfg = makeSaeConfig({ arch: 'batchtopk', dIn: D, dSae: M, k: 5 });
+  const x = new Float32Array(N * D);
+  for (let i = N * D / 2; i < N * D; i++) x[i] = rows('none', 3)[i]!; // the first half of the rows are zero
+  const p = uploadParams(cpu, cfg, host);
+  const f = tidy(() => reconstructInference(fromArray(cpu, x, [N, D]), p, cfg, t32).f.keep());
+  const fv = (await f.read()) as Float32Array;
+  for (const t of [f, p.W_enc, p.b_enc, p.W_dec, p.b_dec]) t.free();
+  const dir = tmp.path('batchtopk-at-theta');
+  writeSaelens(dir, toSaeExport({ arch: 'batchtopk', dIn: D, dSae: M, k: 5, params: host, theta: t32, normalize: 'none', normScale: 1, info: {} }));
+  const want = saelensForward(readSae(dir), x);
+  for (let r = 0; r < N / 2; r++) {
+    for (let j = 0; j < M; j++) {
+      const on = j % 4 === 0 || j % 4 === 2;
+      assert.is(fv[r * M + j], on ? host.b_enc[j] : 0, `our model, row ${r} latent ${j}`);
+      assert.is(want.f[r * M + j], fv[r * M + j], `SAELens on the export, row ${r} latent ${j} (b_enc ${host.b_enc[j]}, theta ${t32})`);
+    }
+  }
+  const scale = Math.max(...want.f.map(Math.abs));
+  fv.forEach((v, j) => assert.ok(Math.abs(v - want.f[j]!) <= 1e-5 * scale, `f[${j}]: ${v} vs ${want.f[j]}`));
+});
+
 s.run();

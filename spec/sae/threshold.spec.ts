@@ -71,6 +71,33 @@ s('calibration: theta is the mean over batches of the rows*k-th largest positive
   for (const t of paramList(p)) t.free();
 });
 
+s('a batch with fewer positive values than rows*k: theta_b is its smallest positive value, never a selected zero', async () => {
+  // b_enc = -1.5 leaves a few % of the pre-activations positive (under k = 3 per row), so the batch top-k
+  // also selects zeros; the cut is over positive entries only, in calibration and in the training forward.
+  const D = 8, M = 24, k = 3;
+  const rng = new Rng(17);
+  for (const arch of ['batchtopk', 'topk'] as const) {
+    const cfg = makeSaeConfig({ arch, dIn: D, dSae: M, k });
+    const host = initHostParams(cfg, rng, new Float32Array(D));
+    host.b_enc = new Float32Array(M).fill(-1.5);
+    const p = uploadParams(cpu, cfg, host);
+    const batches = [40, 25].map((n) => rng.fillNormal(new Float32Array(n * D)));
+    const c = await calibrateThreshold(cpu, { params: p, k, normalize: 'none', normScale: 1, dIn: D }, batches);
+    for (const [i, b] of batches.entries()) {
+      const n = b.length / D;
+      const post = tidy(() => o.relu(preActs(center(fromArray(cpu, b, [n, D]), p), p)));
+      const pos = [...((await post.read()) as Float32Array)].filter((x) => x > 0);
+      post.free();
+      assert.ok(pos.length > 0 && pos.length < n * k, `batch ${i}: ${pos.length} positive of ${n * k} selected`);
+      assert.is(c.minima[i], Math.min(...pos), `${arch} calibration, batch ${i}`);
+      const train = tidy(() => noGrad(() => trainForward(fromArray(cpu, b, [n, D]), p, { cfg, dead: null, deadCount: 0, dense: true }).minSelected!.keep()));
+      assert.is(((await train.read()) as Float32Array)[0], Math.min(...pos), `${arch} training forward, batch ${i}`);
+      train.free();
+    }
+    for (const t of paramList(p)) t.free();
+  }
+});
+
 s('the batch top-k of calibration and evaluation is the training selection (same cut, same reconstruction)', async () => {
   // If the training forward changes its pre-activations or selection, calibration must follow it.
   const D = 12, M = 40, k = 3, B = 50;

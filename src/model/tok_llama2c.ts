@@ -1,9 +1,10 @@
 // llama2.c's tok*.bin tokenizer: int32 max_token_length, then per piece f32 score, int32 length, bytes.
 // Encoding is run.c's encode() (a sentencepiece-BPE equivalent): a dummy-prefix space, per-character lookup
 // of UTF-8 code points with <0xXX> byte fallback (ids 3 + byte), then repeatedly merge the adjacent pair whose
-// merged piece exists with the highest score (leftmost on ties). Decoding strips the space after BOS (and at the start) and
+// merged piece exists with the highest score (leftmost on ties), in O(n log n) with a heap of pairs. Decoding strips the space after BOS (and at the start) and
 // turns <0xXX> pieces back into bytes.
 import { readFileSync } from 'node:fs';
+import { MergeQueue } from './merge_queue.js';
 import type { Tokenizer } from './tokenizer.js';
 
 export class Llama2cTokenizer implements Tokenizer {
@@ -15,6 +16,8 @@ export class Llama2cTokenizer implements Tokenizer {
   private readonly lookup = new Map<string, number>();
   /** Each piece's bytes as a latin1 string (the lookup key). */
   private readonly keys: string[] = [];
+  /** Key bytes that some piece has right before the first key byte of a space (see canCutBefore). */
+  private readonly joinsSpace = new Set<number>();
 
   constructor(file: string, vocabSize: number) {
     this.name = `llama2c:${file.split('/').pop()}`;
@@ -35,6 +38,27 @@ export class Llama2cTokenizer implements Tokenizer {
       this.keys.push(key);
       if (!this.lookup.has(key)) this.lookup.set(key, i);
     }
+    const spaceFirst = this.lookup.has(' ') ? 0x20 : 0x3c; // ' ', or '<' of the byte piece <0x20>
+    for (const k of this.keys) for (let j = 1; j < k.length; j++) if (k.charCodeAt(j) === spaceFirst) this.joinsSpace.add(k.charCodeAt(j - 1));
+  }
+
+  /**
+   * A cut before a space is safe when no piece could span it. A token ending at the cut has a key ending with
+   * the previous character's last UTF-8 byte (or with '>' when that character falls back to <0xXX> byte
+   * pieces); a token starting at the cut has a key starting with the space's first key byte. A merge across
+   * the cut would be a piece holding those two bytes side by side, so when no piece does, no merge ever joins
+   * the two sides (merges only join adjacent tokens into pieces of the vocabulary), and encode(text) is
+   * encode(text before the cut) followed by the rest's tokens.
+   */
+  canCutBefore(text: string, i: number): boolean {
+    if (i <= 0 || text.charCodeAt(i) !== 0x20) return false;
+    const lo = text.charCodeAt(i - 1);
+    const hi = i >= 2 ? text.charCodeAt(i - 2) : 0;
+    const start = lo >= 0xdc00 && lo <= 0xdfff && hi >= 0xd800 && hi <= 0xdbff ? i - 2 : i - 1;
+    const ch = String.fromCodePoint(text.codePointAt(start)!);
+    const bytes = Buffer.from(ch, 'utf8');
+    const last = this.lookup.has(bytes.toString('latin1')) ? bytes[bytes.length - 1]! : 0x3e; // '>' of <0xXX>
+    return !this.joinsSpace.has(last);
   }
 
   get vocabSize(): number {
@@ -56,39 +80,54 @@ export class Llama2cTokenizer implements Tokenizer {
       if (id !== undefined) tokens.push(id);
       else for (const b of bytes) tokens.push(b + 3);
     }
-    // Merge the best adjacent pair (highest score, leftmost on ties) until none merges. Each pair's merge
-    // (id and score) is kept in arrays and only the two pairs touching a merge are recomputed, so a merge
-    // costs one numeric scan instead of a lookup per pair.
-    const key = tokens.map((t) => this.keys[t]!);
-    const pairId: number[] = [];
-    const pairScore: number[] = [];
-    const pair = (i: number) => {
-      const id = this.lookup.get(key[i]! + key[i + 1]!);
-      pairId[i] = id ?? -1;
-      pairScore[i] = id === undefined ? -Infinity : this.scores[id]!;
-    };
-    for (let i = 0; i + 1 < tokens.length; i++) pair(i);
-    for (;;) {
-      let bestAt = -1;
-      let best = -Infinity;
-      for (let i = 0; i + 1 < tokens.length; i++) if (pairScore[i]! > best) {
-        best = pairScore[i]!;
-        bestAt = i;
-      }
-      if (bestAt < 0) break;
-      const id = pairId[bestAt]!;
-      tokens.splice(bestAt, 2, id);
-      key.splice(bestAt, 2, this.keys[id]!);
-      pairId.splice(bestAt, 1);
-      pairScore.splice(bestAt, 1);
-      if (bestAt + 1 < tokens.length) pair(bestAt);
-      else {
-        pairId.length = tokens.length - 1;
-        pairScore.length = tokens.length - 1;
-      }
-      if (bestAt > 0) pair(bestAt - 1);
+    return this.merge(tokens);
+  }
+
+  /**
+   * run.c's merge loop on initial symbols: merge the best adjacent pair (highest score, leftmost on ties)
+   * until none merges. The symbols form a linked list and candidate pairs a heap (merge_queue.ts), so the
+   * whole loop is O(n log n) where the scan for the best pair made it quadratic (100k characters took 37 s).
+   * A popped entry is used only while it is still current: both symbols alive and adjacent, and the pair's id
+   * still the one computed for them (pairId[left]; it is recomputed whenever either symbol changes).
+   */
+  private merge(tokens: number[]): number[] {
+    const n = tokens.length;
+    if (n < 2) return tokens;
+    const tok = Int32Array.from(tokens);
+    const next = new Int32Array(n);
+    const prev = new Int32Array(n);
+    const alive = new Uint8Array(n).fill(1);
+    const pairId = new Int32Array(n).fill(-1);
+    for (let i = 0; i < n; i++) {
+      next[i] = i + 1 < n ? i + 1 : -1;
+      prev[i] = i - 1;
     }
-    return tokens;
+    const q = new MergeQueue();
+    const consider = (i: number) => {
+      const j = next[i]!;
+      if (j < 0) {
+        pairId[i] = -1;
+        return;
+      }
+      const id = this.lookup.get(this.keys[tok[i]!]! + this.keys[tok[j]!]!);
+      pairId[i] = id ?? -1;
+      if (id !== undefined) q.push(this.scores[id]!, i, j, id);
+    };
+    for (let i = 0; i + 1 < n; i++) consider(i);
+    for (let e = q.pop(); e; e = q.pop()) {
+      const [i, j, id] = e;
+      if (!alive[i] || !alive[j] || next[i] !== j || pairId[i] !== id) continue;
+      tok[i] = id;
+      alive[j] = 0;
+      const k = next[j]!;
+      next[i] = k;
+      if (k >= 0) prev[k] = i;
+      consider(i);
+      if (prev[i]! >= 0) consider(prev[i]!);
+    }
+    const out: number[] = [];
+    for (let i = 0; i >= 0; i = next[i]!) out.push(tok[i]!);
+    return out;
   }
 
   decode(ids: readonly number[]): string {

@@ -7,4 +7,10 @@ export interface Tokenizer {
   /** Ids of `text` without BOS/EOS (the caller adds BOS). */
   encode(text: string): number[];
   decode(ids: readonly number[]): string;
+  /**
+   * Whether no merge can join the characters before index i with those from i on, so that encode(text) starts
+   * with encode(text.slice(0, i)) (tokenize_prefix.ts cuts long documents there). Defaults to a space after
+   * a non-space (cutBeforeSpace).
+   */
+  canCutBefore?(text: string, i: number): boolean;
 }
