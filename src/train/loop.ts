@@ -1,5 +1,6 @@
 // The training loop, independent of any CLI: pull batches from a source, step the trainer, report each
-// step. The CLI adds checkpoints, progress and logs through onStep.
+// step. The CLI adds checkpoints, progress and logs through onStep. A step whose loss is not finite stops
+// the loop (TrainingDiverged) before onStep sees it.
 import type { Backend } from '../backend/backend.js';
 import type { TrainConfig } from './config.js';
 import { Trainer, type StepMetrics } from './trainer.js';
@@ -35,7 +36,27 @@ export async function train(backend: Backend, cfg: TrainConfig, source: BatchSou
   while (trainer.step < stopAt) {
     source.nextBatch(batch);
     const m = await trainer.trainStep(batch);
+    // Before onStep: the state after a non-finite loss is never reported, logged or checkpointed.
+    if (!Number.isFinite(m.loss)) throw new TrainingDiverged(m, cfg);
     await opts.onStep?.(m, trainer);
   }
   return trainer;
+}
+
+/**
+ * The loss of a step came out NaN or infinite: the weights it updated are no longer usable, so training
+ * stops there. Thrown by `train` before the step reaches onStep, so whatever onStep last saved (the CLI's
+ * checkpoint) is the last good state.
+ */
+export class TrainingDiverged extends Error {
+  readonly step: number;
+  constructor(m: StepMetrics, cfg: TrainConfig) {
+    super(
+      `training diverged at step ${m.step}: the loss is ${m.loss} (reconstruction ${m.mse}); likely the learning rate ` +
+        `is too high (--lr ${cfg.adam.lr}: lower it, or set --clip-grad-norm), or the data holds NaN or infinite values. ` +
+        `Stopped without saving this step: the last checkpoint written before it, if any, is kept`,
+    );
+    this.name = 'TrainingDiverged';
+    this.step = m.step;
+  }
 }
