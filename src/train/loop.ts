@@ -2,6 +2,7 @@
 // step. The CLI adds checkpoints, progress and logs through onStep. A step whose loss is not finite stops
 // the loop (TrainingDiverged) before onStep sees it.
 import type { Backend } from '../backend/backend.js';
+import { initThetaFromData } from '../sae/jumprelu.js';
 import type { TrainConfig } from './config.js';
 import { Trainer, type StepMetrics } from './trainer.js';
 
@@ -19,13 +20,25 @@ export interface LoopOptions {
 }
 
 /**
- * A fresh trainer: the source's first batch initialises b_dec (and the scalar normalisation); that batch is
- * not trained on.
+ * A fresh trainer: the source's first batch initialises b_dec (and the scalar normalisation) and, for
+ * JumpReLU with thetaInitL0, the thresholds (initThetaFromData: a pass of the initial encoder over that
+ * batch, no randomness); that batch is not trained on. The thresholds are parameters, so a checkpoint holds
+ * them and a resumed run never recomputes them.
  */
 export async function createTrainer(backend: Backend, cfg: TrainConfig, source: BatchSource): Promise<Trainer> {
   const first = new Float32Array(cfg.batchSize * cfg.sae.dIn);
   source.nextBatch(first);
-  return Trainer.create(backend, cfg, first);
+  const t = await Trainer.create(backend, cfg, first);
+  const targetL0 = cfg.sae.thetaInitL0 ?? 0;
+  if (cfg.sae.arch === 'jumprelu' && targetL0 > 0) {
+    try {
+      await initThetaFromData(t.params, first, { dIn: cfg.sae.dIn, normalize: cfg.normalize, normScale: t.normScale, targetL0 });
+    } catch (err) {
+      t.dispose();
+      throw err;
+    }
+  }
+  return t;
 }
 
 /** Train until `stopAt`, from `opts.trainer` or a fresh trainer (createTrainer). */
