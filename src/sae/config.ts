@@ -31,6 +31,12 @@ export interface SaeConfig {
   bandwidth: number;
   /** Initial JumpReLU threshold, in the same units as bandwidth. */
   thetaInit: number;
+  /**
+   * JumpReLU: when > 0, start each latent's threshold from the data instead of thetaInit, at the quantile of
+   * its pre-activations on the first batch that gives this L0 overall (jumprelu.ts, initThetaFromData).
+   * 0 or absent: thetaInit for every latent.
+   */
+  thetaInitL0?: number;
 }
 
 export const SAE_DEFAULTS: Omit<SaeConfig, 'dIn' | 'dSae'> = {
@@ -64,5 +70,7 @@ export function makeSaeConfig(c: Partial<SaeConfig> & Pick<SaeConfig, 'dIn' | 'd
   }
   if (!(cfg.bandwidth > 0)) bad(`bandwidth must be > 0, got ${cfg.bandwidth}`);
   if (!(cfg.thetaInit > 0)) bad(`thetaInit must be > 0, got ${cfg.thetaInit}`);
+  const l0Init = cfg.thetaInitL0 ?? 0;
+  if (!(l0Init >= 0 && l0Init < cfg.dSae)) bad(`thetaInitL0 must be >= 0 (0: off) and below dSae (${cfg.dSae}), got ${cfg.thetaInitL0}`);
   return cfg;
 }

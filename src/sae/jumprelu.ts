@@ -12,8 +12,9 @@
 import { noGrad } from '../autodiff/tape.js';
 import * as o from '../ops.js';
 import { heaviside, jumprelu } from '../ste.js';
-import type { Tensor } from '../tensor.js';
+import { fromArray, tidy, type Tensor } from '../tensor.js';
 import { activity, center, decodeDense, mse, preActs, type ForwardCtx, type TrainOut } from './common.js';
+import { normalizeInput } from './normalize.js';
 import { SAE_DEFAULTS, type SaeConfig, type NormalizeMode } from './config.js';
 import type { SaeParams } from './params.js';
 
@@ -98,4 +99,92 @@ export function jumpreluScaleWarning(
     `step (about ${THETA_UNIT} x --lr) is too small or too large for it. Use --normalize scalar (the JumpReLU default) ` +
     `or layernorm, or size both to your data`
   );
+}
+
+/**
+ * Per-latent thresholds that give `targetL0` active latents per sample overall on rows [rows, M] of
+ * pre-activations, streamed in chunks: every latent gets the same firing rate targetL0 / M, so its threshold
+ * is the (n+1)-th largest of its rows' pre-activations with n = round(rows * targetL0 / M) (exactly n of them
+ * are strictly above it when there are no ties), and at least 0 (the ReLU passes nothing below 0 anyway).
+ * Exact selection, no randomness: the result is a function of the values alone, in any chunking.
+ */
+export class ThetaQuantiles {
+  private readonly keep: number;
+  private readonly tops: number[][];
+  private rows = 0;
+
+  constructor(
+    readonly dSae: number,
+    readonly totalRows: number,
+    readonly targetL0: number,
+  ) {
+    if (!(targetL0 > 0 && targetL0 < dSae)) throw new Error(`jumprelu: the target L0 for the threshold init must be in (0, ${dSae}), got ${targetL0}`);
+    this.keep = Math.min(totalRows - 1, Math.round((totalRows * targetL0) / dSae)) + 1;
+    this.tops = Array.from({ length: dSae }, () => []);
+  }
+
+  /** Add a chunk of pre-activations [rows, M] (row-major). */
+  add(pre: Float32Array): void {
+    const M = this.dSae;
+    const rows = pre.length / M;
+    for (let j = 0; j < M; j++) {
+      const t = this.tops[j]!;
+      for (let r = 0; r < rows; r++) t.push(pre[r * M + j]!);
+      // Keep only the largest `keep`: amortised, the buffer is cut back once it doubles.
+      if (t.length >= 2 * this.keep + rows) cut(t, this.keep);
+    }
+    this.rows += rows;
+  }
+
+  /** The thresholds [M] in input units. */
+  thresholds(): Float32Array {
+    if (this.rows !== this.totalRows) throw new Error(`jumprelu: threshold init saw ${this.rows} rows, expected ${this.totalRows}`);
+    return Float32Array.from(this.tops, (t) => {
+      cut(t, this.keep);
+      return Math.max(0, t[this.keep - 1]!);
+    });
+  }
+}
+
+function cut(t: number[], keep: number): void {
+  t.sort((a, b) => b - a);
+  t.length = Math.min(t.length, keep);
+}
+
+/**
+ * Start the thresholds from the data (SaeConfig.thetaInitL0): run the initial encoder, with no update and
+ * no randomness, over `batch` (host rows [rows * dIn], raw; normalised here as training will) and set each
+ * latent's theta to the quantile of its pre-activations that gives `targetL0` active latents per sample
+ * overall (ThetaQuantiles). Why: theta moves at most about THETA_UNIT x lr per Adam step, so from a fixed
+ * thetaInit a short run cannot reach a small L0 whatever its coefficient (issue 17: at 300 steps, lr 3e-4,
+ * L0 stayed at 11 for a target of 8 with the coefficient at 10); started at the target, the coefficient only
+ * has to hold it there. Returns the thresholds set, in input units.
+ */
+export async function initThetaFromData(
+  p: SaeParams,
+  batch: Float32Array,
+  o: { dIn: number; normalize: NormalizeMode; normScale: number; targetL0: number },
+): Promise<Float32Array> {
+  const theta = p.theta;
+  if (!theta) throw new Error('jumprelu: parameters have no theta');
+  const D = o.dIn;
+  const M = theta.shape[0]!;
+  const rows = batch.length / D;
+  const q = new ThetaQuantiles(M, rows, o.targetL0);
+  // Chunks of about 4M pre-activations: the host copy stays small at any width.
+  const step = Math.max(1, Math.floor(2 ** 22 / M));
+  for (let r0 = 0; r0 < rows; r0 += step) {
+    const n = Math.min(step, rows - r0);
+    const pre = noGrad(() =>
+      tidy(() => {
+        const x = fromArray(theta.backend, batch.subarray(r0 * D, (r0 + n) * D), [n, D]);
+        return preActs(center(normalizeInput(x, o.normalize, o.normScale).x, p), p);
+      }),
+    );
+    q.add((await pre.read()) as Float32Array);
+    pre.free();
+  }
+  const t = q.thresholds();
+  theta.backend.write(theta.storage, thetaToParam(t));
+  return t;
 }

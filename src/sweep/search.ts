@@ -8,7 +8,7 @@
 //      results (the first correction uses phase 1's slope), until the full run's held-out L0 is within the
 //      tolerance. The accepted full-length trial is the final run, so nothing is trained twice.
 // Cost: typically 4-8 short runs plus 1-2 full runs. The search is deterministic given the measurements, so
-// a resumed sweep replays it from its recorded trials without training again.
+// a resumed sweep replays it from its recorded trials (SearchOptions.recorded) without training again.
 
 export interface SearchOptions {
   /** Relative tolerance on L0 (0.05: within +-5 % of the target). */
@@ -21,6 +21,14 @@ export interface SearchOptions {
   /** Most trials in phase 1 and in phase 2. */
   maxShort: number;
   maxFull: number;
+  /**
+   * Trials an earlier, interrupted run of this search measured (a resumed sweep's search.json): a trial at
+   * the same coefficient and steps is answered from here instead of training again. The search is
+   * deterministic given its measurements, so it asks for exactly the trials it asked for before.
+   */
+  recorded?: readonly Trial[];
+  /** Called after every trial, measured or replayed (the sweep records them as they come). */
+  onTrial?: (t: Trial, replayed: boolean) => void | Promise<void>;
 }
 
 export interface Trial {
@@ -34,8 +42,10 @@ export interface SearchResult {
   l0: number;
   converged: boolean;
   trials: Trial[];
-  /** Training steps spent on all trials (the cost). */
+  /** Training steps spent on all trials (the cost), replayed ones included. */
   steps: number;
+  /** How many of the trials were answered from `recorded` (not trained again). */
+  replayed: number;
 }
 
 /** Train at `coeff` for `steps` steps; the held-out L0. */
@@ -53,10 +63,15 @@ export async function searchCoefficient(target: number, measure: Measure, o: Sea
   const trials: Trial[] = [];
   const f = (l0: number) => Math.max(Math.log(l0), LOG_FLOOR) - Math.log(target);
   const within = (l0: number) => Math.abs(l0 / target - 1) <= o.tol;
+  let replayed = 0;
   const run = async (lc: number, steps: number) => {
     const coeff = Number(Math.exp(lc).toPrecision(6)); // readable in results.csv; the search keeps lc
-    const l0 = await measure(coeff, steps);
-    trials.push({ coeff, l0, steps });
+    const hit = o.recorded?.find((t) => t.coeff === coeff && t.steps === steps);
+    const l0 = hit ? hit.l0 : await measure(coeff, steps);
+    if (hit) replayed++;
+    const t = { coeff, l0, steps };
+    trials.push(t);
+    await o.onTrial?.(t, hit !== undefined);
     return f(l0);
   };
 
@@ -108,7 +123,7 @@ export async function searchCoefficient(target: number, measure: Measure, o: Sea
       }
     }
   }
-  if (full) return result(target, o.tol, trials, trials);
+  if (full) return { ...result(target, o.tol, trials, trials), replayed };
 
   // Phase 2: full-length runs. Newton steps from the latest full run with phase 1's slope at first, then
   // with the secant through two full runs: the closest pair on either side of the target once they
@@ -129,11 +144,11 @@ export async function searchCoefficient(target: number, measure: Measure, o: Sea
     const [x0, f0] = above && below ? (Math.abs(above[1]) < Math.abs(below[1]) ? above : below) : [cur, fCur];
     cur = x0 - Math.max(-Math.LN10, Math.min(Math.LN10, f0 / slope));
   }
-  return result(target, o.tol, trials.filter((t) => t.steps === o.fullSteps), trials);
+  return { ...result(target, o.tol, trials.filter((t) => t.steps === o.fullSteps), trials), replayed };
 }
 
 /** The trial of `pool` closest to the target in log L0 (the first of equals). */
-function result(target: number, tol: number, pool: Trial[], all: Trial[]): SearchResult {
+function result(target: number, tol: number, pool: Trial[], all: Trial[]): Omit<SearchResult, 'replayed'> {
   const dist = (t: Trial) => Math.abs(Math.log(Math.max(t.l0, 1e-3) / target));
   const best = pool.reduce((x, y) => (dist(y) < dist(x) ? y : x));
   return { coeff: best.coeff, l0: best.l0, converged: Math.abs(best.l0 / target - 1) <= tol, trials: all, steps: all.reduce((s, t) => s + t.steps, 0) };
