@@ -101,7 +101,7 @@ try {
       for (let j = 0; j < featuresPage.count; j++) {
         await featuresPage.show(j);
         const p = document.querySelector('#panel > div');
-        out.push({ j, shown: Number(p.dataset.latent), rows: p.querySelectorAll('.exr').length, tokens: p.querySelectorAll('.exr .toks span').length,
+        out.push({ j, shown: Number(p.dataset.latent), rows: p.querySelectorAll('.exr').length, tokens: p.querySelectorAll('.exr .toks .t').length,
           stats: p.querySelectorAll('.stat').length, hist: p.querySelectorAll('svg.hist').length, logits: p.querySelectorAll('.lg').length });
       }
       return out;

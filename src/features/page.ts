@@ -50,7 +50,8 @@ export interface PageMeta {
 const inlineJson = (v: unknown): string => JSON.stringify(v).replace(/</g, '\\u003c');
 
 export function pageHtml(meta: PageMeta, entries: IndexEntry[]): string {
-  const name = meta.sae.split(/[\\/]/).filter(Boolean).pop() ?? meta.sae;
+  // The SAE folder's last two names: 'train' writes <run>/sae, so the run's name is the one that tells.
+  const name = meta.sae.split(/[\\/]/).filter(Boolean).slice(-2).join('/') || meta.sae;
   const title = `Features of ${name}`;
   return [
     '<!DOCTYPE html>',

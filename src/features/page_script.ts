@@ -51,12 +51,14 @@ main{flex:1;display:flex;min-height:0}
 section.ex{margin-top:16px}
 section.ex h3{font-size:13px;color:#344054;margin:0 0 6px}
 .band{font-size:12px;color:var(--muted);margin:10px 0 4px}
-.exr{display:flex;gap:10px;align-items:baseline;background:#fff;border:1px solid var(--line);border-radius:6px;padding:4px 10px;margin-bottom:4px}
+.exr{display:flex;gap:10px;align-items:baseline;background:#fff;border:1px solid var(--line);border-radius:6px;padding:3px 10px;margin-bottom:3px}
 .exr .a{min-width:58px;text-align:right;font-weight:600;font-variant-numeric:tabular-nums;font-size:12.5px}
 .exr .r{color:var(--muted);font-size:11px;min-width:70px}
-.toks{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12.5px;line-height:1.9;word-break:break-word}
-.toks span{white-space:pre;border-radius:2px;padding:1px 0}
-.toks span.f{outline:1.5px solid #c2410c;outline-offset:0}
+.toks{flex:1;min-width:0;display:grid;grid-template-columns:1fr auto 1fr;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12.5px;line-height:1.9}
+.toks .pre{display:flex;justify-content:flex-end;overflow:hidden}
+.toks .post{display:flex;overflow:hidden}
+.toks .t{white-space:pre;border-radius:2px;padding:1px 0;flex:none}
+.toks .t.f{outline:1.5px solid #c2410c;outline-offset:0;font-weight:600}
 .none{color:var(--muted);font-style:italic}
 .err{color:#b42318}
 svg text{font:11px sans-serif;fill:#475467}
@@ -274,17 +276,21 @@ export const PAGE_SCRIPT = String.raw`
     return card;
   }
 
+  // One example: the focus token in a centre column, its context right- and left-aligned around it, so
+  // that the focus tokens of all examples line up; each token shaded by the latent's activation on it.
   function exampleRow(ex, max) {
     var r = el('div', 'exr');
     r.appendChild(el('span', 'a', fmt(ex.activation)));
     var toks = el('span', 'toks');
+    var parts = [el('span', 'pre'), el('span', 'mid'), el('span', 'post')];
     ex.tokens.forEach(function (t, i) {
       var v = ex.activations[i];
-      var s = el('span', i === ex.focus ? 'f' : '', shown(t));
+      var s = el('span', i === ex.focus ? 't f' : 't', shown(t));
       if (v > 0) s.style.background = 'rgba(var(--act),' + Math.min(1, 0.12 + 0.88 * v / max).toFixed(3) + ')';
       s.title = JSON.stringify(t) + ': ' + (v > 0 ? fmt(v) : '0');
-      toks.appendChild(s);
+      parts[i < ex.focus ? 0 : i === ex.focus ? 1 : 2].appendChild(s);
     });
+    parts.forEach(function (p) { toks.appendChild(p); });
     r.appendChild(toks);
     r.appendChild(el('span', 'r', 'row ' + ex.row));
     return r;
