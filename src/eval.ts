@@ -41,7 +41,8 @@ export async function evaluate(backend: Backend, model: EvalModel, batches: Iter
         const x = fromArray(backend, batch, [rows, dIn]);
         const nx = normalizeInput(x, model.normalize, model.normScale);
         const { f, xhat } = batchTopK ? reconstructBatchTopK(nx.x, model.params, model.cfg.k) : reconstructInference(nx.x, model.params, model.cfg, model.theta);
-        const err = o.sub(x, nx.undo(xhat));
+        const xhatRaw = nx.undo(xhat);
+        const err = o.sub(x, xhatRaw);
         const colMean = o.mulScalar(o.sumAxis(x, 0), 1 / rows);
         const on = o.step(f);
         return {
@@ -51,6 +52,10 @@ export async function evaluate(backend: Backend, model: EvalModel, batches: Iter
           colM2: o.sumAxis(o.square(o.sub(x, colMean)), 0),
           l0: o.sumAxis(on, 1),
           fired: o.sumAxis(on, 0),
+          // Per row, for cossim and l2_ratio (float64 on the host).
+          dot: o.sumAxis(o.mul(x, xhatRaw), 1),
+          xSq: o.sumAxis(o.square(x), 1),
+          xhatSq: o.sumAxis(o.square(xhatRaw), 1),
         };
       }),
     );
@@ -59,15 +64,18 @@ export async function evaluate(backend: Backend, model: EvalModel, batches: Iter
       t.free();
       return v;
     };
-    const [sse, sumSq, colMean, colM2, l0, fired] = await Promise.all([
+    const [sse, sumSq, colMean, colM2, l0, fired, dot, xSq, xhatSq] = await Promise.all([
       rd(out.sse),
       rd(out.sumSq),
       rd(out.colMean),
       rd(out.colM2),
       rd(out.l0),
       rd(out.fired),
+      rd(out.dot),
+      rd(out.xSq),
+      rd(out.xhatSq),
     ]);
-    acc.add({ rows, sse: sse[0]!, sumSq: sumSq[0]!, colMean, colM2, l0, fired });
+    acc.add({ rows, sse: sse[0]!, sumSq: sumSq[0]!, colMean, colM2, l0, fired, dot, xSq, xhatSq });
   }
   return acc.result();
 }

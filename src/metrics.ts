@@ -8,6 +8,15 @@
 // A latent that fires on a fraction p of tokens shows no activation in n independent tokens with probability
 // (1 - p)^n, so "dead over n tokens" only means "rarer than about 3/n": deadFrequencyFloor states that
 // bound and smallEvalWarning says when it is too coarse for the run's own definition of dead.
+// Beside them, SAEBench's "core" metrics under SAEBench's names (sae_implementations.md §5), in the
+// original activation space, over the whole set rather than averaged per batch:
+//   explained_variance = 1 - sum ||x - x_hat||^2 / sum ||x - mean(x)||^2  (centred: SAELens after #665; = 1 - fvu)
+//   cossim   = mean over rows of x . x_hat / (||x|| ||x_hat||)
+//   l2_ratio = mean over rows of ||x_hat|| / ||x||
+//   frac_alive = share of latents active at least once; freq_over_1_percent / freq_over_10_percent = share
+//   of latents active on more than 1% / 10% of rows.
+// Rows with x = 0 have no direction or ratio and are left out of cossim and l2_ratio; a row whose x_hat is
+// 0 (no latent fired, zero decoder bias) has cosine 0, as torch.cosine_similarity gives.
 
 export interface BatchStats {
   rows: number;
@@ -22,6 +31,10 @@ export interface BatchStats {
   l0: Float32Array;
   /** [M] samples in which each latent was active. */
   fired: Float32Array;
+  /** [B] per row: x . x_hat, ||x||^2 and ||x_hat||^2 (original space), for cossim and l2_ratio. */
+  dot: Float32Array;
+  xSq: Float32Array;
+  xhatSq: Float32Array;
 }
 
 export interface EvalMetrics {
@@ -37,6 +50,13 @@ export interface EvalMetrics {
   deadFrequencyFloor: number;
   /** l0Histogram[n] = samples with exactly n active latents (up to the largest n seen). */
   l0Histogram: number[];
+  /** SAEBench core metrics (names as SAEBench writes them; see the header). */
+  explained_variance: number;
+  cossim: number;
+  l2_ratio: number;
+  frac_alive: number;
+  freq_over_1_percent: number;
+  freq_over_10_percent: number;
 }
 
 export class MetricsAccumulator {
@@ -47,17 +67,25 @@ export class MetricsAccumulator {
   private readonly m2: Float64Array;
   private l0Sum = 0;
   private readonly hist: number[] = [];
-  private readonly everFired: Uint8Array;
+  /** Rows in which each latent fired (float64: exact counts far beyond 2^24). */
+  private readonly firedRows: Float64Array;
+  private cosSum = 0;
+  private ratioSum = 0;
+  /** Rows with ||x|| > 0: the denominator of cossim and l2_ratio. */
+  private nonzeroRows = 0;
 
   constructor(dIn: number, dSae: number) {
     this.mean = new Float64Array(dIn);
     this.m2 = new Float64Array(dIn);
-    this.everFired = new Uint8Array(dSae);
+    this.firedRows = new Float64Array(dSae);
   }
 
   add(b: BatchStats): void {
-    if (b.colMean.length !== this.mean.length || b.fired.length !== this.everFired.length) {
-      throw new Error(`metrics: batch stats of width ${b.colMean.length}/${b.fired.length}, expected ${this.mean.length}/${this.everFired.length}`);
+    if (b.colMean.length !== this.mean.length || b.fired.length !== this.firedRows.length) {
+      throw new Error(`metrics: batch stats of width ${b.colMean.length}/${b.fired.length}, expected ${this.mean.length}/${this.firedRows.length}`);
+    }
+    if (b.dot.length !== b.rows || b.xSq.length !== b.rows || b.xhatSq.length !== b.rows) {
+      throw new Error(`metrics: per-row dot/xSq/xhatSq of lengths ${b.dot.length}/${b.xSq.length}/${b.xhatSq.length}, expected ${b.rows}`);
     }
     const na = this.n;
     const nb = b.rows;
@@ -77,24 +105,46 @@ export class MetricsAccumulator {
       this.hist[c]!++;
     }
     b.fired.forEach((f, i) => {
-      if (f > 0) this.everFired[i] = 1;
+      this.firedRows[i]! += Math.round(f);
     });
+    for (let r = 0; r < b.rows; r++) {
+      const nx = Math.sqrt(b.xSq[r]!);
+      if (!(nx > 0)) continue;
+      const nh = Math.sqrt(b.xhatSq[r]!);
+      this.nonzeroRows++;
+      this.ratioSum += nh / nx;
+      if (nh > 0) this.cosSum += b.dot[r]! / (nx * nh);
+    }
   }
 
   result(): EvalMetrics {
     if (this.n === 0) throw new Error('metrics: no evaluation data');
     let variance = 0;
     for (const v of this.m2) variance += v;
+    const m = this.firedRows.length;
     let alive = 0;
-    for (const f of this.everFired) alive += f;
+    let over1 = 0;
+    let over10 = 0;
+    for (const f of this.firedRows) {
+      if (f > 0) alive++;
+      if (f / this.n > 0.01) over1++;
+      if (f / this.n > 0.1) over10++;
+    }
+    const fvu = this.sse / variance;
     return {
       tokens: this.n,
       nmse: this.sse / this.sumSq,
-      fvu: this.sse / variance,
+      fvu,
       l0: this.l0Sum / this.n,
-      deadFraction: 1 - alive / this.everFired.length,
+      deadFraction: 1 - alive / m,
       deadFrequencyFloor: deadFrequencyFloor(this.n),
       l0Histogram: [...this.hist],
+      explained_variance: 1 - fvu,
+      cossim: this.nonzeroRows > 0 ? this.cosSum / this.nonzeroRows : NaN,
+      l2_ratio: this.nonzeroRows > 0 ? this.ratioSum / this.nonzeroRows : NaN,
+      frac_alive: alive / m,
+      freq_over_1_percent: over1 / m,
+      freq_over_10_percent: over10 / m,
     };
   }
 }

@@ -1,0 +1,89 @@
+// Timing of `features` (src/features/run.ts): one pass of the inference encoder with the per-latent
+// bookkeeping, then features.json and the page.
+//   npx tsx bench/features.ts stories <sae-dir> [out]         the shared stories260K activations (174,580 rows)
+//   npx tsx bench/features.ts synthetic [rows] [d] [m] [k]   synthetic rows (default 20,000 rows, 768 x 24576, k 32)
+// Both on cpu-fast. The synthetic case writes a harvest-like folder (f16 shard, tokens, positions) of
+// random sparse combinations of random directions and an SAE whose encoder is the transposed dictionary
+// with a threshold, so about k latents fire per row, as a trained SAE; then it runs the whole command and
+// separates the scan (the encoder pass and bookkeeping) from the writing.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { FastCpuBackend } from '../src/backend/cpu_fast.js';
+import { writeNpy } from '../src/data/npy.js';
+import { runFeatures } from '../src/features/run.js';
+import { writeSaelens } from '../src/io/saelens.js';
+import { Rng } from '../src/rng.js';
+
+/** An int32 vector .npy (what harvest writes for token ids and positions). */
+function writeI32(file: string, a: Int32Array): void {
+  const dict = `{'descr': '<i4', 'fortran_order': False, 'shape': (${a.length},), }`;
+  const text = dict + ' '.repeat((64 - ((10 + dict.length + 1) % 64)) % 64) + '\n';
+  const hdr = Buffer.alloc(10);
+  Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(hdr);
+  hdr.writeUInt16LE(text.length, 8);
+  fs.writeFileSync(file, Buffer.concat([hdr, Buffer.from(text, 'latin1'), Buffer.from(a.buffer, a.byteOffset, a.byteLength)]));
+}
+
+const [mode = 'stories', ...rest] = process.argv.slice(2);
+const be = new FastCpuBackend();
+const log = (m: string) => console.error(m);
+try {
+  if (mode === 'stories') {
+    const sae = rest[0];
+    if (!sae) throw new Error('usage: bench/features.ts stories <sae-dir> [out]  (an SAE trained on ../shared/data/stories260K)');
+    const out = rest[1] ?? path.join(os.tmpdir(), 'batchtopk-features-stories');
+    const r = await runFeatures({ sae, data: '../shared/data/stories260K', out, model: '../shared/data/stories260K/stories260K.bin', log }, be);
+    console.log(JSON.stringify(r));
+  } else if (mode === 'synthetic') {
+    const rows = Number(rest[0] ?? 20_000);
+    const d = Number(rest[1] ?? 768);
+    const m = Number(rest[2] ?? 24576);
+    const k = Number(rest[3] ?? 32);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'batchtopk-features-bench-'));
+    try {
+      const rng = new Rng(1);
+      // Unit dictionary rows, shared by data and SAE.
+      const dict = new Float32Array(m * d);
+      for (let j = 0; j < m; j++) {
+        let n = 0;
+        for (let c = 0; c < d; c++) n += (dict[j * d + c] = rng.normal()) ** 2;
+        for (let c = 0; c < d; c++) dict[j * d + c]! /= Math.sqrt(n);
+      }
+      const data = path.join(dir, 'data');
+      fs.mkdirSync(data);
+      const ids = new Int32Array(rows);
+      const pos = new Int32Array(rows);
+      for (let r = 0; r < rows; r++) {
+        ids[r] = rng.int(50257);
+        pos[r] = r % 128;
+      }
+      const t0 = performance.now();
+      const acts = new Float32Array(rows * d);
+      for (let r = 0; r < rows; r++) {
+        for (let i = 0; i < k; i++) {
+          const j = rng.int(m);
+          const a = 1 + rng.uniform();
+          for (let c = 0; c < d; c++) acts[r * d + c]! += a * dict[j * d + c]!;
+        }
+      }
+      writeNpy(path.join(data, 'acts_00000.npy'), acts, rows, d, 'f16');
+      writeI32(path.join(data, 'tokens_00000.npy'), ids);
+      writeI32(path.join(data, 'positions_00000.npy'), pos);
+      log(`synthetic data: ${rows} x ${d}, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      const W_enc = new Float32Array(d * m);
+      for (let j = 0; j < m; j++) for (let c = 0; c < d; c++) W_enc[c * m + j] = dict[j * d + c]!;
+      writeSaelens(path.join(dir, 'sae'), {
+        architecture: 'jumprelu', dIn: d, dSae: m, W_enc, W_dec: dict, b_enc: new Float32Array(m), b_dec: new Float32Array(d),
+        threshold: new Float32Array(m).fill(0.5), applyBDecToInput: true, normalizeActivations: 'none', metadata: {},
+      });
+      const r = await runFeatures({ sae: path.join(dir, 'sae'), data, out: path.join(dir, 'out'), log }, be);
+      const bytes = fs.statSync(path.join(dir, 'out', 'features.json')).size;
+      console.log(JSON.stringify({ ...r, featuresJsonBytes: bytes }));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  } else throw new Error(`unknown mode ${mode}: stories | synthetic`);
+} finally {
+  be.dispose();
+}
