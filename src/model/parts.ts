@@ -146,13 +146,15 @@ const SHARED = ['format', 'model', 'model_path', 'hook_name', 'layer', 'd_model'
 const shardName = (kind: string, i: number) => `${kind}_${pad(i)}.npy`;
 
 let counter = 0;
+// Two merges may run at once on different nodes (or in containers with the same pids): name the writer fully.
+const WRITER = `${os.hostname()}-${process.pid}-${process.hrtime.bigint().toString(36)}`;
 
 /** `dest` becomes the file `src` (a hard link, or a copy where links are refused), atomically; skipped when it already is. */
 function place(src: string, dest: string): void {
   const s = fs.statSync(src);
   const d = fs.statSync(dest, { throwIfNoEntry: false });
   if (d && d.ino === s.ino && d.dev === s.dev) return;
-  const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.tmp-${os.hostname()}-${process.pid}-${counter++}`);
+  const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.tmp-${WRITER}-${counter++}`);
   try {
     fs.linkSync(src, tmp);
   } catch (err) {

@@ -209,7 +209,7 @@ export function submitArrayJob(job: ArrayJob, sbatch: SbatchRunner = runSbatch):
 export function writeArrayJob(job: ArrayJob): RenderedJob {
   const r = renderArrayJob(job);
   fs.mkdirSync(path.dirname(r.logs.tasks), { recursive: true });
-  const tmp = `${r.scriptPath}.tmp-${os.hostname()}-${process.pid}`;
+  const tmp = `${r.scriptPath}.tmp-${os.hostname()}-${process.pid}-${process.hrtime.bigint().toString(36)}`;
   fs.writeFileSync(tmp, r.text, { mode: 0o755 });
   fs.renameSync(tmp, r.scriptPath);
   return r;
