@@ -3,9 +3,13 @@
 // fsynced so the rename itself survives a crash. A reader therefore sees the old file or the complete new
 // one, never a torn write; a crash mid-write leaves at most a stray `.<name>.tmp-*` file.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 let counter = 0;
+// Temporary names must differ between writers of one shared folder: Slurm tasks on different nodes (or in
+// containers on one node) can have the same pid, so the host and this process's start time name it too.
+const WRITER = `${os.hostname()}-${process.pid}-${process.hrtime.bigint().toString(36)}`;
 
 /** A file being written in place of `dest`; nothing is visible at `dest` until `commit()`. */
 export class AtomicFile {
@@ -17,7 +21,7 @@ export class AtomicFile {
 
   constructor(dest: string) {
     this.dest = dest;
-    this.tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.tmp-${process.pid}-${counter++}`);
+    this.tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.tmp-${WRITER}-${counter++}`);
     this.fd = fs.openSync(this.tmp, 'wx');
   }
 
@@ -114,8 +118,8 @@ export function writeJsonAtomic(dest: string, value: unknown): void {
 export function replaceDirAtomic(dest: string, fill: (tmpDir: string) => void): void {
   const parent = path.dirname(dest);
   const base = path.basename(dest);
-  const tmp = path.join(parent, `.${base}.tmp-${process.pid}-${counter++}`);
-  const old = path.join(parent, `.${base}.old-${process.pid}-${counter++}`);
+  const tmp = path.join(parent, `.${base}.tmp-${WRITER}-${counter++}`);
+  const old = path.join(parent, `.${base}.old-${WRITER}-${counter++}`);
   fs.mkdirSync(tmp);
   try {
     fill(tmp);
