@@ -3,7 +3,7 @@
 // The flags after the fixed ones are the ones the array script appends (--part i).
 //   tsx spec/helpers/harvest_part.ts <model> <text.jsonl> <out> <shard-rows> --parts N --part i
 //   tsx spec/helpers/harvest_part.ts --merge <out>
-import { CpuBackend } from '../../src/backend/cpu.js';
+import { CpuBackend } from '../../src/backend/cpu/reference.js';
 import { harvestPart } from '../../src/model/harvest_parts.js';
 import { loadModel } from '../../src/model/load.js';
 import { mergeParts } from '../../src/model/parts.js';

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runHarvest, type HarvestCliOptions } from '../../src/cli/harvest.js';
+import { runHarvest, type HarvestRunOptions } from '../../src/run/harvest.js';
 import { writeNpy } from '../../src/data/npy.js';
 import { readMatrix } from '../../src/data/source.js';
 import type { HarvestManifest } from '../../src/model/harvest.js';
@@ -174,7 +174,7 @@ const N = 9;
 const lines = fs.readFileSync(STORIES + 'stories.jsonl', 'utf8').trim().split('\n').slice(0, N);
 const jsonl = path.join(tmp, 'nine.jsonl');
 fs.writeFileSync(jsonl, lines.join('\n') + '\n');
-const opts = (out: string, maxTokens?: number): HarvestCliOptions => ({ model: STORIES + 'stories260K.bin', text: jsonl, layer: 2, out, dtype: 'f32', shardRows: 700, skipBos: true, batchRows: 1024, quiet: true, maxTokens });
+const opts = (out: string, maxTokens?: number): HarvestRunOptions => ({ model: STORIES + 'stories260K.bin', text: jsonl, layer: 2, out, dtype: 'f32', shardRows: 700, skipBos: true, batchRows: 1024, quiet: true, maxTokens });
 
 for (const maxTokens of [undefined, 1500]) {
   s(`stories260K: 3 parts (finished 2, 0, 1) read back bit for bit as one harvest${maxTokens ? `, --max-tokens ${maxTokens}` : ''}`, async () => {

@@ -8,12 +8,12 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CpuBackend } from '../../src/backend/cpu.js';
-import type { TrainOptions } from '../../src/cli/train.js';
+import { CpuBackend } from '../../src/backend/cpu/reference.js';
+import type { TrainInput } from '../../src/run/train.js';
 import { writeNpy } from '../../src/data/npy.js';
 import { SAE_DEFAULTS } from '../../src/sae/config.js';
 import { searchCoefficient, type SearchOptions, type Trial } from '../../src/sweep/search.js';
-import { runSweep } from '../../src/sweep/run.js';
+import { runSweep } from '../../src/run/sweep.js';
 import { SyntheticModel } from '../../src/synth.js';
 
 const s = suite('sweep: a resumed JumpReLU search replays its recorded trials');
@@ -70,7 +70,7 @@ s('recorded trials at other coefficients or other steps are not used', async () 
 // Through the sweep: a search recorded in <run>/search/search.json is replayed, not trained again.
 const data = path.join(tmp, 'acts.npy');
 writeNpy(data, new SyntheticModel({ dIn: 12, nFeatures: 32, meanActive: 3, seed: 7 }).rows(0, 4000), 4000, 12);
-const base: TrainOptions = {
+const base: TrainInput = {
   data,
   arch: 'jumprelu',
   k: 3,

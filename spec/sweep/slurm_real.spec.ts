@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runHarvest } from '../../src/cli/harvest.js';
+import { runHarvest } from '../../src/run/harvest.js';
 import { writeNpy } from '../../src/data/npy.js';
 import { readMatrix } from '../../src/data/source.js';
 import { planRuns } from '../../src/sweep/plan.js';

@@ -5,8 +5,8 @@
 // scan is stopped (Ctrl-C): a stopped run leaves the previous output as it was.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Backend } from '../backend/backend.js';
-import { backendLabel, type WorkloadHint } from '../backend/open.js';
+import { backendLabel } from '../backend/open.js';
+import { resolveBackend, type BackendOrOpen } from '../run/backend.js';
 import { DataError } from '../data/errors.js';
 import { openSource, ShardedSource } from '../data/source.js';
 import { AtomicFile, replaceDirAtomic, writeFileAtomic } from '../io/atomic.js';
@@ -98,7 +98,7 @@ export const CHUNK_DIR = 'latents';
 /** The quartile bands the interval examples are drawn from, lowest first. */
 const BANDS = ['0-25%', '25-50%', '50-75%', '75-100%'];
 
-export async function runFeatures(o: FeaturesOptions, backendOrOpen: Backend | ((hint: WorkloadHint) => Promise<Backend>)): Promise<FeaturesResult> {
+export async function runFeatures(o: FeaturesOptions, backendOrOpen: BackendOrOpen): Promise<FeaturesResult> {
   const t0 = performance.now();
   const exp = readSae(o.sae);
   const { model, params: host, theta } = fromSaeExport(exp);
@@ -110,7 +110,7 @@ export async function runFeatures(o: FeaturesOptions, backendOrOpen: Backend | (
     if (lm && lm.weights.config.dim !== exp.dIn) throw new Error(`--model ${o.model}: its residual stream has d=${lm.weights.config.dim}, the SAE's d_in is ${exp.dIn}; give the model the activations were harvested from`);
     const rowTokens = readRowTokens(o.data, source.rows);
     if (!lm) o.log?.(`features: no --model, so tokens show as ids (#123) and there are no logits; pass --model <the harvested model> for both`);
-    const backend = typeof backendOrOpen === 'function' ? await backendOrOpen({ dIn: exp.dIn, dSae: exp.dSae }) : backendOrOpen;
+    const backend = await resolveBackend(backendOrOpen, { dIn: exp.dIn, dSae: exp.dSae });
     const params = uploadParams(backend, model.cfg, host);
     let scan: LatentScan;
     try {
