@@ -16,6 +16,7 @@ import { calibrateThreshold, isCut } from '../sae/threshold.js';
 import { TRAIN_DEFAULTS } from '../train/config.js';
 import { resolveBackend, type BackendOrOpen } from './backend.js';
 import { readSavedSae, withUploadedSae } from './saved_sae.js';
+import { OPTIONS } from './options.js';
 import { resolveOptions, type Schema } from './schema.js';
 
 export interface CalibrateOptions {
@@ -33,9 +34,9 @@ export interface CalibrateOptions {
 }
 
 export const CALIBRATE_SCHEMA: Schema<CalibrateOptions> = {
-  sae: { kind: 'string', arg: 'sae-dir', positional: true, help: 'The SAELens folder of a BatchTopK SAE' },
-  data: { kind: 'string', arg: 'path', help: 'Activations (.npy, .safetensors or a directory of shards)' },
-  tensor: { kind: 'string', arg: 'name', help: 'Tensor to read from .safetensors files holding several' },
+  sae: { ...OPTIONS.sae, help: 'The SAELens folder of a BatchTopK SAE' },
+  data: OPTIONS.data,
+  tensor: OPTIONS.tensor,
   batchSize: { kind: 'int', min: 1, arg: 'n', help: 'Rows per batch', defaultText: `the SAE's training batch size, else ${TRAIN_DEFAULTS.batchSize}` },
   batches: { kind: 'int', min: 1, arg: 'n', help: 'Batches averaged', defaultText: `the SAE's training setting, else ${TRAIN_DEFAULTS.calibrationBatches}` },
   seed: { kind: 'int', min: 0, max: 0xffffffff, arg: 'n', default: TRAIN_DEFAULTS.seed, help: 'Seed of the row shuffle' },

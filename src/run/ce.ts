@@ -15,6 +15,7 @@ import { normalizeInput } from '../sae/normalize.js';
 import { Tensor, tidy, zeros } from '../tensor.js';
 import { resolveBackend, type BackendOrOpen } from './backend.js';
 import { readSavedSae, withUploadedSae } from './saved_sae.js';
+import { OPTIONS } from './options.js';
 import { resolveOptions, type Schema } from './schema.js';
 
 export interface CeOptions {
@@ -34,16 +35,16 @@ export interface CeOptions {
 }
 
 export const CE_SCHEMA: Schema<CeOptions> = {
-  sae: { kind: 'string', arg: 'sae-dir', positional: true, help: 'The SAELens folder of the SAE' },
-  model: { kind: 'string', arg: 'path', help: 'CE degradation: splice the SAE into this language model (llama2.c .bin, or a folder: llama2.c or Hugging Face gpt2/llama)' },
-  tokenizer: { kind: 'string', arg: 'file', help: 'Tokenizer file, when not beside the checkpoint' },
-  text: { kind: 'string', arg: 'file', help: 'CE degradation: documents (.txt blank-line-separated or .jsonl "text")' },
+  sae: OPTIONS.sae,
+  model: { ...OPTIONS.model, help: `CE degradation: splice the SAE into this language model. ${OPTIONS.model.help}` },
+  tokenizer: OPTIONS.tokenizer,
+  text: { ...OPTIONS.text, help: `CE degradation: ${OPTIONS.text.help}` },
   layer: { kind: 'int', min: 0, arg: 'n', help: "CE degradation: block whose input is replaced (default: the SAE's hook_name)" },
   seqLen: { kind: 'int', min: 2, arg: 'n', help: "CE degradation: tokens per document, BOS included (default: the SAE's context_size)" },
   maxDocs: { kind: 'int', min: 1, arg: 'n', help: 'CE degradation: score at most this many documents' },
   batchRows: { kind: 'int', min: 1, arg: 'n', default: 4096, help: 'CE degradation: tokens per forward pass' },
   spliceBos: { kind: 'boolean', default: false, help: 'CE degradation: replace the BOS rows too (as SAELens; default: keep them clean)' },
-  quiet: { kind: 'boolean', default: false, help: 'No progress output' },
+  quiet: OPTIONS.quiet,
 };
 
 export interface CeSummary extends CeResult {

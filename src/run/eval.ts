@@ -12,7 +12,7 @@ import { TRAIN_DEFAULTS } from '../train/config.js';
 import { resolveBackend, type BackendOrOpen } from './backend.js';
 import { readSavedSae, withUploadedSae } from './saved_sae.js';
 import { resolveOptions, type Schema } from './schema.js';
-import { SHARD_HELP } from './train_options.js';
+import { OPTIONS } from './options.js';
 
 export interface EvalOptions {
   /** The SAELens folder (the command's argument). */
@@ -27,10 +27,10 @@ export interface EvalOptions {
 }
 
 export const EVAL_SCHEMA: Schema<EvalOptions> = {
-  sae: { kind: 'string', arg: 'sae-dir', positional: true, help: 'The SAELens folder of the SAE' },
-  data: { kind: 'string', arg: 'path', help: 'Activations (.npy, .safetensors or a directory of shards)' },
-  tensor: { kind: 'string', arg: 'name', help: 'Tensor to read from .safetensors files holding several' },
-  shards: { kind: 'string', arg: 'glob', help: `Which files of a --data directory are shards (${SHARD_HELP})` },
+  sae: OPTIONS.sae,
+  data: OPTIONS.data,
+  tensor: OPTIONS.tensor,
+  shards: OPTIONS.shards,
   batchSize: { kind: 'int', min: 1, arg: 'n', default: TRAIN_DEFAULTS.batchSize, help: 'Rows per evaluation batch; for BatchTopK SAEs also the batch of the batch-top-k metrics' },
   maxRows: { kind: 'int', min: 1, arg: 'n', help: 'Evaluate at most this many rows' },
 };

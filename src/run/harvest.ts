@@ -1,6 +1,7 @@
 // `batchtopk harvest --model <path> --text <file> --layer <n> --out <dir>`: residual-stream activations of a
 // language model (model/harvest.ts) as .npy shards that `train --data <dir>` reads.
 import { resolveBackend, type BackendOrOpen } from './backend.js';
+import { OPTIONS } from './options.js';
 import { resolveOptions, type Schema } from './schema.js';
 import { harvest, type HarvestManifest, type HarvestOptions } from '../model/harvest.js';
 import { loadModel } from '../model/load.js';
@@ -15,9 +16,9 @@ export interface HarvestRunOptions extends Omit<HarvestOptions, 'textFile' | 'pr
 }
 
 export const HARVEST_SCHEMA: Schema<HarvestRunOptions> = {
-  model: { kind: 'string', arg: 'path', help: 'llama2.c checkpoint (.bin, tok*.bin beside it), a folder holding one, or a Hugging Face folder (gpt2/llama: config.json, safetensors, tokenizer.json)' },
-  tokenizer: { kind: 'string', arg: 'file', help: 'Tokenizer file, when not beside the checkpoint' },
-  text: { kind: 'string', arg: 'file', help: 'Documents: .txt (one per blank-line-separated block) or .jsonl (a "text" field per line)' },
+  model: OPTIONS.model,
+  tokenizer: OPTIONS.tokenizer,
+  text: OPTIONS.text,
   layer: { kind: 'int', min: 0, arg: 'n', help: 'Residual stream entering block n (blocks.n.hook_resid_pre, HF hidden_states[n])' },
   out: { kind: 'string', arg: 'dir', help: 'Output folder: acts_*.npy, tokens_*.npy, positions_*.npy, manifest.json' },
   seqLen: { kind: 'int', min: 2, arg: 'n', help: "Tokens per document, BOS included; longer documents are cut (default: the model's context)" },
@@ -27,7 +28,7 @@ export const HARVEST_SCHEMA: Schema<HarvestRunOptions> = {
   skipBos: { kind: 'boolean', negatable: true, default: true, help: 'Keep the BOS rows (by default they are left out: one repeated outlier vector)' },
   batchRows: { kind: 'int', min: 1, arg: 'n', default: 4096, help: 'Tokens per forward pass' },
   stopAfterShards: { kind: 'int', min: 1, arg: 'n', help: 'Stop after writing n shards (run the same command again to continue)' },
-  quiet: { kind: 'boolean', default: false, help: 'No progress output' },
+  quiet: OPTIONS.quiet,
 };
 
 export async function runHarvest(given: Partial<HarvestRunOptions> & Pick<HarvestRunOptions, 'model' | 'text' | 'layer' | 'out'>, backendOrOpen: BackendOrOpen): Promise<HarvestManifest> {
