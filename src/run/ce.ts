@@ -42,7 +42,7 @@ export const CE_SCHEMA: Schema<CeOptions> = {
   layer: { kind: 'int', min: 0, arg: 'n', help: "CE degradation: block whose input is replaced (default: the SAE's hook_name)" },
   seqLen: { kind: 'int', min: 2, arg: 'n', help: "CE degradation: tokens per document, BOS included (default: the SAE's context_size)" },
   maxDocs: { kind: 'int', min: 1, arg: 'n', help: 'CE degradation: score at most this many documents' },
-  batchRows: { kind: 'int', min: 1, arg: 'n', default: 4096, help: 'CE degradation: tokens per forward pass' },
+  batchRows: { ...OPTIONS.batchRows, help: `CE degradation: ${OPTIONS.batchRows.help}` },
   spliceBos: { kind: 'boolean', default: false, help: 'CE degradation: replace the BOS rows too (as SAELens; default: keep them clean)' },
   quiet: OPTIONS.quiet,
 };

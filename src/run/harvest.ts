@@ -26,7 +26,7 @@ export const HARVEST_SCHEMA: Schema<HarvestRunOptions> = {
   dtype: { kind: 'choice', choices: ['f32', 'f16'], arg: 't', default: 'f32', help: 'f32 | f16' },
   shardRows: { kind: 'int', min: 1, arg: 'n', default: 262144, help: 'Rows per shard' },
   skipBos: { kind: 'boolean', negatable: true, default: true, help: 'Keep the BOS rows (by default they are left out: one repeated outlier vector)' },
-  batchRows: { kind: 'int', min: 1, arg: 'n', default: 4096, help: 'Tokens per forward pass' },
+  batchRows: OPTIONS.batchRows,
   stopAfterShards: { kind: 'int', min: 1, arg: 'n', help: 'Stop after writing n shards (run the same command again to continue)' },
   quiet: OPTIONS.quiet,
 };

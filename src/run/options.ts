@@ -14,4 +14,5 @@ export const OPTIONS = {
   tokenizer: { kind: 'string', arg: 'file', help: 'Tokenizer file, when not beside the checkpoint' },
   text: { kind: 'string', arg: 'file', help: 'Documents: .txt (one per blank-line-separated block) or .jsonl (a "text" field per line)' },
   quiet: { kind: 'boolean', default: false, help: 'No progress output' },
+  batchRows: { kind: 'int', min: 1, arg: 'n', default: 4096, help: 'Tokens per forward pass of the language model' },
 } as const satisfies Record<string, OptionSpec>;
