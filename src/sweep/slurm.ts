@@ -345,3 +345,28 @@ export function harvestJob(o: HarvestJobOptions): { job: ArrayJob; finished: num
     },
   };
 }
+
+export interface SlurmOutcome {
+  dryRun: boolean;
+  scriptPath: string;
+  /** Job ids (null on a dry run, or no array when nothing was left). */
+  arrayId: string | null;
+  afterId: string | null;
+  /** The pieces submitted, and those found finished and left out. */
+  tasks: string[];
+  finished: string[];
+  /** What the command prints: the script and the sbatch lines on a dry run, else the ids and how to follow them. */
+  lines: string[];
+}
+
+/** --slurm: write the script and submit it, or with `dryRun` only write it and say what would be submitted. */
+export function slurmSubmit(job: ArrayJob, finished: readonly (string | number)[], o: { dryRun?: boolean; sbatch?: SbatchRunner } = {}): SlurmOutcome {
+  const done = finished.map(String);
+  const note = done.length ? [`${done.length} finished earlier, left out: ${done.join(', ')}`] : [];
+  if (o.dryRun) {
+    const r = writeArrayJob(job);
+    return { dryRun: true, scriptPath: r.scriptPath, arrayId: null, afterId: null, tasks: job.tasks, finished: done, lines: [dryRunText(r), ...note.map((l) => `# ${l}`), `# not submitted (--dry-run)`] };
+  }
+  const r = submitArrayJob(job, o.sbatch);
+  return { dryRun: false, scriptPath: r.scriptPath, arrayId: r.arrayId, afterId: r.afterId, tasks: job.tasks, finished: done, lines: [...r.follow, ...note] };
+}
