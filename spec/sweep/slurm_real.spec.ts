@@ -33,7 +33,7 @@ function noSlurm(): string | null {
   const r = spawnSync('sinfo', ['-h', '-o', '%T'], { encoding: 'utf8', timeout: 15_000 });
   if (r.error) return `sinfo: ${(r.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not installed' : r.error.message}`;
   if (r.status !== 0) return `sinfo failed: ${r.stderr.trim()}`;
-  if (!/^(idle|mix|alloc)/m.test(r.stdout)) return `no usable node (sinfo: ${r.stdout.trim() || 'no nodes'})`;
+  if (!/^(idle|mixed|allocated|completing)$/m.test(r.stdout)) return `no usable node (sinfo: ${r.stdout.trim() || 'no nodes'})`;
   return null;
 }
 
@@ -125,10 +125,17 @@ s('a 4-configuration sweep as an array: every run the weights of the local sweep
   assert.equal(csv.slice(1).map((l) => l.split(',')[0]).sort(), runs.map((r) => r.name).sort());
   assert.ok(fs.existsSync(path.join(out, 'index.html')));
   assert.match(logOf(path.join(out, 'slurm', `${sub.afterId}.out`)), /sweep report \(4 runs\)/);
-  // Submitting again lists nothing; a run whose training was lost is the only task.
+  // Submitting again lists nothing; a run whose summary was lost is the only task, and finishes the same.
   assert.equal(sweepJob({ out, runs, command: [], reportCommand: [], cpusPerTask: 1 }).job.tasks, []);
   fs.rmSync(path.join(out, 'topk-k2-m24', 'summary.json'));
-  assert.equal(sweepJob({ out, runs, command: [], reportCommand: [], cpusPerTask: 1 }).job.tasks, ['topk-k2-m24']);
+  const again = sweepJob({ out, runs, command: [process.execPath, bin, ...args(out)], reportCommand: [process.execPath, bin, 'report', out], cpusPerTask: 1, cwd: tmp });
+  assert.equal(again.job.tasks, ['topk-k2-m24']);
+  const sub2 = submitArrayJob(again.job);
+  const states2 = await waitFor(sub2);
+  assert.equal([...states2.values()], ['COMPLETED', 'COMPLETED'], JSON.stringify([...states2]));
+  assert.ok(JSON.parse(fs.readFileSync(path.join(out, 'topk-k2-m24', 'summary.json'), 'utf8')).finished, 'the resubmitted task finished the run');
+  const w = (dir: string) => fs.readFileSync(path.join(dir, 'topk-k2-m24', 'sae', 'sae_weights.safetensors'));
+  assert.ok(w(out).equals(w(local)), 'the run finished by the resubmission has the local weights');
 });
 
 s('a harvest in 3 parts as an array plus the merge: the rows of one harvest, bit for bit', async () => {
