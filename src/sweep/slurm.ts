@@ -126,7 +126,8 @@ export function renderArrayJob(job: ArrayJob): RenderedJob {
   if (!Number.isInteger(job.cpusPerTask) || job.cpusPerTask < 1) throw new Error(`--cpus-per-task ${job.cpusPerTask}: expects a whole number >= 1`);
   if (job.maxParallel !== undefined && !(Number.isInteger(job.maxParallel) && job.maxParallel >= 1)) throw new Error(`--slurm-max-parallel ${job.maxParallel}: expects a whole number >= 1`);
   const opts = parseSlurmOpts(job.slurmOpts);
-  const dir = path.resolve(job.cwd, job.dir);
+  const cwd = path.resolve(job.cwd);
+  const dir = path.resolve(cwd, job.dir);
   const logDir = path.join(dir, 'slurm');
   const logs = { tasks: path.join(logDir, '%A_%a.out'), after: path.join(logDir, '%j.out') };
   const scriptPath = path.join(dir, job.script);
@@ -140,7 +141,7 @@ export function renderArrayJob(job: ArrayJob): RenderedJob {
     `#SBATCH --array=0-${Math.max(0, n - 1)}${job.maxParallel ? `%${job.maxParallel}` : ''}`,
     `#SBATCH --cpus-per-task=${job.cpusPerTask}`,
     `#SBATCH --output=${shellQuote(logs.tasks)}`,
-    `#SBATCH --chdir=${shellQuote(job.cwd)}`,
+    `#SBATCH --chdir=${shellQuote(cwd)}`,
     ...opts.map(sbatchLine),
     'set -euo pipefail',
     'TASKS=(',
@@ -151,7 +152,7 @@ export function renderArrayJob(job: ArrayJob): RenderedJob {
     `exec ${shellJoin(job.command)} ${shellQuote(job.taskFlag)} "$TASK"`,
     '',
   ].join('\n');
-  const common = [`--job-name=${job.after.name}`, `--output=${logs.after}`, `--chdir=${job.cwd}`, ...opts.filter((o) => !isGpu(o)).flat()];
+  const common = [`--job-name=${job.after.name}`, `--output=${logs.after}`, `--chdir=${cwd}`, ...opts.filter((o) => !isGpu(o)).flat()];
   return {
     scriptPath,
     text,
