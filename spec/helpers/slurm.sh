@@ -41,7 +41,8 @@ install_missing() {
 node_up() {
   local state
   state=$(timeout 10 sinfo -h -N -o '%T' 2>/dev/null | head -n1) || return 1
-  case "$state" in idle* | mix* | alloc* | completing*) return 0 ;; *) return 1 ;; esac
+  # A suffix (* not responding, ~ powered off, # powering up, ! pending power down, % powering down) is not up.
+  case "$state" in idle | mixed | allocated | completing) return 0 ;; *) return 1 ;; esac
 }
 
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }

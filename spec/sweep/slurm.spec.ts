@@ -19,6 +19,7 @@ import {
   renderArrayJob,
   shellJoin,
   shellWords,
+  slurmSubmit,
   submitArrayJob,
   sweepJob,
   taskCommand,
@@ -141,6 +142,20 @@ s('--dry-run text: the script and both sbatch lines, the dependency on the array
   assert.ok(t.includes(r.text.trimEnd()));
   assert.ok(t.includes(`sbatch --parsable ${r.scriptPath}`));
   assert.ok(t.includes(`--dependency=afterany:${ARRAY_ID}`));
+});
+
+s('slurmSubmit: a dry run writes the script and submits nothing; a submission says the ids, how to follow, what was left out', () => {
+  const dir = path.join(tmp, 'outcome');
+  const dry = slurmSubmit(job({ dir }), ['z'], { dryRun: true, sbatch: () => assert.unreachable('sbatch on a dry run') as never });
+  assert.ok(fs.existsSync(dry.scriptPath));
+  assert.is(dry.arrayId, null);
+  assert.ok(dry.lines.join('\n').includes('#SBATCH --array=0-2'));
+  assert.ok(dry.lines.includes('# 1 finished earlier, left out: z'));
+  const ids = ['11', '12'];
+  const sub = slurmSubmit(job({ dir }), [3], { sbatch: () => ids.shift()! });
+  assert.equal([sub.arrayId, sub.afterId, sub.tasks], ['11', '12', ['a', 'b', 'c']]);
+  assert.ok(sub.lines.includes('follow: squeue -j 11,12'));
+  assert.ok(sub.lines.includes('1 finished earlier, left out: 3'));
 });
 
 s('taskCommand: the same command line less the submission flags, either spelling of a valued flag', () => {

@@ -33,7 +33,7 @@ function noSlurm(): string | null {
   const r = spawnSync('sinfo', ['-h', '-o', '%T'], { encoding: 'utf8', timeout: 15_000 });
   if (r.error) return `sinfo: ${(r.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not installed' : r.error.message}`;
   if (r.status !== 0) return `sinfo failed: ${r.stderr.trim()}`;
-  if (!/^(idle|mix|alloc)/m.test(r.stdout)) return `no usable node (sinfo: ${r.stdout.trim() || 'no nodes'})`;
+  if (!/^(idle|mixed|allocated|completing)$/m.test(r.stdout)) return `no usable node (sinfo: ${r.stdout.trim() || 'no nodes'})`;
   return null;
 }
 
@@ -125,10 +125,51 @@ s('a 4-configuration sweep as an array: every run the weights of the local sweep
   assert.equal(csv.slice(1).map((l) => l.split(',')[0]).sort(), runs.map((r) => r.name).sort());
   assert.ok(fs.existsSync(path.join(out, 'index.html')));
   assert.match(logOf(path.join(out, 'slurm', `${sub.afterId}.out`)), /sweep report \(4 runs\)/);
-  // Submitting again lists nothing; a run whose training was lost is the only task.
+  // Submitting again lists nothing; a run whose summary was lost is the only task, and finishes the same.
   assert.equal(sweepJob({ out, runs, command: [], reportCommand: [], cpusPerTask: 1 }).job.tasks, []);
   fs.rmSync(path.join(out, 'topk-k2-m24', 'summary.json'));
-  assert.equal(sweepJob({ out, runs, command: [], reportCommand: [], cpusPerTask: 1 }).job.tasks, ['topk-k2-m24']);
+  const again = sweepJob({ out, runs, command: [process.execPath, bin, ...args(out)], reportCommand: [process.execPath, bin, 'report', out], cpusPerTask: 1, cwd: tmp });
+  assert.equal(again.job.tasks, ['topk-k2-m24']);
+  const sub2 = submitArrayJob(again.job);
+  const states2 = await waitFor(sub2);
+  assert.equal([...states2.values()], ['COMPLETED', 'COMPLETED'], JSON.stringify([...states2]));
+  assert.ok(JSON.parse(fs.readFileSync(path.join(out, 'topk-k2-m24', 'summary.json'), 'utf8')).finished, 'the resubmitted task finished the run');
+  const w = (dir: string) => fs.readFileSync(path.join(dir, 'topk-k2-m24', 'sae', 'sae_weights.safetensors'));
+  assert.ok(w(out).equals(w(local)), 'the run finished by the resubmission has the local weights');
+});
+
+s('a task cancelled mid-run (scancel: SIGTERM, as a pre-emption) keeps its checkpoint; resubmitted, it resumes to the local weights', async () => {
+  if (!ready()) return;
+  const data = path.join(tmp, 'acts-pre.npy');
+  writeNpy(data, new SyntheticModel({ dIn: 12, nFeatures: 32, meanActive: 3, seed: 12 }).rows(0, 3000), 3000, 12);
+  const args = (out: string) => ['sweep', '--data', data, '--arch', 'batchtopk', '--k', '2', '--dict-size', '24', '--batch-size', '64', '--steps', '300', '--backend', 'cpu', '--seed', '5', '--log-every', '10', '--out', out];
+  const runs = planRuns({ archs: ['batchtopk'], ks: [2], dictSizes: [24] });
+  const name = runs[0]!.name;
+  const out = path.join(tmp, 'sweep-pre');
+  const job = () => sweepJob({ out, runs, command: [process.execPath, bin, ...args(out)], reportCommand: [process.execPath, bin, 'report', out], cpusPerTask: 1, cwd: tmp });
+  const sub = submitArrayJob(job().job);
+  // Cancel once the run has logged metrics (step 10 of 300): mid-training.
+  const metrics = path.join(out, name, 'metrics.jsonl');
+  const t0 = Date.now();
+  while ((fs.statSync(metrics, { throwIfNoEntry: false })?.size ?? 0) === 0) {
+    assert.ok(Date.now() - t0 < WAIT_MS, 'the task never started training');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  spawnSync('scancel', [sub.arrayId!]);
+  const states = await waitFor(sub);
+  assert.is(states.get(`${sub.arrayId}_0`), 'CANCELLED', JSON.stringify([...states]));
+  assert.ok(fs.existsSync(path.join(out, name, 'checkpoint.safetensors')), `a checkpoint was saved on SIGTERM\n${logOf(path.join(out, 'slurm', `${sub.arrayId}_0.out`))}`);
+  const again = job();
+  assert.equal(again.job.tasks, [name]);
+  const sub2 = submitArrayJob(again.job);
+  const local = path.join(tmp, 'sweep-pre-local');
+  assert.is(spawnSync(process.execPath, [bin, ...args(local)], { env, stdio: 'ignore' }).status, 0);
+  const states2 = await waitFor(sub2);
+  const log = logOf(path.join(out, 'slurm', `${sub2.arrayId}_0.out`));
+  assert.equal([...states2.values()], ['COMPLETED', 'COMPLETED'], log);
+  assert.match(log, /resumed at step \d+/);
+  const w = (dir: string) => fs.readFileSync(path.join(dir, name, 'sae', 'sae_weights.safetensors'));
+  assert.ok(w(out).equals(w(local)), 'the resumed run has the weights of the uninterrupted local run');
 });
 
 s('a harvest in 3 parts as an array plus the merge: the rows of one harvest, bit for bit', async () => {

@@ -126,7 +126,8 @@ export function renderArrayJob(job: ArrayJob): RenderedJob {
   if (!Number.isInteger(job.cpusPerTask) || job.cpusPerTask < 1) throw new Error(`--cpus-per-task ${job.cpusPerTask}: expects a whole number >= 1`);
   if (job.maxParallel !== undefined && !(Number.isInteger(job.maxParallel) && job.maxParallel >= 1)) throw new Error(`--slurm-max-parallel ${job.maxParallel}: expects a whole number >= 1`);
   const opts = parseSlurmOpts(job.slurmOpts);
-  const dir = path.resolve(job.cwd, job.dir);
+  const cwd = path.resolve(job.cwd);
+  const dir = path.resolve(cwd, job.dir);
   const logDir = path.join(dir, 'slurm');
   const logs = { tasks: path.join(logDir, '%A_%a.out'), after: path.join(logDir, '%j.out') };
   const scriptPath = path.join(dir, job.script);
@@ -140,7 +141,7 @@ export function renderArrayJob(job: ArrayJob): RenderedJob {
     `#SBATCH --array=0-${Math.max(0, n - 1)}${job.maxParallel ? `%${job.maxParallel}` : ''}`,
     `#SBATCH --cpus-per-task=${job.cpusPerTask}`,
     `#SBATCH --output=${shellQuote(logs.tasks)}`,
-    `#SBATCH --chdir=${shellQuote(job.cwd)}`,
+    `#SBATCH --chdir=${shellQuote(cwd)}`,
     ...opts.map(sbatchLine),
     'set -euo pipefail',
     'TASKS=(',
@@ -151,7 +152,7 @@ export function renderArrayJob(job: ArrayJob): RenderedJob {
     `exec ${shellJoin(job.command)} ${shellQuote(job.taskFlag)} "$TASK"`,
     '',
   ].join('\n');
-  const common = [`--job-name=${job.after.name}`, `--output=${logs.after}`, `--chdir=${job.cwd}`, ...opts.filter((o) => !isGpu(o)).flat()];
+  const common = [`--job-name=${job.after.name}`, `--output=${logs.after}`, `--chdir=${cwd}`, ...opts.filter((o) => !isGpu(o)).flat()];
   return {
     scriptPath,
     text,
@@ -344,4 +345,29 @@ export function harvestJob(o: HarvestJobOptions): { job: ArrayJob; finished: num
       after: { name: 'batchtopk-merge', command: o.mergeCommand },
     },
   };
+}
+
+export interface SlurmOutcome {
+  dryRun: boolean;
+  scriptPath: string;
+  /** Job ids (null on a dry run, or no array when nothing was left). */
+  arrayId: string | null;
+  afterId: string | null;
+  /** The pieces submitted, and those found finished and left out. */
+  tasks: string[];
+  finished: string[];
+  /** What the command prints: the script and the sbatch lines on a dry run, else the ids and how to follow them. */
+  lines: string[];
+}
+
+/** --slurm: write the script and submit it, or with `dryRun` only write it and say what would be submitted. */
+export function slurmSubmit(job: ArrayJob, finished: readonly (string | number)[], o: { dryRun?: boolean; sbatch?: SbatchRunner } = {}): SlurmOutcome {
+  const done = finished.map(String);
+  const note = done.length ? [`${done.length} finished earlier, left out: ${done.join(', ')}`] : [];
+  if (o.dryRun) {
+    const r = writeArrayJob(job);
+    return { dryRun: true, scriptPath: r.scriptPath, arrayId: null, afterId: null, tasks: job.tasks, finished: done, lines: [dryRunText(r), ...note.map((l) => `# ${l}`), `# not submitted (--dry-run)`] };
+  }
+  const r = submitArrayJob(job, o.sbatch);
+  return { dryRun: false, scriptPath: r.scriptPath, arrayId: r.arrayId, afterId: r.afterId, tasks: job.tasks, finished: done, lines: [...r.follow, ...note] };
 }
