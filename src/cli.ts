@@ -9,11 +9,12 @@ import { BACKEND_CHOICES, opener, type BackendChoice } from './run/backend.js';
 import { CALIBRATE_SCHEMA, runCalibrate } from './run/calibrate.js';
 import { CE_SCHEMA, runCeEval } from './run/ce.js';
 import { EVAL_SCHEMA, runEval } from './run/eval.js';
-import { HARVEST_SCHEMA, runHarvest } from './run/harvest.js';
+import { HARVEST_MERGE_SCHEMA, HARVEST_SCHEMA, runHarvest, runHarvestMerge } from './run/harvest.js';
 import { runInfo } from './run/info.js';
 import { Interrupted } from './run/interrupt.js';
 import { runReport } from './run/report.js';
-import { parseValue, type Schema } from './run/schema.js';
+import { parseValue, resolveOptions, type Schema } from './run/schema.js';
+import { SLURM_SCHEMA, submitHarvest, submitSweep } from './run/slurm.js';
 import { runSweep, sweepOptions, SWEEP_SCHEMA } from './run/sweep.js';
 import { runSynth, SYNTH_SCHEMA } from './run/synth.js';
 import { runTrain } from './run/train.js';
@@ -76,7 +77,7 @@ command('train', 'Train an SAE (BatchTopK by default) on activation files, or on
 
 /** The sweep's own flags stand first; every other `train` flag applies to each run of the sweep. */
 const SWEEP_OWN = Object.keys(SWEEP_SCHEMA);
-command('sweep', 'Train a grid of SAEs (architectures x k x dictionary sizes) and write results.csv, plots and index.html', [SWEEP_SCHEMA], [TRAIN_SCHEMA, [...SWEEP_OWN, 'resume', 'stopAfter']], [COMMON])
+command('sweep', 'Train a grid of SAEs (architectures x k x dictionary sizes) and write results.csv, plots and index.html', [SWEEP_SCHEMA], [SLURM_SCHEMA], [TRAIN_SCHEMA, [...SWEEP_OWN, 'resume', 'stopAfter']], [COMMON])
   .example('batchtopk sweep --data acts.npy --arch batchtopk,topk,jumprelu --k 16,32,64 --dict-size 3072,6144,12288 --tokens 20000000 --out runs/sweep')
   .example('batchtopk sweep --data acts.npy --k 16,32,64 --dict-size 3072,6144,12288 --out runs/sweep --only "jumprelu-*"')
   .action(async (raw: Flags) => {
@@ -86,6 +87,12 @@ command('sweep', 'Train a grid of SAEs (architectures x k x dictionary sizes) an
   const sw = sweepOptions(readFlags(SWEEP_SCHEMA, raw), train, opener(c.backend, say(train.quiet)), {
     resumeHint: ['batchtopk', ...process.argv.slice(2)].map(quote).join(' '),
   });
+  const slurm = readFlags(SLURM_SCHEMA, raw);
+  if (slurm.slurm) {
+    const r = submitSweep(sw, resolveOptions(SLURM_SCHEMA, slurm), process.argv.slice(2));
+    emit(c.json, r, () => r.lines.join('\n'));
+    return;
+  }
   const r = await runSweep(sw, opener(c.backend, say(train.quiet)));
   emit(c.json, r, () => sweepText(r));
   });
@@ -118,11 +125,24 @@ command('eval <sae-dir>', 'Inference metrics of a saved SAE (ours or SAELens-wri
   emit(c.json, s, () => evalText(s));
   });
 
-command('harvest', 'Residual-stream activations of a language model as .npy shards for train --data', [HARVEST_SCHEMA], [COMMON])
+command('harvest', 'Residual-stream activations of a language model as .npy shards for train --data', [HARVEST_SCHEMA], [HARVEST_MERGE_SCHEMA], [SLURM_SCHEMA], [COMMON])
   .example('batchtopk harvest --model stories260K/stories260K.bin --text stories.jsonl --layer 2 --out acts/stories-l2')
   .action(async (raw: Flags) => {
     const c = common(raw);
+    const { merge } = readFlags(HARVEST_MERGE_SCHEMA, raw);
+    if (merge !== undefined) {
+      const m = runHarvestMerge(merge);
+      emit(c.json, m, () => harvestText(m, merge));
+      return;
+    }
     const o = readFlags(HARVEST_SCHEMA, raw);
+    const slurm = readFlags(SLURM_SCHEMA, raw);
+    if (slurm.slurm) {
+      if (!o.out) throw new Error('harvest --slurm needs --out <dir>');
+      const r = submitHarvest(o.out, o.parts, resolveOptions(SLURM_SCHEMA, slurm), process.argv.slice(2));
+      emit(c.json, r, () => r.lines.join('\n'));
+      return;
+    }
     if (!o.model || !o.text || !o.out || o.layer === undefined) throw new Error('harvest needs --model <path> --text <file> --layer <n> --out <dir>');
     const m = await runHarvest({ ...o, model: o.model, text: o.text, out: o.out, layer: o.layer }, opener(c.backend, say(o.quiet)));
     emit(c.json, m, () => harvestText(m, o.out!));

@@ -4,6 +4,9 @@ import { resolveBackend, type BackendOrOpen } from './backend.js';
 import { OPTIONS } from './options.js';
 import { resolveOptions, type Schema } from './schema.js';
 import { harvest, type HarvestManifest, type HarvestOptions } from '../model/harvest.js';
+import { harvestPart } from '../model/harvest_parts.js';
+import { mergeParts } from '../model/parts.js';
+import { OptionError } from './errors.js';
 import { loadModel } from '../model/load.js';
 import { readDocuments, tokenizeDocuments } from '../model/text.js';
 
@@ -13,6 +16,10 @@ export interface HarvestRunOptions extends Omit<HarvestOptions, 'textFile' | 'pr
   tokenizer?: string;
   text: string;
   quiet: boolean;
+  /** Split the documents into this many contiguous parts (model/parts.ts)... */
+  parts?: number;
+  /** ...and harvest this one (0-based, as $SLURM_ARRAY_TASK_ID) into <out>/part-<i>-of-<n>/. */
+  part?: number;
 }
 
 export const HARVEST_SCHEMA: Schema<HarvestRunOptions> = {
@@ -28,11 +35,15 @@ export const HARVEST_SCHEMA: Schema<HarvestRunOptions> = {
   skipBos: { kind: 'boolean', negatable: true, default: true, help: 'Keep the BOS rows (by default they are left out: one repeated outlier vector)' },
   batchRows: OPTIONS.batchRows,
   stopAfterShards: { kind: 'int', min: 1, arg: 'n', help: 'Stop after writing n shards (run the same command again to continue)' },
+  parts: { kind: 'int', min: 1, arg: 'n', help: 'Split the documents into n contiguous parts (with --part, or --slurm for all of them)' },
+  part: { kind: 'int', min: 0, arg: 'i', help: 'Harvest part i (0-based, like $SLURM_ARRAY_TASK_ID) into <out>/part-...; the last part to finish writes <out>/manifest.json' },
   quiet: OPTIONS.quiet,
 };
 
 export async function runHarvest(given: Partial<HarvestRunOptions> & Pick<HarvestRunOptions, 'model' | 'text' | 'layer' | 'out'>, backendOrOpen: BackendOrOpen): Promise<HarvestManifest> {
   const o = resolveOptions(HARVEST_SCHEMA, given);
+  if ((o.parts === undefined) !== (o.part === undefined)) throw new OptionError('--parts <n> and --part <i> go together (or --parts <n> --slurm to submit every part)');
+  if (o.parts !== undefined && o.part! >= o.parts) throw new OptionError(`--part ${o.part} out of range: --parts ${o.parts} has parts 0..${o.parts - 1}`);
   const lm = loadModel(o.model, { tokenizer: o.tokenizer });
   const c = lm.weights.config;
   if (!(Number.isInteger(o.layer) && o.layer >= 0 && o.layer < c.nLayers)) {
@@ -44,9 +55,24 @@ export async function runHarvest(given: Partial<HarvestRunOptions> & Pick<Harves
   const texts = readDocuments(o.text);
   if (texts.length === 0) throw new Error(`${o.text}: no documents`);
   note?.(`harvest: ${lm.name} (${c.arch}, d ${c.dim}, ${c.nLayers} blocks), ${texts.length} documents from ${o.text}, tokenizing`);
-  const { ids, truncated } = tokenizeDocuments(texts, lm.tokenizer, seqLen);
   // The workload hint is the model's size: `auto` prefers a software WebGPU adapter only for big models.
   const params = lm.weights.embed.length + lm.weights.blocks.reduce((a, b) => a + b.q.w.length * 4 + b.up.w.length * 3, 0);
-  const be = await resolveBackend(backendOrOpen, { dIn: c.dim, dSae: Math.ceil(params / c.dim) });
-  return harvest(be, lm, ids, truncated, { ...o, textFile: o.text, seqLen, progress: note });
+  const hint = { dIn: c.dim, dSae: Math.ceil(params / c.dim) };
+  const opts = { ...o, textFile: o.text, seqLen, progress: note };
+  if (o.parts !== undefined) {
+    // One part: it tokenizes only its own documents; the last part to finish merges the folder.
+    const r = await harvestPart(await resolveBackend(backendOrOpen, hint), lm, texts, { ...opts, parts: o.parts, part: o.part! });
+    return r.merged ?? r.part;
+  }
+  const { ids, truncated } = tokenizeDocuments(texts, lm.tokenizer, seqLen);
+  return harvest(await resolveBackend(backendOrOpen, hint), lm, ids, truncated, opts);
+}
+
+export const HARVEST_MERGE_SCHEMA: Schema<{ merge?: string }> = {
+  merge: { kind: 'string', arg: 'dir', help: "Write <dir>/manifest.json from its complete parts (what the last part to finish does); nothing else is run" },
+};
+
+/** `harvest --merge <dir>`: <dir>/manifest.json from its complete parts, as the last part writes it. */
+export function runHarvestMerge(dir: string): HarvestManifest {
+  return mergeParts(dir);
 }
