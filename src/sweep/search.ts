@@ -10,6 +10,17 @@
 // Cost: typically 4-8 short runs plus 1-2 full runs. The search is deterministic given the measurements, so
 // a resumed sweep replays it from its recorded trials (SearchOptions.recorded) without training again.
 
+/**
+ * The L0 a sweep's JumpReLU runs start their thresholds at (SaeConfig.thetaInitL0) for a target k: twice
+ * the target. Started at the target itself, L0 first sinks (the random decoder makes most activations hurt
+ * the reconstruction, so the thresholds rise) and a short run ends below the target even unpenalised
+ * (stories260K, k 8, m 256, 300 steps at lr 3e-4: 7.21 at coefficient 1e-5); from 2k it ends at 9.75 / 7.14
+ * at 1e-3 / 1e-2, so the target lies inside the coefficient's range (bench/RESULTS.md).
+ */
+export function thetaInitL0For(k: number, dSae: number): number {
+  return Math.min(2 * k, dSae - 1);
+}
+
 export interface SearchOptions {
   /** Relative tolerance on L0 (0.05: within +-5 % of the target). */
   tol: number;
@@ -183,7 +194,7 @@ function advise(target: number, o: SearchOptions, r: Omit<SearchResult, 'replaye
   }
   const edge = pool.reduce((x, y) => ((high ? y.coeff > x.coeff : y.coeff < x.coeff) ? y : x)).coeff;
   return high
-    ? `JumpReLU search: ${closest}; L0 stopped falling as the coefficient rose to ${edge}: in this many steps the thresholds cannot rise far enough. Train longer (more steps or tokens), raise the learning rate, or start the thresholds from the data at the target L0 (thetaInitL0)`
+    ? `JumpReLU search: ${closest}; L0 stopped falling as the coefficient rose to ${edge}: in this many steps the thresholds cannot rise far enough. Train longer (more steps or tokens), raise the learning rate, or start the thresholds from the data (thetaInitL0)`
     : `JumpReLU search: ${closest}; L0 stopped rising as the coefficient fell to ${edge}: in this many steps the SAE does not turn more latents on even with almost no penalty. Start the thresholds from the data at a higher L0 (thetaInitL0), lower the initial threshold, or train longer`;
 }
 
