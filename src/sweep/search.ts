@@ -9,6 +9,8 @@
 //      tolerance. The accepted full-length trial is the final run, so nothing is trained twice.
 // Cost: typically 4-8 short runs plus 1-2 full runs. The search is deterministic given the measurements, so
 // a resumed sweep replays it from its recorded trials (SearchOptions.recorded) without training again.
+// When the target is out of reach (L0 stops moving towards it: the thresholds cannot travel that far in the
+// run's steps) the search stops there and SearchResult.advice says so and what to change.
 
 /**
  * The L0 a sweep's JumpReLU runs start their thresholds at (SaeConfig.thetaInitL0) for a target k: twice
