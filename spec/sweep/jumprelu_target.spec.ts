@@ -10,6 +10,13 @@ import { readRun } from '../../src/io/run_folder.js';
 import { runSweep } from '../../src/run/sweep.js';
 import { SAE_DEFAULTS } from '../../src/sae/config.js';
 import { CpuBackend } from '../../src/backend/cpu/reference.js';
+import { FileSource } from '../../src/data/source.js';
+import { evaluate } from '../../src/eval.js';
+import { Rng } from '../../src/rng.js';
+import { searchCoefficient, thetaInitL0For } from '../../src/sweep/search.js';
+import { makeTrainConfig } from '../../src/train/config.js';
+import { train } from '../../src/train/loop.js';
+import { cpu } from '../helpers/backends.js';
 
 const s = suite('sweep: JumpReLU at a target L0 on real activations');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'batchtopk-jtarget-'));
@@ -71,6 +78,46 @@ s('the search finds a coefficient whose full run has held-out L0 within 5 % of k
   assert.is(again.runs[0]!.status, 'skipped');
   assert.is(again.runs[0]!.l0Coeff, run.meta!.l0Coeff);
   assert.is(opened, 0);
+});
+
+// Issue 17, item 3: at short budgets at the paper's lr 3e-4 the thresholds started at thetaInit cannot reach
+// the target whatever the coefficient (the issue's sweep, m 256, 300 steps: L0 10.91 at coefficient 9.57;
+// here, m 128, 120 steps: L0 19.9 at 0.1, flat); started from the data (thetaInitL0For), the search lands
+// within 5 % (measured: 7.71 after 4 short and 2 full runs). Library level: the search over train() and the
+// held-out evaluate, on an in-memory copy of the data (training rows drawn by the seeded RNG).
+const REAL_ROWS = 60_000;
+const REAL_EVAL = 4096;
+
+s('short budget on real data: thresholds from the data let the search reach L0 8 within 5 %', async () => {
+  const src = FileSource.open(DATA);
+  const d = src.dIn;
+  const rows = new Float32Array(REAL_ROWS * d);
+  src.readRows(0, REAL_ROWS, rows);
+  src.close();
+  const trainRows = REAL_ROWS - REAL_EVAL;
+  const heldOut = rows.subarray(trainRows * d);
+  const m = 128;
+  const batch = 256;
+  const target = 8;
+  const measure = async (coeff: number, steps: number) => {
+    const cfg = makeTrainConfig({ batchSize: batch, steps, seed: 0, adam: { lr: 3e-4 }, sae: { arch: 'jumprelu', dIn: d, dSae: m, l0Coeff: coeff, thetaInitL0: thetaInitL0For(target, m) } });
+    const rng = new Rng(3);
+    const source = {
+      nextBatch(out: Float32Array) {
+        for (let r = 0; r < batch; r++) {
+          const i = rng.int(trainRows);
+          out.set(rows.subarray(i * d, (i + 1) * d), r * d);
+        }
+      },
+    };
+    const t = await train(cpu, cfg, source);
+    const ev = await evaluate(cpu, { params: t.params, cfg: cfg.sae, theta: 0, normalize: cfg.normalize, normScale: t.normScale }, [heldOut]);
+    t.dispose();
+    return ev.l0;
+  };
+  const r = await searchCoefficient(target, measure, { tol: 0.05, shortSteps: 30, fullSteps: 120, initial: SAE_DEFAULTS.l0Coeff, maxShort: 8, maxFull: 4 });
+  assert.ok(r.converged, `held-out L0 ${r.l0} for target ${target}: ${JSON.stringify(r.trials)} ${r.advice}`);
+  assert.is(r.advice, null);
 });
 
 s.run();

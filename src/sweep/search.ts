@@ -9,6 +9,19 @@
 //      tolerance. The accepted full-length trial is the final run, so nothing is trained twice.
 // Cost: typically 4-8 short runs plus 1-2 full runs. The search is deterministic given the measurements, so
 // a resumed sweep replays it from its recorded trials (SearchOptions.recorded) without training again.
+// When the target is out of reach (L0 stops moving towards it: the thresholds cannot travel that far in the
+// run's steps) the search stops there and SearchResult.advice says so and what to change.
+
+/**
+ * The L0 a sweep's JumpReLU runs start their thresholds at (SaeConfig.thetaInitL0) for a target k: twice
+ * the target. Started at the target itself, L0 first sinks (the random decoder makes most activations hurt
+ * the reconstruction, so the thresholds rise) and a short run ends below the target even unpenalised
+ * (stories260K, k 8, m 256, 300 steps at lr 3e-4: 7.21 at coefficient 1e-5); from 2k it ends at 9.75 / 7.14
+ * at 1e-3 / 1e-2, so the target lies inside the coefficient's range (bench/RESULTS.md).
+ */
+export function thetaInitL0For(k: number, dSae: number): number {
+  return Math.min(2 * k, dSae - 1);
+}
 
 export interface SearchOptions {
   /** Relative tolerance on L0 (0.05: within +-5 % of the target). */
@@ -46,6 +59,11 @@ export interface SearchResult {
   steps: number;
   /** How many of the trials were answered from `recorded` (not trained again). */
   replayed: number;
+  /**
+   * Null when converged; else one plain sentence: how close the search came, why it stopped (L0 no longer
+   * responds to the coefficient, or the trials ran out) and what to change.
+   */
+  advice: string | null;
 }
 
 /** Train at `coeff` for `steps` steps; the held-out L0. */
@@ -56,6 +74,13 @@ const LOG_FLOOR = Math.log(1e-3); // L0 = 0 (every latent below threshold) still
 const SATURATED = 0.02;
 /** Slopes of log L0 in log c flatter than this are treated as this (bounds a Newton step's length). */
 const SLOPE_FLOOR = 0.1;
+/**
+ * Full runs that do not bracket the target and whose secant puts it further than this (in log c: two
+ * decades) past the latest run: L0 has stopped responding, and more decades would only waste runs.
+ */
+const FLAT_REACH = 2 * Math.LN10;
+/** ... judged only from two runs at least this far apart in log c (a factor 3): a closer pair is mostly noise. */
+const FLAT_SPAN = Math.log(3);
 
 export async function searchCoefficient(target: number, measure: Measure, o: SearchOptions): Promise<SearchResult> {
   if (!(target > 0)) throw new Error(`target L0 must be > 0, got ${target}`);
@@ -80,6 +105,7 @@ export async function searchCoefficient(target: number, measure: Measure, o: Sea
   const full = short >= o.fullSteps;
   let slope = -1; // d f / d log c; L0 ~ 1/c until measured
   let a = Math.log(o.initial);
+  let saturated = false; // L0 stopped responding (phase 1's short runs, then phase 2's full ones)
   let fa = await run(a, short);
   let lc = a;
   let fc = fa;
@@ -89,7 +115,7 @@ export async function searchCoefficient(target: number, measure: Measure, o: Sea
     let b = a;
     let fb = fa;
     let n = 1;
-    let saturated = false;
+    saturated = false;
     while (Math.sign(fb) === Math.sign(fa) && n < o.maxShort && !saturated) {
       a = b;
       fa = fb;
@@ -123,7 +149,7 @@ export async function searchCoefficient(target: number, measure: Measure, o: Sea
       }
     }
   }
-  if (full) return { ...result(target, o.tol, trials, trials), replayed };
+  if (full) return finish(trials, saturated);
 
   // Phase 2: full-length runs. Newton steps from the latest full run with phase 1's slope at first, then
   // with the secant through two full runs: the closest pair on either side of the target once they
@@ -131,24 +157,51 @@ export async function searchCoefficient(target: number, measure: Measure, o: Sea
   // responding.
   const pts: [number, number][] = [];
   let cur = lc;
+  saturated = false;
   for (let i = 0; i < o.maxFull; i++) {
     const fCur = await run(cur, o.fullSteps);
     if (within(Math.exp(fCur) * target)) break;
     const last = pts[pts.length - 1];
     pts.push([cur, fCur]);
-    if (last && Math.abs(fCur - last[1]) < SATURATED) break;
     const above = pts.filter((p) => p[1] > 0).sort((x, y) => x[1] - y[1])[0];
     const below = pts.filter((p) => p[1] < 0).sort((x, y) => y[1] - x[1])[0];
+    if (last && !(above && below)) {
+      // Not bracketed yet: stop where the last two runs say L0 no longer moves towards the target.
+      const secant = (fCur - last[1]) / (cur - last[0]);
+      const flat = Math.abs(fCur - last[1]) < SATURATED || !(secant < 0) || Math.abs(fCur / secant) > FLAT_REACH;
+      if (flat && Math.abs(cur - last[0]) >= FLAT_SPAN) {
+        saturated = true;
+        break;
+      }
+    }
     const pair: [number, number][] = above && below ? [above, below] : last ? [last, [cur, fCur]] : [];
     if (pair.length === 2 && pair[0]![0] !== pair[1]![0]) slope = Math.min(-SLOPE_FLOOR, (pair[1]![1] - pair[0]![1]) / (pair[1]![0] - pair[0]![0]));
     const [x0, f0] = above && below ? (Math.abs(above[1]) < Math.abs(below[1]) ? above : below) : [cur, fCur];
     cur = x0 - Math.max(-Math.LN10, Math.min(Math.LN10, f0 / slope));
   }
-  return { ...result(target, o.tol, trials.filter((t) => t.steps === o.fullSteps), trials), replayed };
+  return finish(trials.filter((t) => t.steps === o.fullSteps), saturated);
+
+  function finish(pool: Trial[], flat: boolean): SearchResult {
+    const r = result(target, o.tol, pool, trials);
+    return { ...r, replayed, advice: r.converged ? null : advise(target, o, r, pool, flat) };
+  }
+}
+
+/** The sentence for a search that did not converge (SearchResult.advice). */
+function advise(target: number, o: SearchOptions, r: Omit<SearchResult, 'replayed' | 'advice'>, pool: Trial[], flat: boolean): string {
+  const high = r.l0 > target;
+  const closest = `closest held-out L0 ${r.l0.toPrecision(4)} at coefficient ${r.coeff} (target ${target} +-${Math.round(100 * o.tol)} %, ${pool[0]?.steps ?? o.fullSteps} steps)`;
+  if (!flat) {
+    return `JumpReLU search: ${closest}; the search used its ${r.trials.length} trials while L0 was still moving towards the target: allow more trials (the most full-length runs) or a wider L0 tolerance`;
+  }
+  const edge = pool.reduce((x, y) => ((high ? y.coeff > x.coeff : y.coeff < x.coeff) ? y : x)).coeff;
+  return high
+    ? `JumpReLU search: ${closest}; L0 stopped falling as the coefficient rose to ${edge}: in this many steps the thresholds cannot rise far enough. Train longer (more steps or tokens), raise the learning rate, or start the thresholds from the data (thetaInitL0)`
+    : `JumpReLU search: ${closest}; L0 stopped rising as the coefficient fell to ${edge}: in this many steps the SAE does not turn more latents on even with almost no penalty. Start the thresholds from the data at a higher L0 (thetaInitL0), lower the initial threshold, or train longer`;
 }
 
 /** The trial of `pool` closest to the target in log L0 (the first of equals). */
-function result(target: number, tol: number, pool: Trial[], all: Trial[]): Omit<SearchResult, 'replayed'> {
+function result(target: number, tol: number, pool: Trial[], all: Trial[]): Omit<SearchResult, 'replayed' | 'advice'> {
   const dist = (t: Trial) => Math.abs(Math.log(Math.max(t.l0, 1e-3) / target));
   const best = pool.reduce((x, y) => (dist(y) < dist(x) ? y : x));
   return { coeff: best.coeff, l0: best.l0, converged: Math.abs(best.l0 / target - 1) <= tol, trials: all, steps: all.reduce((s, t) => s + t.steps, 0) };

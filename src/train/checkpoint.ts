@@ -57,6 +57,11 @@ export function checkpointDigest(meta: string, tensors: ReadonlyMap<string, { sh
 
 /** Count of NaN and infinite values in `a`. */
 function nonFinite(a: Float32Array): number {
+  // x * 0 is 0 for every finite x and NaN otherwise, so one branch-free sum answers the common case (about
+  // twice as fast as counting; bench/RESULTS.md), and only a state that has a bad value is counted.
+  let z = 0;
+  for (let i = 0; i < a.length; i++) z += a[i]! * 0;
+  if (z === 0) return 0;
   let n = 0;
   for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) n++;
   return n;
