@@ -74,6 +74,26 @@ function writeI32Npy(path: string, data: Int32Array): void {
   });
 }
 
+/**
+ * f16 holds magnitudes up to 65504; larger activations (a real model's outlier dimensions can be) would be
+ * written as +-inf and poison training. Counted before the shard is written, and refused.
+ */
+function checkF16Range(data: Float32Array, out: string, hook: string): void {
+  let over = 0;
+  let largest = 0;
+  for (let i = 0; i < data.length; i++) {
+    const a = Math.abs(data[i]!);
+    if (a >= 65520) over++; // the smallest f32 that rounds to inf in f16 (65504 + half an f16 step)
+    if (a > largest) largest = a;
+  }
+  if (over > 0) {
+    throw new Error(
+      `harvest: ${over} value${over === 1 ? '' : 's'} of ${hook} exceed f16's range (largest |x| ${largest.toPrecision(6)}, f16 max 65504) and would be written as +-inf: ` +
+        `harvest with --dtype f32 into a new --out folder (${out} holds f16 shards)`,
+    );
+  }
+}
+
 function writeActs(path: string, data: Float32Array, rows: number, d: number, dtype: 'f16' | 'f32'): void {
   withAtomicFile(path, (f) => {
     f.write(npyHeader(dtype, rows, d));
@@ -143,6 +163,7 @@ export async function harvest(be: Backend, lm: LoadedModel, docIds: Int32Array[]
   const flush = () => {
     if (fill === 0) return;
     const i = m.shards.length;
+    if (o.dtype === 'f16') checkF16Range(acts.subarray(0, fill * d), o.out, hookName(o.layer));
     writeActs(join(o.out, shardName('acts', i)), acts.subarray(0, fill * d), fill, d, o.dtype);
     writeI32Npy(join(o.out, shardName('tokens', i)), toks.slice(0, fill));
     writeI32Npy(join(o.out, shardName('positions', i)), poss.slice(0, fill));
