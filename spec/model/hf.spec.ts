@@ -315,6 +315,24 @@ s('clear errors: unsupported model_type, missing tensors', () => {
 const GPT2_CFG = { model_type: 'gpt2', n_embd: D, n_layer: L, n_head: H, n_positions: P, vocab_size: V, n_inner: HID };
 const LLAMA_CFG = { model_type: 'llama', hidden_size: D, intermediate_size: HID, num_hidden_layers: L, num_attention_heads: H, num_key_value_heads: KV, vocab_size: V, max_position_embeddings: P };
 
+s('a damaged config.json or shard index names the file and the fix, not "Cannot read properties of null"', () => {
+  const dir = path.join(tmp, 'damaged');
+  writeFolder(dir, GPT2_CFG, gpt2Weights(new Rng(4), false), 'F32', 2);
+  const cfg = path.join(dir, 'config.json');
+  for (const text of ['null', '[]', '{"model_type": "gpt2"', '']) {
+    fs.writeFileSync(cfg, text);
+    assert.throws(() => loadModel(dir), (e: Error) => e.message.startsWith(`${cfg}: `) && /use the config\.json saved with the model/.test(e.message), text);
+  }
+  fs.writeFileSync(cfg, JSON.stringify({ ...GPT2_CFG, n_head: undefined }));
+  assert.throws(() => loadModel(dir), (e: Error) => e.message.startsWith(`${cfg}: missing n_head`));
+  fs.writeFileSync(cfg, JSON.stringify(GPT2_CFG));
+  const index = path.join(dir, 'model.safetensors.index.json');
+  for (const text of ['null', '{"weight_map": 3}', '{']) {
+    fs.writeFileSync(index, text);
+    assert.throws(() => loadModel(dir), (e: Error) => e.message.startsWith(`${index}: `) && /use the index saved with the model/.test(e.message), text);
+  }
+});
+
 s('BOS: the tokenizer declares it, config.json disagreeing is a warning; no BOS anywhere names config.json', () => {
   const dir = path.join(tmp, 'bos');
   const w = gpt2Weights(new Rng(5), false);

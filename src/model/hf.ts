@@ -27,8 +27,13 @@ function readAllTensors(dir: string): Map<string, FileTensor> {
   const withFile = (file: string): [string, FileTensor][] => [...readSafetensors(file).tensors].map(([k, v]) => [k, { ...v, file }]);
   if (existsSync(single)) return new Map(withFile(single));
   if (existsSync(index)) {
-    const map = (JSON.parse(readFileSync(index, 'utf8')) as { weight_map?: Record<string, string> }).weight_map;
-    if (!map) throw new Error(`${index}: no weight_map`);
+    let map: Record<string, string> | undefined;
+    try {
+      map = (JSON.parse(readFileSync(index, 'utf8')) as { weight_map?: Record<string, string> } | null)?.weight_map;
+    } catch (err) {
+      throw new Error(`${index}: cannot read the shard index (${(err as Error).message}); use the index saved with the model`);
+    }
+    if (!map || typeof map !== 'object') throw new Error(`${index}: no weight_map object; use the index saved with the model`);
     const out = new Map<string, FileTensor>();
     for (const file of [...new Set(Object.values(map))].sort()) {
       const p = join(dir, file);
@@ -47,7 +52,7 @@ export function configBos(cfg: Json): number {
 
 function num(cfg: Json, file: string, ...keys: string[]): number {
   for (const k of keys) if (typeof cfg[k] === 'number') return cfg[k] as number;
-  throw new Error(`${file}: missing ${keys.join(' / ')}`);
+  throw new Error(`${file}: missing ${keys.join(' / ')} (a number): use the config.json saved with the model`);
 }
 
 class Tensors {
@@ -61,7 +66,7 @@ class Tensors {
   }
   get(name: string, shape: number[]): Float32Array {
     const v = this.t.get(this.prefix + name) ?? this.t.get(name);
-    if (!v) throw new Error(`${this.dir}: tensor ${this.prefix}${name} is missing`);
+    if (!v) throw new Error(`${this.dir}: tensor ${this.prefix}${name} is missing from the safetensors: the weights are not the model config.json describes (model_type, layer count) or are incomplete`);
     return checkedShape(v, this.t.has(this.prefix + name) ? this.prefix + name : name, shape);
   }
 }
@@ -209,8 +214,9 @@ export function loadHfWeights(dir: string): ModelWeights {
   try {
     cfg = JSON.parse(readFileSync(file, 'utf8')) as Json;
   } catch (err) {
-    throw new Error(`${file}: cannot read the model config (${(err as Error).message})`);
+    throw new Error(`${file}: cannot read the model config (${(err as Error).message}); use the config.json saved with the model`);
   }
+  if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg)) throw new Error(`${file}: the model config must be a JSON object; use the config.json saved with the model`);
   const type = cfg['model_type'];
   if (type !== 'gpt2' && type !== 'llama') throw new Error(`${file}: model_type '${String(type)}' is not supported (gpt2, llama)`);
   const t = readAllTensors(dir);
