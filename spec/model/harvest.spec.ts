@@ -1,6 +1,8 @@
-// Issue 17 item 14: an f16 harvest whose activations exceed f16's range (|x| >= 65520 rounds to inf) is refused
-// before the shard is written, with the count and the way out (--dtype f32); 65519.996, which rounds to 65504,
-// is not counted. Layer 0's residual is the embedding itself, so the values are set exactly through it.
+// Issue 17 items 14-15, harvest.ts on a tiny model: an f16 harvest whose activations exceed f16's range
+// (|x| >= 65520 rounds to inf) is refused before the shard is written, with the count and the way out
+// (--dtype f32); 65519.996, which rounds to 65504, is not counted. Layer 0's residual is the embedding itself,
+// so the values are set exactly through it. The text's encoding defines the run (recorded, checked on resume),
+// and a damaged manifest.json is named.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,7 +14,7 @@ import type { LoadedModel } from '../../src/model/load.js';
 import type { Block, Linear, ModelWeights } from '../../src/model/weights.js';
 import { cpu } from '../helpers/backends.js';
 
-const s = suite('model: f16 harvest range');
+const s = suite('model: harvest f16 range, encoding and manifest');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'batchtopk-f16-'));
 s.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -52,6 +54,28 @@ s('f16: values past 65504 refused with their count before their shard is written
   const b = readMatrix(path.join(tmp, 'f32', f32.shards[1]!));
   assert.is(b.data[0 * D + 0], 7e4);
   assert.is(b.data[2 * D + 2], 65520);
+});
+
+s('the text encoding is recorded and a resume with another one is refused; a damaged manifest names its file', async () => {
+  const out = path.join(tmp, 'enc');
+  const docs = [Int32Array.from([1, 2, 3, 4, 2, 3, 4, 2, 3])];
+  const m = await harvest(cpu, lm, docs, 0, { ...opts(out, 'f32'), encoding: 'latin1', stopAfterShards: 1 });
+  assert.is(m.encoding, 'latin1');
+  assert.not.ok(m.complete);
+  const err = await harvest(cpu, lm, docs, 0, opts(out, 'f32')).then(() => null, (e: Error) => e);
+  assert.match(err?.message ?? '', /holds a harvest with encoding = "latin1", not "utf8"/);
+  assert.ok((await harvest(cpu, lm, docs, 0, { ...opts(out, 'f32'), encoding: 'latin1' })).complete);
+  // A manifest from before the encoding was recorded continues as utf8.
+  const file = path.join(out, 'manifest.json');
+  const old = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  delete old['encoding'];
+  fs.writeFileSync(file, JSON.stringify(old));
+  assert.ok((await harvest(cpu, lm, docs, 0, opts(out, 'f32'))).complete);
+  for (const text of ['null', '{"format": ']) {
+    fs.writeFileSync(file, text);
+    const e = await harvest(cpu, lm, docs, 0, opts(out, 'f32')).then(() => null, (x: Error) => x);
+    assert.ok(e?.message.startsWith(`${file}: `), `${text}: ${e?.message}`);
+  }
 });
 
 s.run();
