@@ -2,8 +2,13 @@
 // per merge, quadratic) against the heap loop now in tok_llama2c.ts, on real TinyStories text joined into
 // documents of 20k, 100k and 400k characters, and what harvest/CE now do per document: encodePrefix to the
 // 511 tokens a --seq-len 512 cut keeps. Each result is checked equal to the old loop's where the old one ran.
+// Then @huggingface/tokenizers (tok_hf.ts) on the same texts with a small byte-level BPE, with GPT-2's regex
+// pre-tokenizer and without it (one 'word' of the whole text: the library's merge loop alone, a heap too).
 // Run: `npx tsx bench/tokenize.ts [--old-400k]` (the old loop on 400k characters takes many minutes).
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openHfTokenizer } from '../src/model/tok_hf.js';
 import { Llama2cTokenizer } from '../src/model/tok_llama2c.js';
 import { encodePrefix } from '../src/model/tokenize_prefix.js';
 
@@ -83,4 +88,31 @@ for (const n of sizes) {
   if (p.ids.some((v, i) => v !== now[i])) throw new Error(`${n} characters: encodePrefix differs from the whole text's first tokens`);
   const f = (x: number) => (Number.isNaN(x) ? 'not run' : x.toFixed(3));
   console.log(`| ${n} | ${f(tOld)} | ${f(tNew)} | ${Number.isNaN(tOld) ? '—' : (tOld / tNew).toFixed(0) + '×'} | ${(tPre * 1000).toFixed(1)} | ${p.chars} |`);
+}
+
+// Hugging Face: a byte-level BPE over a few letters (the vocabulary of spec/model/hf.spec.ts); characters outside
+// it are dropped (no unk), so this times the pre-tokenizer and the merge loop, not a real vocabulary's lookups.
+const VOCAB = ['<|endoftext|>', 'a', 'b', 'c', 'd', 'Ġ', 'ab', 'Ġa', 'e', 'f', 'g', 'h', 'Ġb', 'Ġc', 'ca'];
+console.log('\n| characters | HF, GPT-2 regex (s) | HF, no pre-split (s) | HF encodePrefix 511 tokens (ms) |');
+console.log('|---|---|---|---|');
+const hf = [true, false].map((useRegex) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-tok-'));
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify({
+    version: '1.0', truncation: null, padding: null, normalizer: null, post_processor: null,
+    added_tokens: [{ id: 0, content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }],
+    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: useRegex },
+    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, vocab: Object.fromEntries(VOCAB.map((t, i) => [t, i])), merges: ['a b', 'Ġ a', 'Ġ b', 'Ġ c', 'c a'] },
+  }));
+  const t = openHfTokenizer(dir, { vocabSize: VOCAB.length, configBos: 0, modelType: 'gpt2', warn: (l) => console.error(l) });
+  rmSync(dir, { recursive: true, force: true });
+  return t;
+});
+for (const n of sizes) {
+  const text = doc(n).toLowerCase();
+  const [whole, tRe] = time(() => hf[0]!.encode(text));
+  const [, tNo] = time(() => hf[1]!.encode(text));
+  const [p, tPre] = time(() => encodePrefix(hf[0]!, text, 511));
+  if (p.ids.some((v, i) => v !== whole[i])) throw new Error(`${n} characters: HF encodePrefix differs from the whole text's first tokens`);
+  console.log(`| ${n} | ${tRe.toFixed(3)} | ${tNo.toFixed(3)} | ${(tPre * 1000).toFixed(1)} |`);
 }

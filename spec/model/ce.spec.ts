@@ -1,6 +1,8 @@
 // Issue 10: CE degradation on the real stories260K model. An identity "SAE" (the reconstruction is the
 // residual itself) gives CE_sae = CE_clean, KL 0, ce_loss_score 1 and nmse 0; a zero reconstruction gives
-// CE_sae = CE_zero and score 0; BOS predictions are left out; on both backends.
+// CE_sae = CE_zero and score 0; BOS predictions are left out; on both backends. A partial splice (neither x
+// nor 0) is checked against CE and KL(p_clean || p_sae) computed here in float64 from the model's own logits,
+// which pins KL's direction and whether the BOS row is spliced (only with spliceBos).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Backend, Storage } from '../../src/backend/backend.js';

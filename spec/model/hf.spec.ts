@@ -260,7 +260,10 @@ s('tokenizer.json through @huggingface/tokenizers: byte-level BPE merges, no spe
   assert.equal(lm.tokenizer.encode('ab a'), [6, 7]);
   assert.equal(lm.tokenizer.encode('cab'), [3, 6]);
   assert.is(lm.tokenizer.decode([6, 7]), 'ab a');
-  assert.is(lm.tokenizer.bosId, 50256); // GPT-2's <|endoftext|> when config.json names no bos_token_id
+  // No bos_token_id in config.json and no BOS declared by the tokenizer: GPT-2's convention, <|endoftext|>, by
+  // its id in this vocabulary (0), not GPT-2's 50256, which this 12-token vocabulary does not have.
+  assert.is(lm.tokenizer.bosId, 0);
+  assert.is(lm.weights.config.bosId, 0);
 });
 
 s('logits and the residual entering block 1 match a float64 forward pass, on both backends', async () => {
@@ -307,6 +310,104 @@ s('clear errors: unsupported model_type, missing tensors', () => {
   delete w['transformer.h.1.mlp.c_fc.bias'];
   writeFolder(dir, { model_type: 'gpt2', n_embd: D, n_layer: L, n_head: H, n_positions: P, vocab_size: V, n_inner: HID }, w, 'F32', 1);
   assert.throws(() => loadModel(dir), /tensor transformer\.h\.1\.mlp\.c_fc\.bias is missing/);
+});
+
+const GPT2_CFG = { model_type: 'gpt2', n_embd: D, n_layer: L, n_head: H, n_positions: P, vocab_size: V, n_inner: HID };
+const LLAMA_CFG = { model_type: 'llama', hidden_size: D, intermediate_size: HID, num_hidden_layers: L, num_attention_heads: H, num_key_value_heads: KV, vocab_size: V, max_position_embeddings: P };
+
+s('a damaged config.json or shard index names the file and the fix, not "Cannot read properties of null"', () => {
+  const dir = path.join(tmp, 'damaged');
+  writeFolder(dir, GPT2_CFG, gpt2Weights(new Rng(4), false), 'F32', 2);
+  const cfg = path.join(dir, 'config.json');
+  for (const text of ['null', '[]', '{"model_type": "gpt2"', '']) {
+    fs.writeFileSync(cfg, text);
+    assert.throws(() => loadModel(dir), (e: Error) => e.message.startsWith(`${cfg}: `) && /use the config\.json saved with the model/.test(e.message), text);
+  }
+  fs.writeFileSync(cfg, JSON.stringify({ ...GPT2_CFG, n_head: undefined }));
+  assert.throws(() => loadModel(dir), (e: Error) => e.message.startsWith(`${cfg}: missing n_head`));
+  fs.writeFileSync(cfg, JSON.stringify(GPT2_CFG));
+  const index = path.join(dir, 'model.safetensors.index.json');
+  for (const text of ['null', '{"weight_map": 3}', '{']) {
+    fs.writeFileSync(index, text);
+    assert.throws(() => loadModel(dir), (e: Error) => e.message.startsWith(`${index}: `) && /use the index saved with the model/.test(e.message), text);
+  }
+});
+
+s('BOS: the tokenizer declares it, config.json disagreeing is a warning; no BOS anywhere names config.json', () => {
+  const dir = path.join(tmp, 'bos');
+  const w = gpt2Weights(new Rng(5), false);
+  const warnings: string[] = [];
+  const open = () => loadModel(dir, { warn: (l) => warnings.push(l) });
+  // tokenizer_config.json declares <|endoftext|> (id 0); config.json says 3: the tokenizer's wins, with a warning.
+  writeFolder(dir, { ...GPT2_CFG, bos_token_id: 3 }, w, 'F32', 1);
+  fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify({ bos_token: { content: '<|endoftext|>' } }));
+  assert.is(open().tokenizer.bosId, 0);
+  assert.is(warnings.length, 1);
+  assert.match(warnings[0]!, /config\.json has bos_token_id 3, but the tokenizer's BOS is '<\|endoftext\|>' \(id 0/);
+  // They agree: no warning.
+  writeFolder(dir, { ...GPT2_CFG, bos_token_id: 0 }, w, 'F32', 1);
+  assert.is(open().tokenizer.bosId, 0);
+  assert.is(warnings.length, 1);
+  // Nothing declared by the tokenizer: config.json's id, checked against the vocabulary.
+  fs.rmSync(path.join(dir, 'tokenizer_config.json'));
+  writeFolder(dir, { ...GPT2_CFG, bos_token_id: 3 }, w, 'F32', 1);
+  assert.is(open().tokenizer.bosId, 3);
+  writeFolder(dir, { ...GPT2_CFG, bos_token_id: 50256 }, w, 'F32', 1);
+  assert.throws(open, (e: Error) => /BOS id 50256 \(from .*config\.json bos_token_id\) is outside the model's vocabulary of 12/.test(e.message) && /fix bos_token_id in config\.json/.test(e.message));
+  // A llama folder whose tokenizer has no <s>, no declaration and no bos_token_id: refused, naming the fix.
+  writeFolder(dir, LLAMA_CFG, llamaWeights(new Rng(6), false), 'F32', 1);
+  assert.throws(open, (e: Error) => e.message.includes(`${path.join(dir, 'config.json')} has no bos_token_id`) && e.message.includes('add "bos_token_id"'));
+  assert.is(warnings.length, 1);
+});
+
+s('a garbage tokenizer.json or tokenizer_config.json names the file, not the library internals', () => {
+  const dir = path.join(tmp, 'badtok');
+  writeFolder(dir, GPT2_CFG, gpt2Weights(new Rng(7), false), 'F32', 1);
+  const file = path.join(dir, 'tokenizer.json');
+  for (const [text, why] of [['{}', /no "model" object/], ['not json at all', /cannot read the tokenizer/], ['[1, 2]', /must be a JSON object/], [JSON.stringify({ model: TOKENIZER.model }), /not a tokenizer @huggingface\/tokenizers can read/]] as const) {
+    fs.writeFileSync(file, text);
+    assert.throws(() => loadModel(dir), (e: Error) => e.message.startsWith(`${file}: `) && why.test(e.message) && /save_pretrained/.test(e.message), text);
+  }
+  fs.writeFileSync(file, JSON.stringify(TOKENIZER));
+  fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), '{"bos_token": ');
+  assert.throws(() => loadModel(dir), (e: Error) => e.message.startsWith(`${path.join(dir, 'tokenizer_config.json')}: cannot read the tokenizer config`));
+  fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<s>' }));
+  assert.throws(() => loadModel(dir), (e: Error) => e.message.includes("bos_token names '<s>', which is not a token of"));
+});
+
+s('the classifier: a wrong-shape lm_head names its file and tensor; an untied llama without lm_head is refused', () => {
+  const dir = path.join(tmp, 'head');
+  const g = gpt2Weights(new Rng(8), true);
+  g['lm_head.weight'] = rnd(new Rng(9), [V, D + 1]);
+  writeFolder(dir, GPT2_CFG, g, 'F32', 2);
+  assert.throws(() => loadModel(dir), (e: Error) => /model-0000\d-of-00002\.safetensors: tensor lm_head\.weight has shape \[12, 17\], but config\.json implies \[12, 16\]/.test(e.message));
+  const l = llamaWeights(new Rng(10), false);
+  l['lm_head.weight'] = rnd(new Rng(11), [V - 1, D]);
+  writeFolder(dir, { ...LLAMA_CFG, bos_token_id: 0 }, l, 'F32', 1);
+  assert.throws(() => loadModel(dir), (e: Error) => /model\.safetensors: tensor lm_head\.weight has shape \[11, 16\], but config\.json implies \[12, 16\]/.test(e.message));
+  // No lm_head and no tie_word_embeddings (transformers' llama default: untied): refused, not tied.
+  writeFolder(dir, { ...LLAMA_CFG, bos_token_id: 0 }, llamaWeights(new Rng(12), true), 'F32', 1);
+  assert.throws(() => loadModel(dir), (e: Error) => e.message.startsWith(path.join(dir, 'config.json')) && /no lm_head\.weight/.test(e.message) && /"tie_word_embeddings": true/.test(e.message));
+  writeFolder(dir, { ...LLAMA_CFG, bos_token_id: 0, tie_word_embeddings: false }, llamaWeights(new Rng(12), true), 'F32', 1);
+  assert.throws(() => loadModel(dir), /no lm_head\.weight/);
+  // Tied on purpose: the head is the embedding.
+  writeFolder(dir, { ...LLAMA_CFG, bos_token_id: 0, tie_word_embeddings: true }, llamaWeights(new Rng(12), true), 'F32', 1);
+  const lm = loadModel(dir);
+  assert.is(lm.weights.head, lm.weights.embed);
+});
+
+s('model_name: the repo of a Hugging Face cache snapshot, a hub _name_or_path, else the folder; the modelName option wins', () => {
+  const snap = path.join(tmp, 'hub', 'models--acme--tiny-gpt', 'snapshots', '0123abcd');
+  writeFolder(snap, GPT2_CFG, gpt2Weights(new Rng(13), false), 'F32', 1);
+  assert.is(loadModel(snap).name, 'acme/tiny-gpt');
+  assert.is(loadModel(snap + path.sep).name, 'acme/tiny-gpt');
+  assert.is(loadModel(snap, { modelName: 'gpt2-small' }).name, 'gpt2-small');
+  const plain = path.join(tmp, 'my-model');
+  writeFolder(plain, { ...GPT2_CFG, _name_or_path: 'acme/other-model' }, gpt2Weights(new Rng(14), false), 'F32', 1);
+  assert.is(loadModel(plain).name, 'acme/other-model');
+  // A local path in _name_or_path (what save_pretrained from a local checkpoint records) is no name.
+  writeFolder(plain, { ...GPT2_CFG, _name_or_path: '/home/someone/checkpoints/run3' }, gpt2Weights(new Rng(14), false), 'F32', 1);
+  assert.is(loadModel(plain).name, 'my-model');
 });
 
 s.run();

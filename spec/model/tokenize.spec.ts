@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { HfTokenizer } from '../../src/model/tok_hf.js';
+import { openHfTokenizer } from '../../src/model/tok_hf.js';
 import { Llama2cTokenizer } from '../../src/model/tok_llama2c.js';
 import { encodePrefix } from '../../src/model/tokenize_prefix.js';
 import { tokenizeDocuments, type TokenizeProgress } from '../../src/model/text.js';
@@ -172,7 +172,7 @@ s('encodePrefix on a Hugging Face byte-level BPE: the first N tokens of the whol
   const dir = path.join(tmp, 'hf');
   fs.mkdirSync(dir);
   fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(HF_TOKENIZER));
-  const hf = new HfTokenizer(dir, VOCAB.length, 0);
+  const hf = openHfTokenizer(dir, { vocabSize: VOCAB.length, configBos: 0, modelType: 'gpt2', warn: (l) => assert.unreachable(l) });
   fc.assert(
     fc.property(text(['a', 'b', 'c', ' ', ' ', 'ab', ' a', '\n', 'd'], 300), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 1, max: 40 }), (t, n, first) => {
       const whole = hf.encode(t);

@@ -13,10 +13,13 @@ import { npyHeader } from '../data/npy.js';
 import { withAtomicFile, writeJsonAtomic } from '../io/atomic.js';
 import { batches } from './lm.js';
 import type { LoadedModel } from './load.js';
+import type { TextEncoding } from './text.js';
 import { Transformer } from './transformer.js';
 
 export interface HarvestOptions {
   textFile: string;
+  /** How the text file was decoded (readDocuments); recorded, and a resume must use the same. Default utf8. */
+  encoding?: TextEncoding;
   layer: number;
   out: string;
   seqLen?: number;
@@ -43,6 +46,8 @@ export interface HarvestManifest {
   context_size: number;
   tokenizer: string;
   text: string;
+  /** Absent in manifests written before it was recorded: those read their text as (lossy) utf8. */
+  encoding?: TextEncoding;
   dtype: 'f16' | 'f32';
   skip_bos: boolean;
   shard_rows: number;
@@ -74,6 +79,26 @@ function writeI32Npy(path: string, data: Int32Array): void {
   });
 }
 
+/**
+ * f16 holds magnitudes up to 65504; larger activations (a real model's outlier dimensions can be) would be
+ * written as +-inf and poison training. Counted before the shard is written, and refused.
+ */
+function checkF16Range(data: Float32Array, out: string, hook: string): void {
+  let over = 0;
+  let largest = 0;
+  for (let i = 0; i < data.length; i++) {
+    const a = Math.abs(data[i]!);
+    if (a >= 65520) over++; // the smallest f32 that rounds to inf in f16 (65504 + half an f16 step)
+    if (a > largest) largest = a;
+  }
+  if (over > 0) {
+    throw new Error(
+      `harvest: ${over} value${over === 1 ? '' : 's'} of ${hook} exceed f16's range (largest |x| ${largest.toPrecision(6)}, f16 max 65504) and would be written as +-inf: ` +
+        `harvest with --dtype f32 into a new --out folder (${out} holds f16 shards)`,
+    );
+  }
+}
+
 function writeActs(path: string, data: Float32Array, rows: number, d: number, dtype: 'f16' | 'f32'): void {
   withAtomicFile(path, (f) => {
     f.write(npyHeader(dtype, rows, d));
@@ -82,7 +107,7 @@ function writeActs(path: string, data: Float32Array, rows: number, d: number, dt
 }
 
 /** Fields that must match for a run to be continued. */
-const RUN_KEYS = ['model_path', 'layer', 'seq_len', 'text', 'dtype', 'skip_bos', 'shard_rows', 'max_tokens'] as const;
+const RUN_KEYS = ['model_path', 'layer', 'seq_len', 'text', 'encoding', 'dtype', 'skip_bos', 'shard_rows', 'max_tokens'] as const;
 
 export async function harvest(be: Backend, lm: LoadedModel, docIds: Int32Array[], truncated: number, o: HarvestOptions): Promise<HarvestManifest> {
   const c = lm.weights.config;
@@ -104,6 +129,7 @@ export async function harvest(be: Backend, lm: LoadedModel, docIds: Int32Array[]
     context_size: seqLen,
     tokenizer: lm.tokenizer.name,
     text: o.textFile,
+    encoding: o.encoding ?? 'utf8',
     dtype: o.dtype,
     skip_bos: o.skipBos,
     shard_rows: o.shardRows,
@@ -118,8 +144,14 @@ export async function harvest(be: Backend, lm: LoadedModel, docIds: Int32Array[]
     next: { doc: 0, row: 0 },
   };
   if (existsSync(manifestFile)) {
-    const old = JSON.parse(readFileSync(manifestFile, 'utf8')) as HarvestManifest;
-    if (old.format !== m.format) throw new Error(`${manifestFile}: not a batchtopk harvest manifest; choose an empty --out folder`);
+    let old: HarvestManifest;
+    try {
+      old = JSON.parse(readFileSync(manifestFile, 'utf8')) as HarvestManifest;
+    } catch (err) {
+      throw new Error(`${manifestFile}: cannot read the harvest manifest (${(err as Error).message}); delete the folder's files to start over, or choose another --out`);
+    }
+    if (old === null || typeof old !== 'object' || old.format !== m.format) throw new Error(`${manifestFile}: not a batchtopk harvest manifest; choose an empty --out folder`);
+    old.encoding ??= 'utf8';
     for (const k of RUN_KEYS) {
       if (JSON.stringify(old[k]) !== JSON.stringify(m[k])) {
         throw new Error(`${o.out} holds a harvest with ${k} = ${JSON.stringify(old[k])}, not ${JSON.stringify(m[k])}: continue it with the same options or choose another --out`);
@@ -143,6 +175,7 @@ export async function harvest(be: Backend, lm: LoadedModel, docIds: Int32Array[]
   const flush = () => {
     if (fill === 0) return;
     const i = m.shards.length;
+    if (o.dtype === 'f16') checkF16Range(acts.subarray(0, fill * d), o.out, hookName(o.layer));
     writeActs(join(o.out, shardName('acts', i)), acts.subarray(0, fill * d), fill, d, o.dtype);
     writeI32Npy(join(o.out, shardName('tokens', i)), toks.slice(0, fill));
     writeI32Npy(join(o.out, shardName('positions', i)), poss.slice(0, fill));

@@ -3,7 +3,9 @@
 //   gpt2:  Conv1D weights stored [in, out] (transposed here to [out, in]), the fused c_attn split into q, k, v,
 //          LayerNorm, gelu_new, learned positions, lm_head tied to wte unless present;
 //   llama: RMSNorm, rotate-half RoPE with rope_theta, grouped-query attention (num_key_value_heads), SwiGLU,
-//          lm_head tied when tie_word_embeddings (or absent).
+//          lm_head tied only when tie_word_embeddings is true (transformers' LlamaConfig default is false, so a
+//          folder without lm_head.weight and without that flag is refused rather than tied silently).
+// lm_head.weight is shape-checked like every other tensor; errors name the safetensors file and the tensor.
 // Tensor names may carry the task-model prefix (transformer. / model.) or not.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,33 +15,49 @@ import { checkConfig } from './weights.js';
 
 type Json = Record<string, unknown>;
 
+/** A tensor and the file it was read from (errors name the file, which for a sharded model is one shard). */
+interface FileTensor extends LoadedTensor {
+  file: string;
+}
+
 /** Every tensor of the folder's safetensors file(s), by name. */
-function readAllTensors(dir: string): Map<string, LoadedTensor> {
+function readAllTensors(dir: string): Map<string, FileTensor> {
   const single = join(dir, 'model.safetensors');
   const index = join(dir, 'model.safetensors.index.json');
-  if (existsSync(single)) return readSafetensors(single).tensors;
+  const withFile = (file: string): [string, FileTensor][] => [...readSafetensors(file).tensors].map(([k, v]) => [k, { ...v, file }]);
+  if (existsSync(single)) return new Map(withFile(single));
   if (existsSync(index)) {
-    const map = (JSON.parse(readFileSync(index, 'utf8')) as { weight_map?: Record<string, string> }).weight_map;
-    if (!map) throw new Error(`${index}: no weight_map`);
-    const out = new Map<string, LoadedTensor>();
+    let map: Record<string, string> | undefined;
+    try {
+      map = (JSON.parse(readFileSync(index, 'utf8')) as { weight_map?: Record<string, string> } | null)?.weight_map;
+    } catch (err) {
+      throw new Error(`${index}: cannot read the shard index (${(err as Error).message}); use the index saved with the model`);
+    }
+    if (!map || typeof map !== 'object') throw new Error(`${index}: no weight_map object; use the index saved with the model`);
+    const out = new Map<string, FileTensor>();
     for (const file of [...new Set(Object.values(map))].sort()) {
       const p = join(dir, file);
       if (!existsSync(p)) throw new Error(`${index} lists ${file}, which is not in ${dir}`);
-      for (const [k, v] of readSafetensors(p).tensors) out.set(k, v);
+      for (const [k, v] of withFile(p)) out.set(k, v);
     }
     return out;
   }
   throw new Error(`${dir}: no model.safetensors or model.safetensors.index.json (only safetensors weights are read)`);
 }
 
+/** config.json's bos_token_id, or -1 when it has none; load.ts resolves it against the tokenizer (tok_hf.ts). */
+export function configBos(cfg: Json): number {
+  return typeof cfg['bos_token_id'] === 'number' ? (cfg['bos_token_id'] as number) : -1;
+}
+
 function num(cfg: Json, file: string, ...keys: string[]): number {
   for (const k of keys) if (typeof cfg[k] === 'number') return cfg[k] as number;
-  throw new Error(`${file}: missing ${keys.join(' / ')}`);
+  throw new Error(`${file}: missing ${keys.join(' / ')} (a number): use the config.json saved with the model`);
 }
 
 class Tensors {
   constructor(
-    private readonly t: Map<string, LoadedTensor>,
+    private readonly t: Map<string, FileTensor>,
     private readonly dir: string,
     private readonly prefix: string,
   ) {}
@@ -48,10 +66,30 @@ class Tensors {
   }
   get(name: string, shape: number[]): Float32Array {
     const v = this.t.get(this.prefix + name) ?? this.t.get(name);
-    if (!v) throw new Error(`${this.dir}: tensor ${this.prefix}${name} is missing`);
-    if (v.shape.join(',') !== shape.join(',')) throw new Error(`${this.dir}: tensor ${name} has shape [${v.shape}], expected [${shape}]`);
-    return v.data;
+    if (!v) throw new Error(`${this.dir}: tensor ${this.prefix}${name} is missing from the safetensors: the weights are not the model config.json describes (model_type, layer count) or are incomplete`);
+    return checkedShape(v, this.t.has(this.prefix + name) ? this.prefix + name : name, shape);
   }
+}
+
+/** The tensor's data when its shape is `shape`; otherwise an error naming its file, the tensor and config.json. */
+function checkedShape(v: FileTensor, name: string, shape: number[]): Float32Array {
+  if (v.shape.join(',') !== shape.join(',')) {
+    throw new Error(`${v.file}: tensor ${name} has shape [${v.shape.join(', ')}], but config.json implies [${shape.join(', ')}]: the weights and config.json are from different models`);
+  }
+  return v.data;
+}
+
+/**
+ * The classifier [vocab, d]: lm_head.weight, shape-checked (a wrong shape would pass a harvest, which stops
+ * before the head, and fail later in eval's matmul), or the embedding when the model ties them.
+ */
+function head(t: Map<string, FileTensor>, embed: Float32Array, tied: boolean, vocab: number, d: number, cfgFile: string): Float32Array {
+  const h = t.get('lm_head.weight');
+  if (tied) return embed;
+  if (!h) {
+    throw new Error(`${cfgFile}: tie_word_embeddings is false (the llama default when absent) but the safetensors hold no lm_head.weight: the checkpoint is incomplete; if its classifier is the embedding, set "tie_word_embeddings": true in config.json`);
+  }
+  return checkedShape(h, 'lm_head.weight', [vocab, d]);
 }
 
 function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
@@ -67,7 +105,7 @@ function columns(a: Float32Array, rows: number, cols: number, c0: number, n: num
   return out;
 }
 
-function loadGpt2(dir: string, cfg: Json, t: Map<string, LoadedTensor>): ModelWeights {
+function loadGpt2(dir: string, cfg: Json, t: Map<string, FileTensor>): ModelWeights {
   const f = join(dir, 'config.json');
   const d = num(cfg, f, 'n_embd');
   const L = num(cfg, f, 'n_layer');
@@ -89,7 +127,7 @@ function loadGpt2(dir: string, cfg: Json, t: Map<string, LoadedTensor>): ModelWe
     normEps: typeof cfg['layer_norm_epsilon'] === 'number' ? (cfg['layer_norm_epsilon'] as number) : 1e-5,
     ropeTheta: 0,
     ropeStyle: 'half',
-    bosId: typeof cfg['bos_token_id'] === 'number' ? (cfg['bos_token_id'] as number) : 50256,
+    bosId: configBos(cfg),
   };
   checkConfig(config, f);
   const T = new Tensors(t, dir, t.has('transformer.wte.weight') ? 'transformer.' : '');
@@ -115,11 +153,12 @@ function loadGpt2(dir: string, cfg: Json, t: Map<string, LoadedTensor>): ModelWe
     });
   }
   const embed = T.get('wte.weight', [vocab, d]);
-  const head = t.has('lm_head.weight') ? t.get('lm_head.weight')!.data : embed;
-  return { config, embed, posEmbed: T.get('wpe.weight', [nPos, d]), blocks, finalNorm: ln('ln_f'), head };
+  // GPT-2 ties its head to wte unless the file carries its own lm_head.
+  const classifier = head(t, embed, !t.has('lm_head.weight'), vocab, d, f);
+  return { config, embed, posEmbed: T.get('wpe.weight', [nPos, d]), blocks, finalNorm: ln('ln_f'), head: classifier };
 }
 
-function loadLlama(dir: string, cfg: Json, t: Map<string, LoadedTensor>): ModelWeights {
+function loadLlama(dir: string, cfg: Json, t: Map<string, FileTensor>): ModelWeights {
   const f = join(dir, 'config.json');
   const d = num(cfg, f, 'hidden_size');
   const H = num(cfg, f, 'num_attention_heads');
@@ -141,7 +180,7 @@ function loadLlama(dir: string, cfg: Json, t: Map<string, LoadedTensor>): ModelW
     normEps: typeof cfg['rms_norm_eps'] === 'number' ? (cfg['rms_norm_eps'] as number) : 1e-6,
     ropeTheta: typeof cfg['rope_theta'] === 'number' ? (cfg['rope_theta'] as number) : 10000,
     ropeStyle: 'half',
-    bosId: typeof cfg['bos_token_id'] === 'number' ? (cfg['bos_token_id'] as number) : 1,
+    bosId: configBos(cfg),
   };
   checkConfig(config, f);
   const T = new Tensors(t, dir, t.has('model.embed_tokens.weight') ? 'model.' : '');
@@ -164,9 +203,9 @@ function loadLlama(dir: string, cfg: Json, t: Map<string, LoadedTensor>): ModelW
     });
   }
   const embed = T.get('embed_tokens.weight', [config.vocabSize, d]);
-  const tied = cfg['tie_word_embeddings'] === true || !t.has('lm_head.weight');
-  const head = tied ? embed : t.get('lm_head.weight')!.data;
-  return { config, embed, posEmbed: null, blocks, finalNorm: rms('norm'), head };
+  // transformers' LlamaConfig defaults tie_word_embeddings to false: a missing lm_head is then an error, not a tie.
+  const classifier = head(t, embed, cfg['tie_word_embeddings'] === true, config.vocabSize, d, f);
+  return { config, embed, posEmbed: null, blocks, finalNorm: rms('norm'), head: classifier };
 }
 
 export function loadHfWeights(dir: string): ModelWeights {
@@ -175,8 +214,9 @@ export function loadHfWeights(dir: string): ModelWeights {
   try {
     cfg = JSON.parse(readFileSync(file, 'utf8')) as Json;
   } catch (err) {
-    throw new Error(`${file}: cannot read the model config (${(err as Error).message})`);
+    throw new Error(`${file}: cannot read the model config (${(err as Error).message}); use the config.json saved with the model`);
   }
+  if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg)) throw new Error(`${file}: the model config must be a JSON object; use the config.json saved with the model`);
   const type = cfg['model_type'];
   if (type !== 'gpt2' && type !== 'llama') throw new Error(`${file}: model_type '${String(type)}' is not supported (gpt2, llama)`);
   const t = readAllTensors(dir);

@@ -7,7 +7,7 @@ import { backendLabel } from '../backend/open.js';
 import type { EvalModel } from '../eval.js';
 import { ceDegradation, type CeResult, type Reconstructor } from '../model/ce.js';
 import { loadModel } from '../model/load.js';
-import { readDocuments, tokenizeDocuments } from '../model/text.js';
+import { formatTokenizeProgress, readDocuments, tokenizeDocuments, type TextEncoding } from '../model/text.js';
 import { Transformer } from '../model/transformer.js';
 import * as o from '../ops.js';
 import { reconstructInference } from '../sae/inference.js';
@@ -24,6 +24,7 @@ export interface CeOptions {
   model: string;
   tokenizer?: string;
   text: string;
+  encoding: TextEncoding;
   /** Defaults to the layer of the SAE's hook_name (blocks.<n>.hook_resid_pre). */
   layer?: number;
   seqLen?: number;
@@ -39,6 +40,7 @@ export const CE_SCHEMA: Schema<CeOptions> = {
   model: { ...OPTIONS.model, help: `CE degradation: splice the SAE into this language model. ${OPTIONS.model.help}` },
   tokenizer: OPTIONS.tokenizer,
   text: { ...OPTIONS.text, help: `CE degradation: ${OPTIONS.text.help}` },
+  encoding: OPTIONS.encoding,
   layer: { kind: 'int', min: 0, arg: 'n', help: "CE degradation: block whose input is replaced (default: the SAE's hook_name)" },
   seqLen: { kind: 'int', min: 2, arg: 'n', help: "CE degradation: tokens per document, BOS included (default: the SAE's context_size)" },
   maxDocs: { kind: 'int', min: 1, arg: 'n', help: 'CE degradation: score at most this many documents' },
@@ -98,9 +100,9 @@ export async function runCeEval(given: Partial<CeOptions> & Pick<CeOptions, 'sae
     throw new Error(`${opts.sae}: cfg.json has no blocks.<n>.hook_resid_pre hook_name (${JSON.stringify(hook ?? null)}); pass --layer <n>`);
   }
   const seqLen = opts.seqLen ?? Math.min(c.maxSeqLen, Number(exp.metadata['context_size']) || c.maxSeqLen);
-  let texts = readDocuments(opts.text);
+  let texts = readDocuments(opts.text, { encoding: opts.encoding });
   if (opts.maxDocs !== undefined) texts = texts.slice(0, opts.maxDocs);
-  const { ids } = tokenizeDocuments(texts, lm.tokenizer, seqLen);
+  const { ids } = tokenizeDocuments(texts, lm.tokenizer, seqLen, { progress: opts.quiet ? null : (p) => console.error(formatTokenizeProgress(p)) });
   const be = await resolveBackend(backendOrOpen, { dIn: exp.dIn, dSae: exp.dSae });
   const model = new Transformer(be, lm.weights);
   try {

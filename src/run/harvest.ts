@@ -8,13 +8,15 @@ import { harvestPart } from '../model/harvest_parts.js';
 import { mergeParts } from '../model/parts.js';
 import { OptionError } from './errors.js';
 import { loadModel } from '../model/load.js';
-import { readDocuments, tokenizeDocuments } from '../model/text.js';
+import { formatTokenizeProgress, readDocuments, tokenizeDocuments } from '../model/text.js';
 
 /** The harvest's own options (model/harvest.ts), with the model, tokenizer and documents to read. */
 export interface HarvestRunOptions extends Omit<HarvestOptions, 'textFile' | 'progress'> {
   model: string;
   tokenizer?: string;
   text: string;
+  /** The name written to manifest.json (default: model/load.ts modelNameOf). */
+  modelName?: string;
   quiet: boolean;
   /** Split the documents into this many contiguous parts (model/parts.ts)... */
   parts?: number;
@@ -26,6 +28,8 @@ export const HARVEST_SCHEMA: Schema<HarvestRunOptions> = {
   model: OPTIONS.model,
   tokenizer: OPTIONS.tokenizer,
   text: OPTIONS.text,
+  encoding: OPTIONS.encoding,
+  modelName: { kind: 'string', arg: 'name', help: "model_name written to manifest.json and the SAE's cfg.json (default: the repo id of a Hugging Face cache snapshot or config.json's _name_or_path, else the folder name)" },
   layer: { kind: 'int', min: 0, arg: 'n', help: 'Residual stream entering block n (blocks.n.hook_resid_pre, HF hidden_states[n])' },
   out: { kind: 'string', arg: 'dir', help: 'Output folder: acts_*.npy, tokens_*.npy, positions_*.npy, manifest.json' },
   seqLen: { kind: 'int', min: 2, arg: 'n', help: "Tokens per document, BOS included; longer documents are cut (default: the model's context)" },
@@ -44,7 +48,7 @@ export async function runHarvest(given: Partial<HarvestRunOptions> & Pick<Harves
   const o = resolveOptions(HARVEST_SCHEMA, given);
   if ((o.parts === undefined) !== (o.part === undefined)) throw new OptionError('--parts <n> and --part <i> go together (or --parts <n> --slurm to submit every part)');
   if (o.parts !== undefined && o.part! >= o.parts) throw new OptionError(`--part ${o.part} out of range: --parts ${o.parts} has parts 0..${o.parts - 1}`);
-  const lm = loadModel(o.model, { tokenizer: o.tokenizer });
+  const lm = loadModel(o.model, { tokenizer: o.tokenizer, modelName: o.modelName });
   const c = lm.weights.config;
   if (!(Number.isInteger(o.layer) && o.layer >= 0 && o.layer < c.nLayers)) {
     throw new Error(`--layer ${o.layer} out of range: ${lm.name} has ${c.nLayers} blocks, so layers 0..${c.nLayers - 1} (the residual stream entering that block)`);
@@ -52,7 +56,7 @@ export async function runHarvest(given: Partial<HarvestRunOptions> & Pick<Harves
   const seqLen = o.seqLen ?? c.maxSeqLen;
   if (seqLen > c.maxSeqLen) throw new Error(`--seq-len ${seqLen} exceeds the model's context of ${c.maxSeqLen} tokens`);
   const note = o.quiet ? null : (l: string) => console.error(l);
-  const texts = readDocuments(o.text);
+  const texts = readDocuments(o.text, { encoding: o.encoding });
   if (texts.length === 0) throw new Error(`${o.text}: no documents`);
   note?.(`harvest: ${lm.name} (${c.arch}, d ${c.dim}, ${c.nLayers} blocks), ${texts.length} documents from ${o.text}, tokenizing`);
   // The workload hint is the model's size: `auto` prefers a software WebGPU adapter only for big models.
@@ -64,7 +68,7 @@ export async function runHarvest(given: Partial<HarvestRunOptions> & Pick<Harves
     const r = await harvestPart(await resolveBackend(backendOrOpen, hint), lm, texts, { ...opts, parts: o.parts, part: o.part! });
     return r.merged ?? r.part;
   }
-  const { ids, truncated } = tokenizeDocuments(texts, lm.tokenizer, seqLen);
+  const { ids, truncated } = tokenizeDocuments(texts, lm.tokenizer, seqLen, { progress: note && ((p) => note(formatTokenizeProgress(p))) });
   return harvest(await resolveBackend(backendOrOpen, hint), lm, ids, truncated, opts);
 }
 
