@@ -141,7 +141,7 @@ export function partsOf(out: string): number {
 }
 
 /** Fields every part must share (what a single harvest's manifest says once). */
-const SHARED = ['format', 'model', 'model_path', 'hook_name', 'layer', 'd_model', 'seq_len', 'context_size', 'tokenizer', 'text', 'dtype', 'skip_bos', 'shard_rows'] as const;
+const SHARED = ['format', 'model', 'model_path', 'hook_name', 'layer', 'd_model', 'seq_len', 'context_size', 'tokenizer', 'text', 'encoding', 'dtype', 'skip_bos', 'shard_rows'] as const;
 
 const shardName = (kind: string, i: number) => `${kind}_${pad(i)}.npy`;
 
@@ -225,6 +225,7 @@ export function mergeParts(out: string, parts = partsOf(out)): MergedManifest {
     context_size: first.context_size,
     tokenizer: first.tokenizer,
     text: first.text,
+    encoding: first.encoding,
     dtype: first.dtype,
     skip_bos: first.skip_bos,
     shard_rows: first.shard_rows,
