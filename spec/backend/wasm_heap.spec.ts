@@ -185,6 +185,21 @@ s('heap storages stay heap storages when V8 replaces the memory buffer object (a
   }
 });
 
+s("a storage freed through another backend is released, not taken into that backend's pool", () => {
+  // Its memory is not the freeing backend's to reuse: a heap piece of one backend given to another's pool
+  // would be handed out by both.
+  const [a, b] = [new FastCpuBackend(1), new FastCpuBackend(1)];
+  try {
+    const st = a.alloc(1 << 18, 'f32');
+    b.free(st);
+    assert.is((b as unknown as { shared: SharedPool }).shared.freeBytes, 0);
+    assert.is(b.mem.live, 0);
+  } finally {
+    a.dispose();
+    b.dispose();
+  }
+});
+
 s('a storage dropped without free() returns its heap memory once collected', async () => {
   v8.setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
