@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { GemmThreads } from '../../src/backend/cpu/gemm_threads.js';
+import { GemmThreads, unpackCols } from '../../src/backend/cpu/gemm_threads.js';
 import { FastCpuBackend } from '../../src/backend/cpu_fast.js';
 import { Rng } from '../../src/rng.js';
 import { assertSame, values } from './cpu_util.js';
@@ -88,6 +88,17 @@ s('an inner dimension too large for even one block is refused with what to do', 
   } finally {
     g.dispose();
   }
+});
+
+s('copying a C block that lies beyond the memory view throws instead of writing part of the output', () => {
+  // A worker's own view of the kernel memory can be shorter than the memory (V8 refreshes it when the grow
+  // reaches that thread); a subarray would clamp and leave rows silently unwritten (issue 17, item 1).
+  const mem = new Float32Array(100);
+  const o = new Float32Array(4 * 10).fill(7);
+  unpackCols(o, mem, 60, 10, 0, 4, 10, 0, 10, null, null); // rows at 60..99: inside
+  assert.ok(o.every((v) => v === 0));
+  assert.throws(() => unpackCols(o, mem, 70, 10, 0, 4, 10, 0, 10, null, null), /beyond the kernel memory view/);
+  assert.throws(() => unpackCols(o, mem, 60, 10, 0, 4, 10, 2, 11, null, null), /beyond the kernel memory view/);
 });
 
 s('k = 0 and one-thread results agree with the two-thread product', () => {

@@ -9,7 +9,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WasmHeap } from '../../src/backend/cpu/wasm_heap.js';
 import { FastCpuBackend } from '../../src/backend/cpu_fast.js';
-import type { CpuStorage } from '../../src/backend/cpu/storage.js';
+import type { Storage } from '../../src/backend/backend.js';
+import type { SharedPool } from '../../src/backend/cpu/shared_pool.js';
 import { Rng } from '../../src/rng.js';
 import { makeTrainConfig } from '../../src/train/config.js';
 import { Trainer } from '../../src/train/trainer.js';
@@ -97,7 +98,7 @@ s('beyond the maximum: null, then the backend stores outside the heap with the s
       return st;
     };
     const [A, W, I] = [up(a, 'f32'), up(w, 'f32'), up(idx, 'i32')];
-    const inHeap = (st: unknown) => (be as unknown as { heap: WasmHeap }).heap.owns((st as CpuStorage).data.buffer);
+    const inHeap = (st: Storage) => be.inHeapStorage(st);
     assert.ok(inHeap(A) && !inHeap(W), 'the case must mix a heap tensor with one outside it');
     const out = be.alloc(idx.length, 'f32');
     be.sddmm(out, A, W, I, m, d);
@@ -149,6 +150,53 @@ s("outputs allocated 'unset' are fully written: training on a heap full of stale
       b = poisoned[key] as Float32Array;
     assert.ok(a.every(Number.isFinite), `${key} finite`);
     assert.equal(Array.from(b), Array.from(a), key);
+  }
+});
+
+s('heap storages stay heap storages when V8 replaces the memory buffer object (after a threaded matmul and a growth)', async () => {
+  // Once a worker has received a view of the heap (a threaded matmul's output), a later growth makes V8 hand
+  // this thread yet another buffer object for the memory, at a moment of its choosing. Storages were told
+  // apart by buffer object: those allocated after the swap were taken for pool storages, so free() gave the
+  // whole heap memory to the shared pool (which hands it out again, zero-filled, under live tensors) and never
+  // released the piece (issue 17, item 1).
+  const be = new FastCpuBackend(2, 4096);
+  const internals = be as unknown as { heap: WasmHeap; shared: SharedPool };
+  const heap = internals.heap;
+  try {
+    let swapped = 0;
+    const baseUsed = heap.used;
+    for (let i = 0; i < 30; i++) {
+      const [m, k, n] = [100 + i, 80, 88];
+      const grow = be.alloc(20000 * (i + 1), 'f32');
+      const [a, b, o] = [be.alloc(m * k, 'f32'), be.alloc(k * n, 'f32'), be.alloc(m * n, 'f32')];
+      const buf = heap.memory.buffer;
+      be.matmul(o, a, b, m, k, n, false, false);
+      const later = be.alloc(1000, 'f32');
+      if (heap.memory.buffer !== buf) swapped++;
+      for (const st of [grow, a, b, o, later]) assert.ok(be.inHeapStorage(st), `step ${i}: a storage carved from the heap is not recognised as one`);
+      for (const st of [grow, a, b, o, later]) be.free(st);
+      assert.is(heap.used, baseUsed, `step ${i}: freed heap storages did not return to the heap`);
+      assert.is(internals.shared.freeBytes, 0, `step ${i}: heap memory was given to the shared pool`);
+    }
+    // The case must have happened, else this spec proves nothing on this runtime.
+    assert.ok(swapped > 0, 'V8 never replaced the buffer object: the case was not exercised');
+  } finally {
+    be.dispose();
+  }
+});
+
+s("a storage freed through another backend is released, not taken into that backend's pool", () => {
+  // Its memory is not the freeing backend's to reuse: a heap piece of one backend given to another's pool
+  // would be handed out by both.
+  const [a, b] = [new FastCpuBackend(1), new FastCpuBackend(1)];
+  try {
+    const st = a.alloc(1 << 18, 'f32');
+    b.free(st);
+    assert.is((b as unknown as { shared: SharedPool }).shared.freeBytes, 0);
+    assert.is(b.mem.live, 0);
+  } finally {
+    a.dispose();
+    b.dispose();
   }
 });
 

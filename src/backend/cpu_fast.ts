@@ -56,6 +56,11 @@ export class FastCpuBackend extends CpuBackend {
   private readonly heap: WasmHeap;
   private readonly shared = new SharedPool(POOL_MAX_BYTES);
   private kernels: HeapKernels | null = null;
+  /**
+   * Below this many multiply-adds (or elements) a primitive stays on the calling thread. Internal: the
+   * differential checks (bench/differential.ts) lower it to 0 so every threaded path runs at small sizes.
+   */
+  parMinWork = PAR_MIN_WORK;
   /** Bytes held by live storages, the most ever, and the most of live + pooled (for memory reports). */
   readonly mem = { live: 0, peakLive: 0, peakHeld: 0 };
 
@@ -66,38 +71,63 @@ export class FastCpuBackend extends CpuBackend {
   }
 
   /**
-   * A heap piece whose storage was dropped without free() goes back to the heap when the storage is collected
-   * (as a plain buffer would have been): a forgotten tensor must not pin heap memory for the process's life.
-   * read() returns copies, so nothing can still see the piece by then.
+   * The storages carved from the heap, by storage: never by their buffer object, which V8 replaces at moments
+   * of its choosing (see cpu/wasm_heap.ts). A heap storage taken for a pool one was given to the pool whole
+   * (the heap's memory handed out again, zero-filled, under live tensors) and never released.
    */
-  private readonly orphans = new FinalizationRegistry<{ off: number; bytes: number }>(({ off, bytes }) => {
+  private readonly heapStorages = new WeakSet<CpuStorage>();
+
+  /** True when the storage lives in this backend's heap (the WebAssembly kernels can use it in place). */
+  inHeapStorage(st: Storage): boolean {
+    return st instanceof CpuStorage && this.heapStorages.has(st);
+  }
+
+  /** The storages taken from the shared pool (cpu/shared_pool.ts): only these go back to it. */
+  private readonly poolStorages = new WeakSet<CpuStorage>();
+
+  /**
+   * A storage dropped without free() gives its memory back when it is collected (as a plain buffer would have
+   * been): a heap piece to the heap, a pool piece to the pool (an arena piece must, or its whole arena stays
+   * pinned): a forgotten tensor must not pin memory for the process's life. read() returns copies, so nothing
+   * can still see the memory by then.
+   */
+  private readonly orphans = new FinalizationRegistry<{ off: number; bytes: number; pool: SharedArrayBuffer | null }>(({ off, bytes, pool }) => {
     this.track(-bytes);
-    this.heap.release(off, bytes);
+    if (pool) this.shared.give(pool);
+    else this.heap.release(off, bytes);
   });
 
   override alloc(length: number, dtype: DType, contents: 'zero' | 'unset' = 'zero'): Storage {
     this.args.alloc(length, dtype);
     const inHeap = this.heap.alloc(length * 4, contents === 'zero');
-    const st = new CpuStorage(length, dtype, true, inHeap ?? this.shared.take(length * 4));
+    const piece = inHeap ?? this.shared.take(length * 4);
+    const st = new CpuStorage(length, dtype, true, piece);
     this.track(length * 4);
-    if (inHeap) this.orphans.register(st, { off: inHeap.offset, bytes: length * 4 }, st);
+    (inHeap ? this.heapStorages : this.poolStorages).add(st);
+    this.orphans.register(st, { off: piece.offset, bytes: length * 4, pool: inHeap ? null : piece.buf }, st);
     return st;
   }
 
   override free(st: Storage): void {
-    const live = st instanceof CpuStorage && !st.freed ? st.data : null;
+    const live = st instanceof CpuStorage && !st.freed ? st : null;
+    const data = live?.data;
     super.free(st);
-    if (!live) return;
-    this.track(-live.byteLength);
-    if (this.heap.owns(live.buffer)) {
-      this.orphans.unregister(st);
-      this.heap.release(live.byteOffset, live.byteLength);
-    } else if (live.buffer instanceof SharedArrayBuffer) this.shared.give(live.buffer);
+    if (!live || !data) return;
+    if (this.heapStorages.delete(live)) {
+      this.track(-data.byteLength);
+      this.orphans.unregister(live);
+      this.heap.release(data.byteOffset, data.byteLength);
+    } else if (this.poolStorages.delete(live)) {
+      this.track(-data.byteLength);
+      this.orphans.unregister(live);
+      this.shared.give(data.buffer as SharedArrayBuffer);
+    }
+    // else another backend's storage: released above, its memory is not ours to reuse.
   }
 
   /** Byte offsets of the arrays in the heap when they all live there, else null. */
   private heapOffsets(...arrays: CpuStorage[]): number[] | null {
-    if (!arrays.every((s) => this.heap.owns(s.data.buffer))) return null;
+    if (!arrays.every((s) => this.heapStorages.has(s))) return null;
     this.kernels ??= heapKernels(this.heap.memory);
     return arrays.map((s) => s.data.byteOffset);
   }
@@ -148,7 +178,7 @@ export class FastCpuBackend extends CpuBackend {
 
   /** The pool when the work is worth splitting and every array is shared, else null (run the reference). */
   private pool(work: number, ...arrays: CpuStorage[]): ParallelPool | null {
-    if (this.threads < 2 || work < PAR_MIN_WORK) return null;
+    if (this.threads < 2 || work < this.parMinWork) return null;
     if (!arrays.every((s) => s.data.buffer instanceof SharedArrayBuffer)) return null;
     this.par ??= new ParallelPool(this.threads, this.heap.memory);
     return this.par;

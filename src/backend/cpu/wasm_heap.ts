@@ -6,7 +6,11 @@
 // - The memory grows on demand up to wasm32's 4 GiB and never shrinks. An allocation that does not fit
 //   returns null: the caller then uses a plain SharedArrayBuffer, which the JavaScript kernels handle.
 // - Memory.grow gives the memory a new SharedArrayBuffer object over the same bytes; views made earlier stay
-//   valid, and every buffer object handed out is remembered so `owns` recognises them.
+//   valid. So does V8 at other moments: once another thread has received a view of the memory (a worker job's
+//   output), a later grow makes V8 refresh `memory.buffer` again on this thread, when it handles the grow's
+//   interrupt, with yet another object. A piece's buffer object therefore says nothing about whether it lies
+//   in the heap: the backend records which storages it carved from here (issue 17, item 1: identifying them
+//   by buffer object sent heap pieces to the shared pool, which then handed live heap memory out again).
 
 const PAGE = 65536;
 /** wasm32's limit: 65536 pages (4 GiB). Offsets above 2^31 reach wasm as negative i32s: the same bits. */
@@ -22,7 +26,6 @@ interface Block {
 export class WasmHeap {
   readonly memory!: WebAssembly.Memory;
   private readonly free: Block[] = [];
-  private readonly buffers = new Set<SharedArrayBuffer>();
   /** Bytes handed out and not yet released. */
   used = 0;
   /** End of the part of memory handed out at least once. The first page stays unused, so no piece is at 0. */
@@ -43,16 +46,10 @@ export class WasmHeap {
       }
     }
     this.maxPages = maxPages;
-    this.buffers.add(this.buffer());
   }
 
   private buffer(): SharedArrayBuffer {
     return this.memory.buffer as unknown as SharedArrayBuffer;
-  }
-
-  /** True when `buf` is (a view's buffer of) this heap's memory. */
-  owns(buf: ArrayBufferLike): boolean {
-    return this.buffers.has(buf as SharedArrayBuffer);
   }
 
   /** A piece of `bytes` bytes (zeroed unless `zero` is false), or null when the memory cannot hold it. */
@@ -101,7 +98,6 @@ export class WasmHeap {
     } catch {
       return false; // the system refused the memory: the caller falls back to a plain buffer
     }
-    this.buffers.add(this.buffer());
     return true;
   }
 
