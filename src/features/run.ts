@@ -148,6 +148,8 @@ export async function runFeatures(o: FeaturesOptions, backendOrOpen: Backend | (
       data: path.resolve(o.data),
       model: lm ? lm.path : null,
       architecture: exp.architecture,
+      // What the SAE was trained as, where our metadata says (a BatchTopK SAE is saved as jumprelu).
+      trained_as: ((exp.metadata['batchtopk'] as { arch?: string } | undefined)?.arch ?? null) as string | null,
       d_in: exp.dIn,
       d_sae: exp.dSae,
       threshold: theta > 0 ? theta : null,
