@@ -98,8 +98,10 @@ try {
         log(`encoder alone: ${n} rows in ${sec.toFixed(1)} s = ${Math.round(n / sec)} rows/s`);
         for (const p of paramList(params)) p.free();
       }
-      const r = await runFeatures({ sae: path.join(dir, 'sae'), data, out: path.join(dir, 'out'), log }, be);
-      const bytes = fs.statSync(path.join(dir, 'out', 'features.json')).size;
+      // FEATURES_OUT keeps the page (e.g. for bench/features_browser.ts on a 24576-latent page).
+      const out = process.env.FEATURES_OUT ?? path.join(dir, 'out');
+      const r = await runFeatures({ sae: path.join(dir, 'sae'), data, out, log }, be);
+      const bytes = fs.statSync(path.join(out, 'features.json')).size;
       console.log(JSON.stringify({ ...r, featuresJsonBytes: bytes }));
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -135,7 +135,8 @@ try {
       q.value = word;
       q.dispatchEvent(new Event('input'));
       const rows = [...document.querySelectorAll('#spacer .row')].map((r) => INDEX[Number(r.dataset.latent)]);
-      const hitsOk = rows.length > 0 && rows.every((e) => e.t.concat(e.p).some((t) => t.toLowerCase().includes(word.toLowerCase())));
+      const num = /^#?(\d+)$/.exec(word);
+      const hitsOk = rows.length > 0 && rows.every((e) => e.t.concat(e.p).some((t) => t.toLowerCase().includes(word.toLowerCase())) || (num && String(e.i).startsWith(num[1])));
       const hits = document.getElementById('shown').textContent;
       q.value = '';
       q.dispatchEvent(new Event('input'));
