@@ -1,11 +1,15 @@
 // Timing of `features` (src/features/run.ts): one pass of the inference encoder with the per-latent
 // bookkeeping, then features.json and the page.
 //   npx tsx bench/features.ts stories <sae-dir> [out]         the shared stories260K activations (174,580 rows)
-//   npx tsx bench/features.ts synthetic [rows] [d] [m] [k]   synthetic rows (default 20,000 rows, 768 x 24576, k 32)
+//   npx tsx bench/features.ts synthetic [rows] [d] [m] [k] [threshold]
+//                                                           synthetic rows (default 20,000 rows, 768 x 24576, k 32, threshold 1)
 // Both on cpu-fast. The synthetic case writes a harvest-like folder (f16 shard, tokens, positions) of
 // random sparse combinations of random directions and an SAE whose encoder is the transposed dictionary
 // with a threshold, so about k latents fire per row, as a trained SAE; then it runs the whole command and
-// separates the scan (the encoder pass and bookkeeping) from the writing.
+// separates the scan (the encoder pass and bookkeeping) from the writing. Side by side in the same run, the
+// encoder alone (backendEncoder over the first 4096 rows, no bookkeeping): what features adds to it.
+// Interference between random directions (sd about sqrt(k E[a^2] / d) = 0.31 here) puts some latents over
+// the threshold besides the k chosen ones; threshold 1 gives about 50 active latents a row.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -40,6 +44,7 @@ try {
     const d = Number(rest[1] ?? 768);
     const m = Number(rest[2] ?? 24576);
     const k = Number(rest[3] ?? 32);
+    const threshold = Number(rest[4] ?? 1);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'batchtopk-features-bench-'));
     try {
       const rng = new Rng(1);
@@ -75,10 +80,28 @@ try {
       for (let j = 0; j < m; j++) for (let c = 0; c < d; c++) W_enc[c * m + j] = dict[j * d + c]!;
       writeSaelens(path.join(dir, 'sae'), {
         architecture: 'jumprelu', dIn: d, dSae: m, W_enc, W_dec: dict, b_enc: new Float32Array(m), b_dec: new Float32Array(d),
-        threshold: new Float32Array(m).fill(0.5), applyBDecToInput: true, normalizeActivations: 'none', metadata: {},
+        threshold: new Float32Array(m).fill(threshold), applyBDecToInput: true, normalizeActivations: 'none', metadata: {},
       });
-      const r = await runFeatures({ sae: path.join(dir, 'sae'), data, out: path.join(dir, 'out'), log }, be);
-      const bytes = fs.statSync(path.join(dir, 'out', 'features.json')).size;
+      // The encoder alone, on the same backend and batch size.
+      {
+        const { readSae } = await import('../src/io/saelens.js');
+        const { fromSaeExport } = await import('../src/sae/export.js');
+        const { uploadParams, paramList } = await import('../src/sae/params.js');
+        const { backendEncoder } = await import('../src/features/encoder.js');
+        const { model, params: host } = fromSaeExport(readSae(path.join(dir, 'sae')));
+        const params = uploadParams(be, model.cfg, host);
+        const enc = backendEncoder(be, { ...model, params });
+        const n = Math.min(rows, 4096);
+        const t1 = performance.now();
+        for (let s0 = 0; s0 < n; s0 += 1024) await enc.encode(acts.subarray(s0 * d, Math.min(n, s0 + 1024) * d), Math.min(1024, n - s0));
+        const sec = (performance.now() - t1) / 1000;
+        log(`encoder alone: ${n} rows in ${sec.toFixed(1)} s = ${Math.round(n / sec)} rows/s`);
+        for (const p of paramList(params)) p.free();
+      }
+      // FEATURES_OUT keeps the page (e.g. for bench/features_browser.ts on a 24576-latent page).
+      const out = process.env.FEATURES_OUT ?? path.join(dir, 'out');
+      const r = await runFeatures({ sae: path.join(dir, 'sae'), data, out, log }, be);
+      const bytes = fs.statSync(path.join(out, 'features.json')).size;
       console.log(JSON.stringify({ ...r, featuresJsonBytes: bytes }));
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

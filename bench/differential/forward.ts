@@ -5,7 +5,7 @@
 // matmul rounding: compared within a corruption bound). Issue 17, item 1: a harvest on the fast backend once
 // wrote positions 1-6 of one story off by ~1 under heavy machine load.
 import type { Backend } from '../../src/backend/backend.js';
-import { CpuBackend } from '../../src/backend/cpu.js';
+import { CpuBackend } from '../../src/backend/cpu/reference.js';
 import { FastCpuBackend } from '../../src/backend/cpu_fast.js';
 import { batches } from '../../src/model/lm.js';
 import { loadModel } from '../../src/model/load.js';

@@ -31,6 +31,17 @@ function fixture(dir: (n: string) => string) {
   const rng = new Rng(21);
   const x = Float32Array.from({ length: ROWS * D }, () => rng.normal());
   for (let c = 0; c < D; c++) x[NAN_ROW * D + c] = c === 2 ? NaN : 0;
+  // A ReLU SAE ('standard' in SAELens terms) with a negative encoder bias: sparse, varied densities.
+  const W_enc = Float32Array.from({ length: D * M }, () => rng.normal());
+  const b_enc = Float32Array.from({ length: M }, () => -1 - rng.uniform());
+  const W_dec = Float32Array.from({ length: M * D }, () => rng.normal());
+  const b_dec = Float32Array.from({ length: D }, () => 0.1 * rng.normal());
+  // Latent 3 fires on a zero row (what the NaN row is encoded as), and row 60, next to the NaN row, is its
+  // largest activation: a window where the skipped row must read 0, not the zero row's activation.
+  b_enc[3] = 0.5;
+  let norm = 0;
+  for (let c = 0; c < D; c++) norm += W_enc[c * M + 3]! ** 2;
+  for (let c = 0; c < D; c++) x[60 * D + c] = (10 * W_enc[c * M + 3]!) / Math.sqrt(norm) + b_dec[c]!;
   // Documents of 1..40 rows (positions restart at 1: the harvest skipped BOS).
   const pos = new Int32Array(ROWS);
   const ids = Int32Array.from({ length: ROWS }, () => rng.int(500));
@@ -39,6 +50,8 @@ function fixture(dir: (n: string) => string) {
     pos[r] = p++;
     left--;
   }
+  // Rows 58..66 in one document, so that the NaN row is a neighbour inside a context window.
+  for (let r = 59; r <= 66; r++) pos[r] = pos[r - 1]! + 1;
   fs.mkdirSync(dir('data'));
   const names = { shards: [] as string[], token_files: [] as string[], position_files: [] as string[] };
   let at = 0;
@@ -53,11 +66,6 @@ function fixture(dir: (n: string) => string) {
     at += n;
   });
   fs.writeFileSync(dir('data/manifest.json'), JSON.stringify({ format: 'batchtopk-harvest-1', ...names, rows: ROWS }));
-  // A ReLU SAE ('standard' in SAELens terms) with a negative encoder bias: sparse, varied densities.
-  const W_enc = Float32Array.from({ length: D * M }, () => rng.normal());
-  const b_enc = Float32Array.from({ length: M }, () => -1 - rng.uniform());
-  const W_dec = Float32Array.from({ length: M * D }, () => rng.normal());
-  const b_dec = Float32Array.from({ length: D }, () => 0.1 * rng.normal());
   writeSaelens(dir('sae'), { architecture: 'standard', dIn: D, dSae: M, W_enc, W_dec, b_enc, b_dec, applyBDecToInput: true, normalizeActivations: 'none', metadata: {} });
   const act = (j: number, r: number) => {
     if (r === NAN_ROW) return 0;
@@ -87,6 +95,7 @@ s('rows across shards, context within documents, a NaN row skipped; the same out
     assert.is(a.rows_skipped, 1);
     const close = (got: number, want: number, what: string) => assert.ok(Math.abs(got - want) <= 1e-5 * Math.max(1, Math.abs(want)), `${what}: ${got} vs ${want}`);
     let checked = 0;
+    let nanSeen = 0;
     for (const l of a.latents) {
       const j = l.index;
       const fires = Array.from({ length: ROWS }, (_, r) => r).filter((r) => act(j, r) > 0);
@@ -102,11 +111,16 @@ s('rows across shards, context within documents, a NaN row skipped; the same out
         assert.is(e.focus, e.row - lo, `latent ${j} row ${e.row}: focus`);
         assert.equal(e.tokens, Array.from(ids.subarray(lo, hi), (id) => `#${id}`), `latent ${j} row ${e.row}: tokens`);
         e.activations.forEach((v, i) => close(v, act(j, lo + i), `latent ${j} row ${e.row} context ${i}`));
-        if (lo <= NAN_ROW && NAN_ROW < hi) assert.is(e.activations[NAN_ROW - lo], 0, 'the NaN row reads 0');
+        if (lo <= NAN_ROW && NAN_ROW < hi) {
+          assert.is(e.activations[NAN_ROW - lo], 0, 'the NaN row reads 0');
+          nanSeen++;
+        }
         checked++;
       }
     }
     assert.ok(checked > 30, `${checked} examples checked`);
+    assert.is(a.latents[3]!.examples[0]!.row, 60, 'row 60 is latent 3\'s top example');
+    assert.ok(nanSeen > 0, 'the NaN row is inside some context window');
     // Some example's context crosses a shard end (rows 49/50 or 119/120) inside one document.
     const crosses = a.latents.flatMap((l) => l.examples).some((e) => [50, 120].some((edge) => e.row - e.focus < edge && e.row - e.focus + e.tokens.length > edge));
     assert.ok(crosses, 'a context window spans a shard boundary');

@@ -38,6 +38,7 @@ export interface PageMeta {
   data: string;
   model: string | null;
   architecture: string;
+  trained_as: string | null;
   d_in: number;
   d_sae: number;
   threshold: number | null;
@@ -66,7 +67,7 @@ export function pageHtml(meta: PageMeta, entries: IndexEntry[]): string {
     '<body>',
     '<header>',
     `<h1>${esc(title)}</h1>`,
-    `<div class="meta">${esc(meta.architecture)} · d_in ${meta.d_in} · ${meta.d_sae} latents (${meta.alive} fired) · ${meta.rows.toLocaleString('en-US')} rows` +
+    `<div class="meta">${esc(meta.trained_as && meta.trained_as !== meta.architecture ? `${meta.trained_as} (saved as ${meta.architecture})` : meta.architecture)} · d_in ${meta.d_in} · ${meta.d_sae} latents (${meta.alive} fired) · ${meta.rows.toLocaleString('en-US')} rows` +
       (meta.threshold !== null ? ` · threshold ${Number(meta.threshold.toPrecision(4))}` : '') +
       ` · data <code>${esc(meta.data)}</code>` +
       (meta.model ? ` · model <code>${esc(meta.model.split(/[\\/]/).pop()!)}</code>` : ' · no model (token ids, no logits)') +

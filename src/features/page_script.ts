@@ -58,6 +58,7 @@ section.ex h3{font-size:13px;color:#344054;margin:0 0 6px}
 .toks .pre{display:flex;justify-content:flex-end;overflow:hidden}
 .toks .post{display:flex;overflow:hidden}
 .toks .t{white-space:pre;border-radius:2px;padding:1px 0;flex:none}
+.ids .toks .t{margin:0 2px}
 .toks .t.f{outline:1.5px solid #c2410c;outline-offset:0;font-weight:600}
 .none{color:var(--muted);font-style:italic}
 .err{color:#b42318}
@@ -156,11 +157,14 @@ export const PAGE_SCRIPT = String.raw`
   function applyView() {
     var s = q.value.trim().toLowerCase();
     var keep;
+    // A number (or #number) finds latents by index prefix, and also tokens that contain it (a page without
+    // a model shows tokens as #id).
     var num = /^#?(\d+)$/.exec(s);
-    if (num) keep = function (e) { return String(e.i).indexOf(num[1]) === 0; };
-    else if (s) keep = function (e) {
+    var hasToken = function (e) {
       return e.t.some(function (t) { return t.toLowerCase().trim().indexOf(s) >= 0; }) || e.p.some(function (t) { return t.toLowerCase().trim().indexOf(s) >= 0; });
     };
+    if (num) keep = function (e) { return String(e.i).indexOf(num[1]) === 0 || hasToken(e); };
+    else if (s) keep = hasToken;
     order = [];
     for (var k = 0; k < INDEX.length; k++) if (!keep || keep(INDEX[k])) order.push(k);
     order.sort(function (a, b) {
@@ -372,6 +376,8 @@ export const PAGE_SCRIPT = String.raw`
     if (m && Number(m[1]) < INDEX.length) show(Number(m[1])).catch(function (e) { console.error(e.message); });
   }
   window.addEventListener('hashchange', fromHash);
+  // Without a model the tokens are ids (#123): spaced apart, as there is no text to run together.
+  if (!META.hasModel) document.body.classList.add('ids');
   window.featuresPage = { show: show, count: INDEX.length };
   applyView();
   if (location.hash) fromHash();

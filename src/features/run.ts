@@ -63,7 +63,11 @@ export interface FeaturesResult {
   skipped: number;
   latents: number;
   alive: number;
+  /** Mean active latents per row (what eval calls l0), from the same pass. */
+  l0: number;
+  /** Wall time of the whole run, and of the encoder pass alone (rowsPerSecond is rows / scanSeconds). */
   seconds: number;
+  scanSeconds: number;
   rowsPerSecond: number;
   stopped: boolean;
   backend: string;
@@ -113,6 +117,7 @@ export async function runFeatures(o: FeaturesOptions, backendOrOpen: BackendOrOp
     const backend = await resolveBackend(backendOrOpen, { dIn: exp.dIn, dSae: exp.dSae });
     const params = uploadParams(backend, model.cfg, host);
     let scan: LatentScan;
+    const scanStart = performance.now();
     try {
       let last = 0;
       scan = await scanLatents(source, backendEncoder(backend, { ...model, params }), {
@@ -127,16 +132,19 @@ export async function runFeatures(o: FeaturesOptions, backendOrOpen: BackendOrOp
           const now = performance.now();
           if (now - last < 2000 && done < total) return;
           last = now;
-          const rate = done / ((now - t0) / 1000);
+          const rate = done / ((now - scanStart) / 1000);
           o.log?.(`features: ${done}/${total} rows, ${Math.round(rate)} rows/s`);
         },
       });
     } finally {
       for (const p of paramList(params)) p.free();
     }
+    const scanSeconds = (performance.now() - scanStart) / 1000;
     const label = backendLabel(backend);
-    const base = { out: o.out, rows: scan.rows, skipped: scan.skipped, latents: exp.dSae, backend: label };
-    if (scan.stopped) return { ...base, files: [], alive: 0, seconds: (performance.now() - t0) / 1000, rowsPerSecond: 0, stopped: true };
+    const fired = scan.count.reduce((a, c) => a + c, 0);
+    const l0 = scan.rows > scan.skipped ? fired / (scan.rows - scan.skipped) : 0;
+    const base = { out: o.out, rows: scan.rows, skipped: scan.skipped, latents: exp.dSae, backend: label, scanSeconds, rowsPerSecond: scan.rows / scanSeconds, l0 };
+    if (scan.stopped) return { ...base, files: [], alive: 0, seconds: (performance.now() - t0) / 1000, stopped: true };
     const effects = lm ? await logitEffects(backend, host.W_dec, exp.dSae, { head: lm.weights.head, normScale: lm.weights.finalNorm.w, vocab: lm.weights.config.vocabSize, dim: lm.weights.config.dim }, o.logits ?? 10) : null;
     const text = tokenTexts(lm?.tokenizer ?? null);
     const latents = Array.from({ length: exp.dSae }, (_, j) => latentEntry(j, scan, rowTokens, text, effects, o.intervals ?? 3));
@@ -148,6 +156,8 @@ export async function runFeatures(o: FeaturesOptions, backendOrOpen: BackendOrOp
       data: path.resolve(o.data),
       model: lm ? lm.path : null,
       architecture: exp.architecture,
+      // What the SAE was trained as, where our metadata says (a BatchTopK SAE is saved as jumprelu).
+      trained_as: ((exp.metadata['batchtopk'] as { arch?: string } | undefined)?.arch ?? null) as string | null,
       d_in: exp.dIn,
       d_sae: exp.dSae,
       threshold: theta > 0 ? theta : null,
@@ -173,7 +183,7 @@ export async function runFeatures(o: FeaturesOptions, backendOrOpen: BackendOrOp
     writeChunks(files[0]!, latents);
     writeFeaturesJson(files[1]!, header, latents);
     writeFileAtomic(files[2]!, pageHtml({ ...header, alive: latents.filter((l) => l.count > 0).length }, latents.map(indexEntry)));
-    return { ...base, files, alive: latents.filter((l) => l.count > 0).length, seconds, rowsPerSecond: scan.rows / seconds, stopped: false };
+    return { ...base, files, alive: latents.filter((l) => l.count > 0).length, seconds: (performance.now() - t0) / 1000, stopped: false };
   } finally {
     source.close();
   }
