@@ -15,7 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { FastCpuBackend } from '../src/backend/cpu_fast.js';
 import { writeNpy } from '../src/data/npy.js';
-import { runFeatures } from '../src/features/run.js';
+import { runFeatures } from '../src/run/features.js';
 import { writeSaelens } from '../src/io/saelens.js';
 import { Rng } from '../src/rng.js';
 

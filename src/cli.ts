@@ -9,9 +9,10 @@ import { BACKEND_CHOICES, opener, type BackendChoice } from './run/backend.js';
 import { CALIBRATE_SCHEMA, runCalibrate } from './run/calibrate.js';
 import { CE_SCHEMA, runCeEval } from './run/ce.js';
 import { EVAL_SCHEMA, runEval } from './run/eval.js';
+import { FEATURES_SCHEMA, runFeatures } from './run/features.js';
 import { HARVEST_MERGE_SCHEMA, HARVEST_SCHEMA, runHarvest, runHarvestMerge } from './run/harvest.js';
 import { runInfo } from './run/info.js';
-import { Interrupted } from './run/interrupt.js';
+import { Interrupted, InterruptWatch } from './run/interrupt.js';
 import { runReport } from './run/report.js';
 import { parseValue, resolveOptions, type Schema } from './run/schema.js';
 import { SLURM_SCHEMA, submitHarvest, submitSweep } from './run/slurm.js';
@@ -20,6 +21,7 @@ import { runSynth, SYNTH_SCHEMA } from './run/synth.js';
 import { runTrain } from './run/train.js';
 import { TRAIN_SCHEMA } from './run/train_options.js';
 import { writeRunReport } from './report/run.js';
+import { OPTIONS } from './run/options.js';
 import { SAE_DEFAULTS } from './sae/config.js';
 
 /** The options every command that computes shares: where it runs, and how it answers. */
@@ -123,6 +125,28 @@ command('eval <sae-dir>', 'Inference metrics of a saved SAE (ours or SAELens-wri
   const small = smallEvalWarning(s.tokens, SAE_DEFAULTS.deadTokens);
   if (small) console.error(small);
   emit(c.json, s, () => evalText(s));
+  });
+
+command('features <sae-dir>', "A feature browser of a saved SAE over a harvest folder: each latent's density, activations, top and interval examples in context, logits; a static page that opens from disk", [FEATURES_SCHEMA], [{ quiet: OPTIONS.quiet }], [COMMON])
+  .example('batchtopk features runs/latest/sae --data acts/stories-l2 --model stories260K/stories260K.bin --out runs/latest/features')
+  .action(async (dir: string, raw: Flags) => {
+    const c = common(raw);
+    const o = readFlags(FEATURES_SCHEMA, raw, { sae: dir });
+    const quiet = raw['quiet'] === true;
+    if (!o.data || !o.out) throw new Error('features needs --data <harvest-dir> and --out <dir>');
+    // Ctrl-C stops the pass between batches; nothing is written, earlier output stays as it was.
+    const stop = { aborted: false };
+    const watch = new InterruptWatch((sig) => {
+      stop.aborted = true;
+      say(quiet)(`${sig}: stopping after the current batch (send it again to quit at once)`);
+    }).install();
+    try {
+      const r = await runFeatures({ ...o, sae: dir, data: o.data, out: o.out, log: say(quiet), signal: stop }, opener(c.backend, say(quiet)));
+      if (r.stopped) throw new Interrupted(watch.signal ?? 'SIGINT', `features: stopped after ${r.rows} rows; nothing written, the previous output in ${o.out} is unchanged`);
+      emit(c.json, r, () => `${r.latents} latents (${r.alive} fired, L0 ${r.l0.toFixed(2)}) over ${r.rows} rows in ${r.seconds.toFixed(1)} s on ${r.backend}: ${r.out}/index.html`);
+    } finally {
+      watch.uninstall();
+    }
   });
 
 command('harvest', 'Residual-stream activations of a language model as .npy shards for train --data', [HARVEST_SCHEMA], [HARVEST_MERGE_SCHEMA], [SLURM_SCHEMA], [COMMON])

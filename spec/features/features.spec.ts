@@ -15,7 +15,7 @@ import { readMatrix } from '../../src/data/source.js';
 import { writeSaelens, type SaeExport } from '../../src/io/saelens.js';
 import { loadModel } from '../../src/model/load.js';
 import { Rng } from '../../src/rng.js';
-import { runFeatures, type LatentEntry } from '../../src/features/run.js';
+import { runFeatures, type LatentEntry } from '../../src/run/features.js';
 
 const DIR = path.resolve('../shared/data/stories260K');
 const s = suite('features: stories260K');

@@ -11,7 +11,7 @@ import { tempDir } from '../data/fixtures.js';
 import { writeNpy } from '../../src/data/npy.js';
 import { writeSaelens } from '../../src/io/saelens.js';
 import { Rng } from '../../src/rng.js';
-import { runFeatures, type LatentEntry } from '../../src/features/run.js';
+import { runFeatures, type LatentEntry } from '../../src/run/features.js';
 
 const s = suite('features: harvest folder');
 const D = 6;

@@ -6,7 +6,7 @@
 // DOM), so tens of thousands of latents stay fast. The client code is page_script.ts.
 import { esc } from '../report/svg.js';
 import { PAGE_SCRIPT, PAGE_STYLE } from './page_script.js';
-import type { LatentEntry } from './run.js';
+import type { LatentEntry } from './format.js';
 
 /** Latents per data block. */
 export const CHUNK = 64;

@@ -82,6 +82,8 @@ export async function scanLatents(source: ActivationSource, enc: LatentEncoder, 
   const buf = new Float32Array((batchRows + 2 * context) * D);
   const finite = new Uint8Array(batchRows + 2 * context);
   for (let start = 0; start < total; start += batchRows) {
+    // Let the event loop deliver a pending Ctrl-C (a CPU pass never leaves the microtask queue otherwise).
+    if (o.signal) await new Promise((resolve) => setImmediate(resolve));
     if (o.signal?.aborted) {
       s.stopped = true;
       break;

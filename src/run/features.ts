@@ -6,7 +6,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { backendLabel } from '../backend/open.js';
-import { resolveBackend, type BackendOrOpen } from '../run/backend.js';
+import { resolveBackend, type BackendOrOpen } from './backend.js';
+import { OPTIONS } from './options.js';
+import { resolveOptions, type Schema } from './schema.js';
 import { DataError } from '../data/errors.js';
 import { openSource, ShardedSource } from '../data/source.js';
 import { AtomicFile, replaceDirAtomic, writeFileAtomic } from '../io/atomic.js';
@@ -14,16 +16,20 @@ import { readSae } from '../io/saelens.js';
 import { loadModel, type LoadedModel } from '../model/load.js';
 import { fromSaeExport } from '../sae/export.js';
 import { paramList, uploadParams } from '../sae/params.js';
-import { backendEncoder } from './encoder.js';
-import { BINS, BINS_PER_OCTAVE, trimHistogram } from './histogram.js';
-import type { ExampleSlots } from './heap.js';
-import { logitEffects, type LogitEffects } from './logits.js';
-import { CHUNK, chunkFile, indexEntry, pageHtml } from './page.js';
-import { contextWindow, readRowTokens, type RowTokens } from './rows.js';
-import { scanLatents, type LatentScan } from './scan.js';
-import { tokenTexts } from './tokens.js';
+import { backendEncoder } from '../features/encoder.js';
+import { BINS, BINS_PER_OCTAVE, trimHistogram } from '../features/histogram.js';
+import type { ExampleSlots } from '../features/heap.js';
+import { logitEffects, type LogitEffects } from '../features/logits.js';
+import { CHUNK, chunkFile, indexEntry, pageHtml } from '../features/page.js';
+import { contextWindow, readRowTokens, type RowTokens } from '../features/rows.js';
+import { scanLatents, type LatentScan } from '../features/scan.js';
+import { tokenTexts } from '../features/tokens.js';
+import type { Example, LatentEntry } from '../features/format.js';
 
-export interface FeaturesOptions {
+export type { Example, LatentEntry };
+
+/** What `features` computes (each option described once, in FEATURES_SCHEMA). */
+export interface FeaturesFlags {
   /** SAE folder (cfg.json + sae_weights.safetensors, ours or SAELens's). */
   sae: string;
   /** Harvest folder: activation shards with token ids and positions beside them. */
@@ -32,28 +38,41 @@ export interface FeaturesOptions {
   out: string;
   /** The model the activations came from: token text, and each latent's logit effect. */
   model?: string;
-  /** Top examples per latent (default 20). */
-  top?: number;
-  /** Tokens of context each side of an example, within its document (default 8). */
-  context?: number;
-  /** Interval examples per activation quartile band (default 3). */
-  intervals?: number;
-  /** Tokens listed per latent for positive and for negative logits (default 10). */
-  logits?: number;
-  /** Rows encoded at once (default 1024). */
-  batchRows?: number;
-  /** Only the first maxRows rows. */
+  top: number;
+  context: number;
+  intervals: number;
+  logits: number;
+  batchRows: number;
   maxRows?: number;
-  /** Seed of the interval sampling (default 0). */
-  seed?: number;
-  /** Shard glob / tensor name for the data folder, as eval. */
+  seed: number;
   shards?: string;
   tensor?: string;
+}
+
+export const FEATURES_SCHEMA: Schema<FeaturesFlags> = {
+  sae: OPTIONS.sae,
+  data: { ...OPTIONS.data, help: 'Harvest folder (batchtopk harvest --out): activation shards with their token ids and positions' },
+  out: { kind: 'string', arg: 'dir', help: 'Output folder: features.json, index.html and latents/ (opens from disk, no server)' },
+  model: { ...OPTIONS.model, help: `The model the activations came from: token text and each latent's positive/negative logits. ${OPTIONS.model.help}` },
+  top: { kind: 'int', min: 1, arg: 'n', default: 20, help: 'Top activating rows kept per latent' },
+  context: { kind: 'int', min: 0, arg: 'n', default: 8, help: 'Tokens of context each side of an example, within its document' },
+  intervals: { kind: 'int', min: 1, arg: 'n', default: 3, help: 'Interval examples per activation quartile band' },
+  logits: { kind: 'int', min: 1, arg: 'n', default: 10, help: 'Tokens listed per latent for positive and for negative logits' },
+  batchRows: { kind: 'int', min: 1, arg: 'n', default: 1024, help: 'Rows encoded at once' },
+  maxRows: { kind: 'int', min: 1, arg: 'n', help: 'Use only the first n rows' },
+  seed: { kind: 'int', min: 0, max: 0xffffffff, arg: 'n', default: 0, help: 'Seed of the interval sampling' },
+  shards: OPTIONS.shards,
+  tensor: OPTIONS.tensor,
+};
+
+export interface FeaturesOptions extends FeaturesFlags {
   /** Progress lines and notes (stderr in the CLI). */
   log?: (line: string) => void;
   /** Checked between batches: when aborted, the run stops and writes nothing (an AbortSignal fits). */
   signal?: { readonly aborted: boolean };
 }
+
+export type FeaturesInput = Partial<FeaturesOptions> & Pick<FeaturesOptions, 'sae' | 'data' | 'out'>;
 
 export interface FeaturesResult {
   out: string;
@@ -73,27 +92,6 @@ export interface FeaturesResult {
   backend: string;
 }
 
-export interface Example {
-  row: number;
-  activation: number;
-  tokens: string[];
-  activations: number[];
-  focus: number;
-}
-
-export interface LatentEntry {
-  index: number;
-  density: number;
-  count: number;
-  max_activation: number;
-  mean_activation: number;
-  mean_activation_all_rows: number;
-  histogram: { edges: number[]; counts: number[] };
-  examples: Example[];
-  interval_examples: (Example & { band: string })[];
-  top_logits?: { token: string; value: number }[];
-  bottom_logits?: { token: string; value: number }[];
-}
 
 export const FEATURES_FILE = 'features.json';
 export const PAGE_FILE = 'index.html';
@@ -102,7 +100,9 @@ export const CHUNK_DIR = 'latents';
 /** The quartile bands the interval examples are drawn from, lowest first. */
 const BANDS = ['0-25%', '25-50%', '50-75%', '75-100%'];
 
-export async function runFeatures(o: FeaturesOptions, backendOrOpen: BackendOrOpen): Promise<FeaturesResult> {
+export async function runFeatures(given: FeaturesInput, backendOrOpen: BackendOrOpen): Promise<FeaturesResult> {
+  const { log, signal, ...flags } = given;
+  const o: FeaturesOptions = { ...resolveOptions(FEATURES_SCHEMA, flags), log, signal };
   const t0 = performance.now();
   const exp = readSae(o.sae);
   const { model, params: host, theta } = fromSaeExport(exp);
@@ -123,7 +123,7 @@ export async function runFeatures(o: FeaturesOptions, backendOrOpen: BackendOrOp
       scan = await scanLatents(source, backendEncoder(backend, { ...model, params }), {
         top: o.top,
         context: o.context,
-        sample: 8 * (o.intervals ?? 3) + 8,
+        sample: 8 * o.intervals + 8,
         seed: o.seed,
         batchRows: o.batchRows,
         maxRows: o.maxRows,
@@ -145,9 +145,9 @@ export async function runFeatures(o: FeaturesOptions, backendOrOpen: BackendOrOp
     const l0 = scan.rows > scan.skipped ? fired / (scan.rows - scan.skipped) : 0;
     const base = { out: o.out, rows: scan.rows, skipped: scan.skipped, latents: exp.dSae, backend: label, scanSeconds, rowsPerSecond: scan.rows / scanSeconds, l0 };
     if (scan.stopped) return { ...base, files: [], alive: 0, seconds: (performance.now() - t0) / 1000, stopped: true };
-    const effects = lm ? await logitEffects(backend, host.W_dec, exp.dSae, { head: lm.weights.head, normScale: lm.weights.finalNorm.w, vocab: lm.weights.config.vocabSize, dim: lm.weights.config.dim }, o.logits ?? 10) : null;
+    const effects = lm ? await logitEffects(backend, host.W_dec, exp.dSae, { head: lm.weights.head, normScale: lm.weights.finalNorm.w, vocab: lm.weights.config.vocabSize, dim: lm.weights.config.dim }, o.logits) : null;
     const text = tokenTexts(lm?.tokenizer ?? null);
-    const latents = Array.from({ length: exp.dSae }, (_, j) => latentEntry(j, scan, rowTokens, text, effects, o.intervals ?? 3));
+    const latents = Array.from({ length: exp.dSae }, (_, j) => latentEntry(j, scan, rowTokens, text, effects, o.intervals));
     const seconds = (performance.now() - t0) / 1000;
     const used = scan.rows - scan.skipped;
     const header = {
@@ -163,7 +163,7 @@ export async function runFeatures(o: FeaturesOptions, backendOrOpen: BackendOrOp
       threshold: theta > 0 ? theta : null,
       rows: used,
       rows_skipped: scan.skipped,
-      top: o.top ?? 20,
+      top: o.top,
       context: scan.context,
       backend: label,
       seconds,
