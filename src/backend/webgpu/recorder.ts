@@ -6,7 +6,7 @@
 // provokes one can keep using the shared device. Throwing also discards the unsubmitted batch (its
 // encoder may be invalid): work recorded in the same batch as a failing command is lost with it.
 /// <reference types="@webgpu/types" />
-import { BufferPool, BUFFER_USAGE, READBACK_USAGE, STORAGE_USAGE } from './pool.js';
+import { BufferPool, BUFFER_USAGE, INDIRECT_USAGE, READBACK_USAGE, STORAGE_USAGE } from './pool.js';
 import { PipelineCache } from './pipelines.js';
 import type { GpuBinding } from './context.js';
 
@@ -19,6 +19,11 @@ const UNIFORM_ARENA_BYTES = 256 * 1024;
 export interface CapturedCommand {
   kernel: string;
   run: () => void;
+}
+
+interface Indirect {
+  args: GPUBuffer;
+  offset: number;
 }
 
 export class Recorder {
@@ -152,13 +157,42 @@ export class Recorder {
       }
     }
     if (x === 0 || y === 0 || z === 0) return;
+    this.recordOrCapture(kernel, constants, bindings, params, [x, y, z], null);
+  }
+
+  /**
+   * A dispatch whose workgroup counts a kernel wrote earlier in the queue: three u32 at `offset` (a multiple
+   * of 4) of `args`, a buffer from acquireIndirect. Lets a device-side decision (e.g. a select's fallback
+   * that is not needed) cost no workgroups, without a readback.
+   */
+  dispatchIndirect(
+    kernel: string,
+    constants: Record<string, number>,
+    bindings: GpuBinding[],
+    params: ArrayBuffer | ArrayBufferView | null,
+    args: GPUBuffer,
+    offset: number,
+  ): void {
+    this.check();
+    if (offset % 4 !== 0 || offset + 12 > args.size) throw new Error(`WebGPU kernel '${kernel}': bad indirect offset ${offset}`);
+    this.recordOrCapture(kernel, constants, bindings, params, [0, 0, 0], { args, offset });
+  }
+
+  private recordOrCapture(
+    kernel: string,
+    constants: Record<string, number>,
+    bindings: GpuBinding[],
+    params: ArrayBuffer | ArrayBufferView | null,
+    [x, y, z]: [number, number, number],
+    indirect: Indirect | null,
+  ): void {
     if (this.capture) {
       // Copy the parameters: callers may reuse their array before the command runs.
       const copy = params === null ? null : ArrayBuffer.isView(params) ? new Uint8Array(params.buffer, params.byteOffset, params.byteLength).slice() : params.slice(0);
-      this.capture.push({ kernel, run: () => this.record(kernel, constants, bindings, copy, x, y, z) });
+      this.capture.push({ kernel, run: () => this.record(kernel, constants, bindings, copy, x, y, z, indirect) });
       return;
     }
-    this.record(kernel, constants, bindings, params, x, y, z);
+    this.record(kernel, constants, bindings, params, x, y, z, indirect);
   }
 
   private record(
@@ -169,6 +203,7 @@ export class Recorder {
     x: number,
     y: number,
     z: number,
+    indirect: Indirect | null = null,
   ): void {
     const p = this.pipelines.get(kernel, constants);
     const expected = bindings.length + (params ? 1 : 0);
@@ -191,7 +226,8 @@ export class Recorder {
     const pass = this.computePass();
     pass.setPipeline(p.pipeline);
     pass.setBindGroup(0, group);
-    pass.dispatchWorkgroups(x, y, z);
+    if (indirect) pass.dispatchWorkgroupsIndirect(indirect.args, indirect.offset);
+    else pass.dispatchWorkgroups(x, y, z);
     this.lastKernel = kernel;
     this.stats.dispatches++;
     if (++this.dispatches >= MAX_DISPATCHES) this.flush();
@@ -278,6 +314,11 @@ export class Recorder {
   release(buf: GPUBuffer): void {
     if (this.capture) this.capture.push({ kernel: '', run: () => this.pool.release(buf) });
     else this.pool.release(buf);
+  }
+
+  /** A pooled buffer for indirect dispatch arguments (STORAGE | INDIRECT | COPY_DST); release() returns it. */
+  acquireIndirect(bytes: number): GPUBuffer {
+    return this.pool.acquire(bytes, INDIRECT_USAGE, 'batchtopk-indirect');
   }
 
   /** A pooled storage buffer (STORAGE | COPY_SRC | COPY_DST). */

@@ -1,12 +1,16 @@
 // Top-k selection on WebGPU (Backend.topk): per row, the k largest by (value desc, column asc), written as
 // ascending flat indices, identical to the CPU backend. Two regimes:
-// - range select (BatchTopK: one row of n*m, k = n*k_sample): a radix select over the whole range with
-//   global histograms and no readback (topk_hist, topk_collect, topk_pick: three digits, the last one over
-//   the candidates collected on the way when they fit), then a deterministic emit (topk_count, scan_u32,
-//   topk_emit). The range is processed in binding-sized windows.
+// - range select (BatchTopK: one row of n*m, k = n*k_sample): where k is small next to n, the one-pass
+//   sampled bracket (sampled_select.ts); behind it, as its exact fallback and for the other ranges, a radix
+//   select over the whole range with global histograms and no readback (topk_hist, topk_collect, topk_pick:
+//   three digits, the last one over the candidates collected on the way when they fit), then a deterministic
+//   emit (topk_count, scan_u32, topk_emit). The fallback's kernels are recorded after the sampled path's and
+//   return at once when it succeeded (a flag on the device: no readback). Ranges go in binding-sized windows.
 // - per-row select (TopK, AuxK): one workgroup per row does the radix select and the emit (topk_rows).
 import type { GpuBinding, GpuContext, GpuStorage } from './context.js';
 import { exactWindow, head, Params, unitFits, windows, type Window } from './chunk.js';
+import { GatedContext } from './gate.js';
+import { sampledPlan, sampledSelect } from './sampled_select.js';
 
 const WG = 128;
 /** Elements per invocation in a count/emit tile: 4096-element tiles, ~24.6k tiles at 4096 x 24576. */
@@ -60,8 +64,21 @@ function rangeSelect(
   outFirst: number,
 ): void {
   const state = ctx.scratch(16);
-  findCut(ctx, state, x, first, n, k);
-  emit(ctx, out, state, x, first, n, k, outFirst);
+  // state[3] = 0: the radix select runs, unless the sampled path (which sets it) settles the select first.
+  ctx.clear(state, 8, 8);
+  const plan = sampledPlan(ctx, n, k);
+  if (!plan) {
+    findCut(ctx, state, x, first, n, k);
+    emit(ctx, out, state, x, first, n, k, outFirst);
+    ctx.release(state);
+    return;
+  }
+  // The exact fallback, planned first and recorded after the sampled path behind a gate on state[3].
+  const fallback = new GatedContext(ctx);
+  findCut(fallback, state, x, first, n, k);
+  emit(fallback, out, state, x, first, n, k, outFirst);
+  sampledSelect(ctx, plan, out, x, first, n, k, outFirst, state);
+  fallback.commit(state, 3);
   ctx.release(state);
 }
 
