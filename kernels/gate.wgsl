@@ -1,5 +1,6 @@
 // Indirect dispatch arguments for work that a device-side flag may cancel (gate.ts): args[base + i] gets the
-// planned workgroup counts grids[i] when flag[flagIndex] == 0, and (0, 0, 0) when it is set, so the gated
+// planned workgroup counts grids[i] when flag[flagIndex] == 0 (runWhenSet = 0; with runWhenSet = 1, when it
+// is not 0), and (0, 0, 0) otherwise, so the gated
 // dispatches then launch no workgroup at all (on llvmpipe a workgroup that returns at once still costs tens
 // of microseconds; on a GPU a whole no-op grid still occupies the queue).
 // Bindings: 0 flag (u32, read), 1 args (u32, 3 per dispatch), 2 Params.
@@ -9,7 +10,7 @@ struct Params {
   count: u32,
   base: u32,
   flagIndex: u32,
-  _a: u32,
+  runWhenSet: u32,
   grids: array<vec4<u32>, 256>,
 }
 
@@ -21,7 +22,8 @@ struct Params {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x;
   if (i >= p.count) { return; }
-  let g = select(p.grids[i].xyz, vec3<u32>(0u), flag[p.flagIndex] != 0u);
+  let run = (flag[p.flagIndex] != 0u) == (p.runWhenSet == 1u);
+  let g = select(vec3<u32>(0u), p.grids[i].xyz, run);
   let at = 3u * (p.base + i);
   args[at] = g.x;
   args[at + 1u] = g.y;

@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { suite } from 'uvu';
 import type { Backend, Storage } from '../../src/backend/backend.js';
 import { withBindingLimit } from '../../src/backend/webgpu/webgpu.js';
+import { ROW_BOUND } from '../../src/backend/webgpu/select.js';
 import type { GpuContext } from '../../src/backend/webgpu/context.js';
 import { SAMPLED, type SampledKnobs } from '../../src/backend/webgpu/sampled_select.js';
 import * as assert from 'uvu/assert';
@@ -85,6 +86,33 @@ s('topk per row: random shapes, value styles and k (1..cols) give the CPU indice
     }),
     { numRuns: 80 },
   );
+});
+
+s('topk per row, group-maxima bound (k <= 128): with a list cap that sends some rows to the radix fallback', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 2, max: 30 }), fc.integer({ min: 1, max: 3000 }), kFrac, fc.integer({ min: 1, max: 300 }), seed, topkStyle,
+      async (rows, cols, f, cap, sd, st) => {
+        const k = Math.min(cols, 128, 1 + Math.floor(f * f * 128));
+        const saved = ROW_BOUND.cap;
+        ROW_BOUND.cap = cap;
+        try {
+          await topkAgrees(topkValues(new Rng(sd), rows * cols, st), rows, cols, k, `bound rows ${rows}x${cols} k=${k} cap=${cap} ${st}`);
+        } finally {
+          ROW_BOUND.cap = saved;
+        }
+      }),
+    { numRuns: 60 },
+  );
+});
+
+s('topk per row, group-maxima bound: rows of ties, rows with fewer positives than k, k = 128 = WG', async () => {
+  const rng = new Rng(23);
+  const rows = 12, cols = 5000;
+  const x = topkValues(rng, rows * cols, 'relu');
+  for (let c = 0; c < cols; c++) x[3 * cols + c] = c % 100 === 0 ? 1 + c : 0; // row 3: 50 positives
+  x.fill(2, 5 * cols, 6 * cols); // row 5: all tied
+  for (const k of [1, 32, 64, 128]) await topkAgrees(x, rows, cols, k, `mixed rows k=${k}`);
+  await topkAgrees(topkValues(rng, 20 * 100, 'ints'), 20, 100, 100, 'k = cols = 100');
 });
 
 s('topk per row: k = 1, k = cols, wide rows (several sweep tiles) and ties at the cut', async () => {

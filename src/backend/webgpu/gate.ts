@@ -77,15 +77,16 @@ export class GatedContext implements GpuContext {
   }
 
   /**
-   * Record the work on the real context: it runs when flag[index] == 0 (a u32 that earlier recorded work
-   * sets), and launches nothing when it is not (clears and copies still run; they are cheap).
+   * Record the work on the real context: with runWhen 'zero' it runs when flag[index] == 0 (a u32 that
+   * earlier recorded work sets) and launches nothing otherwise; with 'nonzero' the other way round. Clears
+   * and copies always run (they are cheap).
    */
-  commit(flag: GPUBuffer, index: number): void {
+  commit(flag: GPUBuffer, index: number, runWhen: 'zero' | 'nonzero' = 'zero'): void {
     const grids = this.ops.flatMap((o) => (o.kind === 'dispatch' ? [o.grid] : []));
     const args = grids.length > 0 ? this.ctx.indirectScratch(Math.ceil((grids.length * 12) / 16) * 16) : null;
     for (let base = 0; base < grids.length; base += GRIDS_PER_GATE) {
       const part = grids.slice(base, base + GRIDS_PER_GATE);
-      const p = new Params().u32(part.length, base, index, 0);
+      const p = new Params().u32(part.length, base, index, runWhen === 'zero' ? 0 : 1);
       // The uniform struct holds GRIDS_PER_GATE entries: pad the unused ones.
       for (let j = 0; j < GRIDS_PER_GATE; j++) p.u32(...(part[j] ?? [0, 0, 0]), 0);
       this.ctx.dispatch('gate', { WG: 64 }, [flag, args!], p.bytes, [Math.ceil(part.length / 64)]);

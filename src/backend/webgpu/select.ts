@@ -6,7 +6,9 @@
 //   three digits, the last one over the candidates collected on the way when they fit), then a deterministic
 //   emit (topk_count, scan_u32, topk_emit). The fallback's kernels are recorded after the sampled path's and
 //   return at once when it succeeded (a flag on the device: no readback). Ranges go in binding-sized windows.
-// - per-row select (TopK, AuxK): one workgroup per row does the radix select and the emit (topk_rows).
+// - per-row select (TopK, AuxK): one workgroup per row; for k <= 128 a bound from the row's group maxima and
+//   an exact rank over the few entries above it (topk_rows_bound), else (and for the rows it cannot settle)
+//   a radix select and emit per row (topk_rows).
 import type { GpuBinding, GpuContext, GpuStorage } from './context.js';
 import { exactWindow, head, Params, unitFits, windows, type Window } from './chunk.js';
 import { GatedContext } from './gate.js';
@@ -171,16 +173,45 @@ function fitItems(ctx: GpuContext, want: number): number {
   return items;
 }
 
-/** Per-row top-k, one workgroup per row, rows in binding-sized windows of x and out. */
+/** Per-row select knobs: specs lower `cap` to force the radix fallback of topk_rows_bound. */
+export const ROW_BOUND = { enabled: true, cap: 1024 };
+
+/**
+ * Per-row top-k, one workgroup per row, rows in binding-sized windows of x and out: topk_rows_bound where
+ * k <= WG, with topk_rows (the radix select per row) behind it for the rows it could not settle, gated on
+ * their count so that it launches nothing when there are none; topk_rows alone for larger k.
+ */
 function rowsSelect(ctx: GpuContext, out: GpuStorage, x: GpuStorage, rows: number, cols: number, k: number): void {
   const align = ctx.limits.minStorageBufferOffsetAlignment;
   const outRowsFit = Math.floor((ctx.maxBindingBytes - align + 4) / (k * 4));
-  for (const w of windows(ctx, x.buffer, 0, rows * cols, cols, outRowsFit)) {
+  const wins = windows(ctx, x.buffer, 0, rows * cols, cols, outRowsFit).map((w) => {
     const row0 = w.first / cols;
     const n = w.count / cols;
-    const o = exactWindow(ctx, out.buffer, row0 * k, n * k);
-    const g = ctx.grid(n);
-    const params = new Params().u32(cols, k, n, w.shift, o.shift, row0, g[0]).bytes;
-    ctx.dispatch('topk_rows', { WG, ITEMS: ROW_ITEMS }, [w.binding, o.binding], params, g);
+    return { w, row0, n, o: exactWindow(ctx, out.buffer, row0 * k, n * k), g: ctx.grid(n) };
+  });
+  const badBytes = Math.ceil(((rows + 1) * 4) / 16) * 16;
+  const bounded = ROW_BOUND.enabled && k <= WG && badBytes <= ctx.maxBindingBytes;
+  const bad = ctx.scratch(bounded ? badBytes : 16);
+  const badBinding = head(bad, bounded ? badBytes : 16);
+  const radix = (c: GpuContext, gated: number) => {
+    for (const { w, row0, n, o, g } of wins) {
+      const params = new Params().u32(cols, k, n, w.shift, o.shift, row0, g[0], gated).bytes;
+      c.dispatch('topk_rows', { WG, ITEMS: ROW_ITEMS }, [w.binding, o.binding, badBinding], params, g);
+    }
+  };
+  if (!bounded) {
+    radix(ctx, 0);
+    ctx.release(bad);
+    return;
   }
+  ctx.clear(bad, 0, badBytes);
+  const cap = Math.min(ROW_BOUND.cap, 1024);
+  for (const { w, row0, n, o, g } of wins) {
+    const params = new Params().u32(cols, k, n, w.shift, o.shift, row0, g[0], cap, rows).bytes;
+    ctx.dispatch('topk_rows_bound', { WG }, [w.binding, o.binding, badBinding], params, g);
+  }
+  const fallback = new GatedContext(ctx);
+  radix(fallback, 1);
+  fallback.commit(bad, rows, 'nonzero');
+  ctx.release(bad);
 }
