@@ -114,8 +114,13 @@ export class WebGpuBackend implements Backend {
   matmul(out: Storage, a: Storage, b: Storage, m: number, k: number, n: number, transA: boolean, transB: boolean, epi?: MatmulEpilogue): void {
     const [o, av, bv] = this.args.matmul(out, a, b, m, k, n);
     const [bias, relu] = this.args.matmulEpilogue(out, a, b, m, n, epi);
+    if (k > 0) {
+      // Bias and relu fused into the product's store (lib/matmul_io.wgsl): one pass writes both outputs.
+      matmulGpu(this.ctx, this.tuning.matmul, o, av, bv, m, k, n, transA, transB, { bias: bias ?? null, relu: relu ?? null });
+      return;
+    }
+    // K = 0: the product is a clear; the epilogue runs as the separate kernels it is defined by.
     matmulGpu(this.ctx, this.tuning.matmul, o, av, bv, m, k, n, transA, transB);
-    // Not fused here yet: the epilogue runs as the separate kernels it is defined by.
     if (bias) binaryGpu(this.ctx, 'add', o, o, 'full', bias, 'row', m, n);
     if (relu) unaryGpu(this.ctx, 'relu', relu, o);
   }
