@@ -15,11 +15,9 @@ const MAP_MODE_READ = 0x1;
 const MAX_DISPATCHES = 256;
 const UNIFORM_ARENA_BYTES = 256 * 1024;
 
-/** A command captured for profiling; kernel '' marks bookkeeping that takes no device time. */
-export interface CapturedCommand {
-  kernel: string;
-  run: () => void;
-}
+import type { CapturedCommand } from '../backend.js';
+
+export type { CapturedCommand } from '../backend.js';
 
 interface Indirect {
   args: GPUBuffer;
@@ -43,8 +41,20 @@ export class Recorder {
   private causesSeen = 0;
   private lastKernel = '(none)';
   private destroyed = false;
-  /** Counters for specs and benchmarks. */
+  /** Counters for specs and benchmarks (physical: every submit, the profiler's timing submits included). */
   readonly stats = { submits: 0, dispatches: 0 };
+  /**
+   * The work's own activity (Backend.counters): submits counted per batch of work, so a profiler that
+   * replays each kernel in its own submission (flush(true)) leaves them as the plain run has them.
+   */
+  readonly counters = { dispatches: 0, submits: 0, readbacks: 0, readbackBytes: 0, uploadBytes: 0 };
+  /** Work recorded since the last counted submit, and dispatches in it. */
+  private batchOpen = false;
+  private batchDispatches = 0;
+  /** readLater copies waiting for their batch to be submitted. */
+  private laterReads: { staging: GPUBuffer; span: number; skip: number; size: number; resolve: (b: ArrayBuffer) => void; reject: (e: Error) => void }[] = [];
+  /** Profiling with timestamp-query: the next compute pass writes its begin/end times here. */
+  passTimestamps: GPUComputePassTimestampWrites | null = null;
   /**
    * Profiling (backend/profile.ts): while set, dispatches, clears, copies and scratch releases are captured
    * here, in order, instead of being recorded, so the profiler can run them one at a time with a sync after each.
@@ -126,8 +136,33 @@ export class Recorder {
   }
 
   private computePass(): GPUComputePassEncoder {
-    this.pass ??= this.enc().beginComputePass({ label: 'batchtopk' });
+    if (!this.pass) {
+      const ts = this.passTimestamps;
+      this.pass = this.enc().beginComputePass(ts ? { label: 'batchtopk', timestampWrites: ts } : { label: 'batchtopk' });
+    }
     return this.pass;
+  }
+
+  /** Work was recorded (a dispatch counts towards the batch limit). */
+  private noteWork(dispatch: boolean): void {
+    this.batchOpen = true;
+    if (!dispatch) return;
+    this.counters.dispatches++;
+    if (++this.batchDispatches >= MAX_DISPATCHES) this.endBatch();
+  }
+
+  private endBatch(): void {
+    if (!this.batchOpen) return;
+    this.counters.submits++;
+    this.batchOpen = false;
+    this.batchDispatches = 0;
+  }
+
+  /** Record resolving a timestamp query set into `dst` (QUERY_RESOLVE usage) and copying it to `staging`. */
+  resolveTimestamps(querySet: GPUQuerySet, count: number, dst: GPUBuffer, staging: GPUBuffer): void {
+    this.endPass();
+    this.enc().resolveQuerySet(querySet, 0, count, dst, 0);
+    this.enc().copyBufferToBuffer(dst, 0, staging, 0, count * 8);
   }
 
   private endPass(): void {
@@ -224,6 +259,7 @@ export class Recorder {
     }
     const group = this.device.createBindGroup({ layout: p.layout, entries, label: kernel });
     const pass = this.computePass();
+    this.noteWork(true);
     pass.setPipeline(p.pipeline);
     pass.setBindGroup(0, group);
     if (indirect) pass.dispatchWorkgroupsIndirect(indirect.args, indirect.offset);
@@ -240,6 +276,7 @@ export class Recorder {
       return;
     }
     this.endPass();
+    this.noteWork(false);
     this.enc().clearBuffer(buf, offset, size ?? buf.size - offset);
   }
 
@@ -251,6 +288,7 @@ export class Recorder {
       return;
     }
     this.endPass();
+    this.noteWork(false);
     this.enc().copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
   }
 
@@ -259,7 +297,9 @@ export class Recorder {
     return this.encoder !== null;
   }
 
-  flush(): void {
+  /** Submit what is recorded. `timing`: a profiler's per-kernel submit, not counted as one of the work's. */
+  flush(timing = false): void {
+    if (!timing) this.endBatch();
     if (!this.encoder) return;
     this.endPass();
     if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.uniformBuf, 0, this.arena, 0, this.arenaUsed);
@@ -269,17 +309,48 @@ export class Recorder {
     this.arenaUsed = 0;
     this.dispatches = 0;
     this.pool.trim();
+    // readLater copies are in what was just submitted: map them now (resolved by Dawn's event polling).
+    const later = this.laterReads;
+    this.laterReads = [];
+    for (const r of later) {
+      r.staging.mapAsync(MAP_MODE_READ, 0, r.span).then(
+        () => {
+          const out = r.staging.getMappedRange(0, r.span).slice(r.skip, r.skip + r.size);
+          r.staging.unmap();
+          this.pool.release(r.staging);
+          r.resolve(out);
+        },
+        (err: Error) => r.reject(new Error(`WebGPU readLater failed: ${err.message}`)),
+      );
+    }
   }
 
   /** Copy host bytes into a buffer, after everything recorded so far (queue writes jump ahead of the encoder). */
   write(buf: GPUBuffer, offset: number, data: ArrayBufferView): void {
     this.check();
     this.flush();
+    this.counters.uploadBytes += data.byteLength;
     this.device.queue.writeBuffer(buf, offset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** A copy of the bytes as recorded so far, mapped after the next submit (no flush, no host wait). */
+  readLater(buf: GPUBuffer, offset: number, size: number): Promise<ArrayBuffer> {
+    this.check();
+    if (size === 0) return Promise.resolve(new ArrayBuffer(0));
+    const start = Math.floor(offset / 4) * 4;
+    const span = Math.ceil((offset + size) / 4) * 4 - start;
+    const staging = this.pool.acquire(span, READBACK_USAGE, 'batchtopk-readlater');
+    this.endPass();
+    this.noteWork(false);
+    this.enc().copyBufferToBuffer(buf, start, staging, 0, span);
+    this.counters.readbackBytes += size;
+    return new Promise((resolve, reject) => this.laterReads.push({ staging, span, skip: offset - start, size, resolve, reject }));
   }
 
   async readBytes(buf: GPUBuffer, offset: number, size: number): Promise<ArrayBuffer> {
     this.check();
+    this.counters.readbacks++;
+    this.counters.readbackBytes += size;
     if (size === 0) {
       await this.settle();
       return new ArrayBuffer(0);
@@ -288,6 +359,7 @@ export class Recorder {
     const span = Math.ceil((offset + size) / 4) * 4 - start;
     const staging = this.pool.acquire(span, READBACK_USAGE, 'batchtopk-readback');
     this.endPass();
+    this.noteWork(false);
     this.enc().copyBufferToBuffer(buf, start, staging, 0, span);
     this.flush();
     try {
@@ -305,6 +377,7 @@ export class Recorder {
 
   async sync(): Promise<void> {
     this.check();
+    this.counters.readbacks++;
     this.flush();
     await this.device.queue.onSubmittedWorkDone();
     await this.settle();
