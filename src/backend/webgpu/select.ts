@@ -174,7 +174,7 @@ function fitItems(ctx: GpuContext, want: number): number {
 }
 
 /** Per-row select knobs: specs lower `cap` to force the radix fallback of topk_rows_bound. */
-export const ROW_BOUND = { enabled: true, cap: 1024 };
+export const ROW_BOUND = { enabled: true, cap: 1024, rowsPerGroup: 1, vec4: true };
 
 /**
  * Per-row top-k, one workgroup per row, rows in binding-sized windows of x and out: topk_rows_bound where
@@ -206,10 +206,16 @@ function rowsSelect(ctx: GpuContext, out: GpuStorage, x: GpuStorage, rows: numbe
   }
   ctx.clear(bad, 0, badBytes);
   const cap = Math.min(ROW_BOUND.cap, 1024);
-  for (const { w, row0, n, o, g } of wins) {
+  // vec4 loads where every row starts on a whole vec4 (windows start on rows, at 16-byte aligned offsets).
+  const v4 = ROW_BOUND.vec4 && cols % 4 === 0 && wins.every(({ w }) => w.shift % 4 === 0);
+  const spare = v4 ? null : ctx.scratch(16);
+  for (const { w, row0, n, o } of wins) {
+    const g = ctx.grid(Math.ceil(n / ROW_BOUND.rowsPerGroup));
     const params = new Params().u32(cols, k, n, w.shift, o.shift, row0, g[0], cap, rows).bytes;
-    ctx.dispatch('topk_rows_bound', { WG }, [w.binding, o.binding, badBinding], params, g);
+    const x4 = v4 ? w.binding : head(spare!, 16);
+    ctx.dispatch('topk_rows_bound', { WG, RPW: ROW_BOUND.rowsPerGroup, V4: v4 ? 1 : 0 }, [w.binding, o.binding, badBinding, x4], params, g);
   }
+  if (spare) ctx.release(spare);
   const fallback = new GatedContext(ctx);
   radix(fallback, 1);
   fallback.commit(bad, rows, 'nonzero');
