@@ -178,6 +178,27 @@ s('matmul epilogue fused in the store: the bits of the separate add and relu, K 
   }
 });
 
+s('readLater: a snapshot at its point in the recorded work, delivered after a later submit, with no host wait', async () => {
+  const g = await gpu();
+  if (!g) return;
+  await g.sync();
+  const t = g.alloc(1000, 'f32');
+  g.fill(t, 1.5);
+  const before = g.counters();
+  const snap = g.readLater(t);
+  g.fill(t, -2); // overwritten right after: the snapshot keeps 1.5
+  const idx = g.alloc(4, 'i32');
+  g.topk(idx, t, 1, 1000, 4);
+  const mid = g.counters();
+  assert.is(mid.readbacks - before.readbacks, 0, 'no host wait');
+  assert.is(mid.readbackBytes - before.readbackBytes, 4000);
+  await g.sync(); // a submit: the snapshot is mapped after it
+  assert.equal(Array.from((await snap) as Float32Array), new Array(1000).fill(1.5));
+  assert.equal(Array.from((await g.read(t)) as Float32Array).slice(0, 3), [-2, -2, -2]);
+  g.free(t);
+  g.free(idx);
+});
+
 s('reduce_rows shapes of both tunings (16 x 128 and 128 x 16) agree with the CPU', async () => {
   const g = await gpu();
   if (!g) return;
