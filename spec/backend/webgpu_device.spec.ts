@@ -193,6 +193,7 @@ s('readLater: a snapshot at its point in the recorded work, delivered after a la
   assert.is(mid.readbacks - before.readbacks, 0, 'no host wait');
   assert.is(mid.readbackBytes - before.readbackBytes, 4000);
   await g.sync(); // a submit: the snapshot is mapped after it
+  assert.is(g.counters().readbacks - mid.readbacks, 1, 'sync() is a host wait');
   assert.equal(Array.from((await snap) as Float32Array), new Array(1000).fill(1.5));
   assert.equal(Array.from((await g.read(t)) as Float32Array).slice(0, 3), [-2, -2, -2]);
   g.free(t);
