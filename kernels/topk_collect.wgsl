@@ -3,7 +3,7 @@
 // passes only histogram them), so the last pass reads the candidates instead of all of x. state[2] counts
 // the matches (cleared by the host first); when they exceed `cap` nothing is kept and the last pass falls
 // back to x (topk_hist modes 1 and 2).
-// Bindings: 0 x window (f32, read), 1 state [prefix, kRem, found] (atomic u32), 2 hist [2048] (atomic u32),
+// Bindings: 0 x window (f32, read), 1 state [prefix, kRem, found, skip] (atomic u32), 2 hist [2048] (atomic u32),
 // 3 cand (f32, cap), 4 Params.
 override WG: u32 = 128;
 override ITEMS: u32 = 32;
@@ -30,6 +30,7 @@ struct Params {
 @group(0) @binding(4) var<uniform> p: Params;
 
 var<workgroup> local: array<atomic<u32>, 2048>;
+var<workgroup> skip: u32;
 
 //#include "lib/topk_key.wgsl"
 
@@ -37,6 +38,9 @@ var<workgroup> local: array<atomic<u32>, 2048>;
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let tile = wg.x + wg.y * p.nx;
   if (tile >= p.tiles) { return; }
+  // state[3] = 1: the sampled path settled the select (topk_check); read once, uniformly.
+  if (lid == 0u) { skip = atomicLoad(&state[3]); }
+  if (workgroupUniformLoad(&skip) != 0u) { return; }
   let prefix = atomicLoad(&state[0]) & p.mask;
   let digitMask = (1u << p.bits) - 1u;
   let base = tile * WG * ITEMS;

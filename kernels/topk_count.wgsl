@@ -4,7 +4,7 @@
 // thr receives per chunk [counts before it in the tile, its own counts], both packed as gt << 16 | eq;
 // counts receives per tile two arrays of tiles+1 u32, gt at [0, tiles] and eq at [tiles+1, 2*tiles+1],
 // which scan_u32 turns into per-tile offsets for topk_emit.
-// Bindings: 0 x window (f32, read), 1 state (read), 2 counts (u32), 3 thr window (u32), 4 Params.
+// Bindings: 0 x window (f32, read), 1 state (read; state[3] = 1: settled elsewhere, return at once), 2 counts (u32), 3 thr window (u32), 4 Params.
 override WG: u32 = 128;
 override ITEMS: u32 = 32;
 
@@ -32,7 +32,7 @@ struct Params {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let tile = wg.x + wg.y * p.nx;
-  if (tile >= p.tiles) { return; }
+  if (tile >= p.tiles || state[3] != 0u) { return; }
   let cut = state[0];
   let b = tile * WG * ITEMS + lid * ITEMS;
   let e = min(b + ITEMS, p.n);

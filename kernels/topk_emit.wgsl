@@ -41,7 +41,7 @@ fn put(slot: u32, idx: u32) {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let tile = wg.x + wg.y * p.nx;
-  if (tile >= p.tiles) { return; }
+  if (tile >= p.tiles || state[3] != 0u) { return; }
   let cut = state[0];
   let r = state[1];
   let t = p.thrShift + (tile * WG + lid) * 2u;

@@ -4,7 +4,8 @@
 // bins into the global histogram with atomicAdd.
 // Keys are order-preserving u32s of the f32 values, -0 canonicalised to +0 (as `topkRows` in
 // src/backend/cpu/select.ts).
-// Bindings: 0 x window or candidates (f32, read), 1 state [prefix, kRem, candidates] (read),
+// Bindings: 0 x window or candidates (f32, read), 1 state [prefix, kRem, candidates, skip] (read; skip = 1:
+// return at once, the sampled path settled the select),
 // 2 hist [2048] (atomic u32), 3 Params.
 override WG: u32 = 128;
 override ITEMS: u32 = 32;
@@ -38,6 +39,8 @@ var<workgroup> local: array<atomic<u32>, 2048>;
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let tile = wg.x + wg.y * p.nx;
   let found = state[2];
+  // The select this pass belongs to was settled by another path (topk_check).
+  if (state[3] != 0u) { return; }
   if ((p.mode == 1u && found > p.cap) || (p.mode == 2u && found <= p.cap)) { return; }
   let n = select(p.n, found, p.mode == 1u);
   let base = tile * WG * ITEMS;

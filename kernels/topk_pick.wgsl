@@ -2,7 +2,8 @@
 // finds the digit bucket holding the kRem-th largest key, appends that digit to the prefix and subtracts
 // the counts of the larger buckets from kRem. After the last digit, state = [T, r]: the exact cut key and
 // how many keys equal to T must be kept. Zeroes the histogram for the next pass.
-// Bindings: 0 hist [2048] (u32, read_write), 1 state [prefix, kRem] (read_write), 2 Params.
+// Bindings: 0 hist [2048] (u32, read_write), 1 state [prefix, kRem, found, skip] (read_write; skip = 1: return
+// at once, leaving the histogram as it is), 2 Params.
 override WG: u32 = 128;
 
 struct Params {
@@ -18,8 +19,13 @@ struct Params {
 
 //#include "lib/scan.wgsl"
 
+var<workgroup> skip: u32;
+
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32) {
+  // state[3] = 1: another path settled the select (topk_check); read once, uniformly.
+  if (lid == 0u) { skip = state[3]; }
+  if (workgroupUniformLoad(&skip) != 0u) { return; }
   let prefix = select(state[0], 0u, p.first == 1u);
   let kRem = select(state[1], p.k, p.first == 1u);
   // One invocation rewrites state below: every read of it must happen first.

@@ -3,7 +3,9 @@
 // T and the number r of elements equal to T to keep; a sweep in tiles then writes, in ascending column
 // order, the columns above T and the first r equal to T. Must match `topkRows` in src/backend/cpu/select.ts
 // exactly (value descending, column ascending; -0 and +0 tie).
-// Bindings: 0 x window (f32, read), 1 out window (i32, rows*k flat indices), 2 Params.
+// Also the fallback of topk_rows_bound: with `gated` = 1 only the rows it marked in `bad` are selected.
+// Bindings: 0 x window (f32, read), 1 out window (i32, rows*k flat indices), 2 bad (u32, read, global row
+// index; read only when gated), 3 Params.
 override WG: u32 = 128;
 override ITEMS: u32 = 16; // contiguous columns per invocation in a sweep tile (WG*ITEMS < 65536)
 
@@ -15,12 +17,13 @@ struct Params {
   outShift: u32, // index in `out` of the window's first output slot
   rowBase: u32,  // global index of the window's first row
   nx: u32,
-  _a: u32,
+  gated: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<i32>;
-@group(0) @binding(2) var<uniform> p: Params;
+@group(0) @binding(2) var<storage, read> bad: array<u32>;
+@group(0) @binding(3) var<uniform> p: Params;
 
 var<workgroup> hist: array<atomic<u32>, 2048>;
 var<workgroup> cut: vec2<u32>;
@@ -33,6 +36,7 @@ var<workgroup> cut: vec2<u32>;
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let row = wg.x + wg.y * p.nx;
   if (row >= p.rows) { return; }
+  if (p.gated == 1u && bad[p.rowBase + row] == 0u) { return; }
   let xb = p.xShift + row * p.cols;
   var prefix = 0u;
   var kRem = p.k;

@@ -4,7 +4,11 @@
 // cores, and one read of the matrix (a sum) on each side as the floor. Medians of 3 runs after a warm-up;
 // WebGPU runs end with sync(). Ours are checked against each other (same indices) before timing.
 // Run: `npx tsx bench/peer/select_speed.ts` (B 4096, M 24576: ~2 GB, minutes) or `-- --short` (B 1024, M 4096).
+// Options (bench/gpu/run.sh): --backends cpu,cpu-fast,webgpu (default all three), --torch-device cuda (torch
+// on the GPU, each timing closed by torch.cuda.synchronize(); default cpu), --json FILE (the figures as JSON).
+// Which WebGPU kernels ran: the batch select reports its path (sampled bracket or radix fallback).
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { PYTHON, torchBlas, torchEnv } from './torch_env.js';
 import * as os from 'node:os';
 import type { Backend, Storage } from '../../src/backend/backend.js';
@@ -14,23 +18,35 @@ import { backendLabel } from '../../src/backend/open.js';
 import { createWebGpuBackend } from '../../src/backend/webgpu/webgpu.js';
 import { Rng } from '../../src/rng.js';
 
-const short = process.argv.includes('--short');
+const argv = process.argv.slice(2);
+const opt = (name: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const short = argv.includes('--short');
+const wanted = (opt('backends') ?? 'cpu,cpu-fast,webgpu').split(',');
+const torchDevice = opt('torch-device') ?? 'cpu';
+const jsonFile = opt('json');
+if (!['cpu', 'cuda'].includes(torchDevice)) throw new Error(`--torch-device: cpu or cuda, got ${torchDevice}`);
 const [B, M, K] = short ? [1024, 4096, 32] : [4096, 24576, 32];
 const n = B * M;
 
 const TORCH = `
 import sys, time, json, torch
-B, M, K = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+B, M, K, dev = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 torch.set_num_threads(${os.availableParallelism()})
-x = torch.relu(torch.randn(B, M))
+x = torch.relu(torch.randn(B, M)).to(dev)
+sync = torch.cuda.synchronize if dev == 'cuda' else (lambda: None)
 def med(f):
     f()
+    sync()
     ts = []
     for _ in range(3):
-        t = time.perf_counter(); f(); ts.append(time.perf_counter() - t)
+        t = time.perf_counter(); f(); sync(); ts.append(time.perf_counter() - t)
     return sorted(ts)[1] * 1000
 print(json.dumps({
   'torch': torch.__version__,
+  'device': torch.cuda.get_device_name(0) if dev == 'cuda' else 'cpu',
   'batch_ms': med(lambda: torch.topk(x.flatten(), B * K, sorted=False)),
   'rows_ms': med(lambda: torch.topk(x, K, dim=-1, sorted=False)),
   'read_ms': med(lambda: x.sum()),
@@ -53,7 +69,12 @@ async function med(be: Backend, f: () => void): Promise<number> {
 const x = new Rng(7).fillNormal(new Float32Array(n)).map((v) => (v > 0 ? v : 0));
 const ours: Record<string, { batch: number; rows: number; read: number }> = {};
 const picks: Int32Array[] = [];
-for (const make of [async () => new CpuBackend() as Backend, async () => new FastCpuBackend() as Backend, () => createWebGpuBackend({})]) {
+const makers: [string, () => Promise<Backend>][] = [
+  ['cpu', async () => new CpuBackend()],
+  ['cpu-fast', async () => new FastCpuBackend()],
+  ['webgpu', () => createWebGpuBackend({})],
+];
+for (const [, make] of makers.filter(([name]) => wanted.includes(name))) {
   let be: Backend;
   try {
     be = await make();
@@ -78,12 +99,19 @@ for (const make of [async () => new CpuBackend() as Backend, async () => new Fas
   }
 }
 for (let j = 2; j < picks.length; j++) {
+  // (each backend added a batch and a per-row pick: all must equal the first backend's)
   if (picks[j]!.some((v, i) => v !== picks[j % 2]![i])) throw new Error('the backends selected different indices');
 }
-const r = spawnSync(PYTHON, ['-c', TORCH, `${B}`, `${M}`, `${K}`], { encoding: 'utf8', env: torchEnv() });
+// bench/gpu/run.sh names the interpreter that has torch (with CUDA) on a lent machine.
+const python = process.env['BATCHTOPK_PYTHON'] ?? PYTHON;
+const r = spawnSync(python, ['-c', TORCH, `${B}`, `${M}`, `${K}`, torchDevice], { encoding: 'utf8', env: torchEnv() });
 if (r.status !== 0) throw new Error(`torch failed: ${r.stderr}`);
-const t = JSON.parse(r.stdout.trim().split('\n').pop()!) as { torch: string; batch_ms: number; rows_ms: number; read_ms: number };
-const blas = torchBlas();
+const t = JSON.parse(r.stdout.trim().split('\n').pop()!) as { torch: string; device: string; batch_ms: number; rows_ms: number; read_ms: number };
+const blas = torchDevice === 'cuda' ? { torch: t.torch, blas: t.device } : torchBlas();
+if (jsonFile) {
+  const ratios = Object.fromEntries(Object.entries(ours).map(([k, o]) => [k, { batch: t.batch_ms / o.batch, rows: t.rows_ms / o.rows, read: t.read_ms / o.read }]));
+  writeFileSync(jsonFile, JSON.stringify({ B, M, K, torch: t, ours, torchOverOurs: ratios, when: new Date().toISOString() }, null, 1) + '\n');
+}
 console.log(`# top-k selection, B=${B} M=${M} k=${K} per row (BatchTopK k = ${B * K}); torch ${t.torch} on ${blas.blas} with ${os.availableParallelism()} threads; ${new Date().toISOString()}`);
 console.log('| case | torch ms | ' + Object.keys(ours).map((k) => `ours ${k} ms | torch/ours`).join(' | ') + ' |');
 console.log('|---|---|' + Object.keys(ours).map(() => '---|---|').join('') );

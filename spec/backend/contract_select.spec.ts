@@ -10,6 +10,10 @@ import fc from 'fast-check';
 import { suite } from 'uvu';
 import type { Backend, Storage } from '../../src/backend/backend.js';
 import { withBindingLimit } from '../../src/backend/webgpu/webgpu.js';
+import { ROW_BOUND } from '../../src/backend/webgpu/select.js';
+import type { GpuContext } from '../../src/backend/webgpu/context.js';
+import { SAMPLED, type SampledKnobs } from '../../src/backend/webgpu/sampled_select.js';
+import * as assert from 'uvu/assert';
 import { Rng } from '../../src/rng.js';
 import { cpu } from '../helpers/backends.js';
 import { assertClose, assertSame, seed, U32, values, type Style } from './cpu_util.js';
@@ -84,6 +88,33 @@ s('topk per row: random shapes, value styles and k (1..cols) give the CPU indice
   );
 });
 
+s('topk per row, group-maxima bound (k <= 128): with a list cap that sends some rows to the radix fallback', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 2, max: 30 }), fc.integer({ min: 1, max: 3000 }), kFrac, fc.integer({ min: 1, max: 300 }), seed, topkStyle,
+      async (rows, cols, f, cap, sd, st) => {
+        const k = Math.min(cols, 128, 1 + Math.floor(f * f * 128));
+        const saved = ROW_BOUND.cap;
+        ROW_BOUND.cap = cap;
+        try {
+          await topkAgrees(topkValues(new Rng(sd), rows * cols, st), rows, cols, k, `bound rows ${rows}x${cols} k=${k} cap=${cap} ${st}`);
+        } finally {
+          ROW_BOUND.cap = saved;
+        }
+      }),
+    { numRuns: 60 },
+  );
+});
+
+s('topk per row, group-maxima bound: rows of ties, rows with fewer positives than k, k = 128 = WG', async () => {
+  const rng = new Rng(23);
+  const rows = 12, cols = 5000;
+  const x = topkValues(rng, rows * cols, 'relu');
+  for (let c = 0; c < cols; c++) x[3 * cols + c] = c % 100 === 0 ? 1 + c : 0; // row 3: 50 positives
+  x.fill(2, 5 * cols, 6 * cols); // row 5: all tied
+  for (const k of [1, 32, 64, 128]) await topkAgrees(x, rows, cols, k, `mixed rows k=${k}`);
+  await topkAgrees(topkValues(rng, 20 * 100, 'ints'), 20, 100, 100, 'k = cols = 100');
+});
+
 s('topk per row: k = 1, k = cols, wide rows (several sweep tiles) and ties at the cut', async () => {
   const rng = new Rng(7);
   await topkAgrees(topkValues(rng, 5 * 300, 'uniform'), 5, 300, 1, 'k=1');
@@ -124,6 +155,78 @@ s('topk under a 4 KiB binding limit: windows of x and of the output, rows wider 
     await topkAgrees(topkValues(rng, 20 * 300, st), 20, 300, 17, `small-binding row windows ${st}`, small);
     await topkAgrees(topkValues(rng, 3 * 2500, st), 3, 2500, 600, `small-binding rows wide rows ${st}`, small);
   }
+});
+
+/**
+ * Runs `body` with the sampled bracket's knobs lowered so that it applies from 4096 entries (256 samples),
+ * and returns which path each WebGPU range select took: 'sampled' or 'fallback' (read from the probe).
+ */
+async function withSampled(knobs: Partial<SampledKnobs>, body: () => Promise<void>): Promise<string[]> {
+  const saved = { ...SAMPLED };
+  const probes: { ctx: GpuContext; buf: GPUBuffer }[] = [];
+  Object.assign(SAMPLED, { sampleBits: 8, minN: 4096 }, knobs);
+  SAMPLED.probe = (ctx, state) => {
+    const buf = ctx.scratch(32);
+    ctx.copy(state, 0, buf, 0, 32);
+    probes.push({ ctx, buf });
+  };
+  try {
+    await body();
+    const paths: string[] = [];
+    for (const { ctx, buf } of probes) {
+      const st = new Uint32Array(await ctx.readBytes(buf, 0, 32));
+      ctx.release(buf);
+      paths.push(st[3] === 0 ? 'sampled' : 'fallback');
+    }
+    return paths;
+  } finally {
+    Object.assign(SAMPLED, saved);
+  }
+}
+
+s('topk batch, sampled bracket: random lengths, value styles and k <= n/16 give the CPU indices exactly', async () => {
+  if ((await others()).length === 0) return;
+  const seen = new Set<string>();
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 4096, max: 40000 }), kFrac, seed, topkStyle, async (cols, f, sd, st) => {
+      const k = Math.max(1, Math.floor(((f * f) * cols) / 16));
+      const paths = await withSampled({}, () =>
+        topkAgrees(topkValues(new Rng(sd), cols, st), 1, cols, k, `sampled 1x${cols} k=${k} ${st}`));
+      for (const p of paths) seen.add(`${p}`);
+      // Distinct values: the 256-sample bracket at 7 sigmas holds the cut, so the sampled path must have run.
+      if (st === 'uniform' && paths.some((p) => p !== 'sampled')) throw new Error(`uniform 1x${cols} k=${k}: ${paths}`);
+    }),
+    { numRuns: 40 },
+  );
+  // All-equal and all-zero ranges put every entry in the bracket: more than the buffer holds.
+  assert.ok(seen.has('sampled') && seen.has('fallback'), `paths seen: ${[...seen]}`);
+});
+
+s('topk batch, sampled bracket fallbacks: a bracket above the cut, an overflowing buffer, windows', async () => {
+  if ((await others()).length === 0) return;
+  const rng = new Rng(17);
+  for (const st of ['uniform', 'ints', 'relu', 'dense'] as const) {
+    const x = topkValues(rng, 30000, st);
+    // sigmas -30: the bracket's bottom lies above the cut, so fewer than k entries are candidates.
+    const miss = await withSampled({ sigmas: -30 }, () => topkAgrees(x, 1, 30000, 700, `bracket above cut ${st}`));
+    // (With integer ties the top sample's value alone can hold k entries: then the sampled path is exact.)
+    if (st !== 'ints') assert.equal(miss, ['fallback'], `${st}: bracket above the cut`);
+    const over = await withSampled({ capOverride: 700 }, () => topkAgrees(x, 1, 30000, 700, `overflow ${st}`));
+    assert.equal(over, ['fallback'], `${st}: overflow`);
+    const ok = await withSampled({}, () => topkAgrees(x, 1, 30000, 700, `sampled ${st}`));
+    if (st !== 'dense') assert.equal(ok, ['sampled'], `${st}: sampled`);
+  }
+  // Under a 4 KiB binding limit: x, the output and the candidates in windows; samples fit one binding.
+  const small = await smallBinding();
+  for (const st of ['uniform', 'relu', 'ints'] as const) {
+    const paths = await withSampled({ sampleBits: 6 }, () =>
+      topkAgrees(topkValues(rng, 20000, st), 1, 20000, 300, `small-binding sampled ${st}`, small));
+    assert.ok(paths.length === 1, `${st}: ${paths}`);
+  }
+  // Skewed: every top entry in the last tiles (the sieve's ordered path for tiles with many candidates).
+  const asc = Float32Array.from({ length: 70000 }, (_, i) => i % 7 === 0 ? i : 0);
+  const skew = await withSampled({}, () => topkAgrees(asc, 1, 70000, 1000, 'ascending, skewed tiles'));
+  assert.equal(skew, ['sampled'], 'skewed');
 });
 
 /** A selection over [batch, m]: each entry kept with probability p (some rows empty), strictly ascending. */

@@ -57,4 +57,79 @@ s('same results as the wrapped backend, each primitive counted once, kernels on 
   }
 });
 
+/**
+ * Three "training steps" on one backend: upload a batch, the encoder product with its fused bias and relu,
+ * BatchTopK, a reduction; step 2 also reads a result back (a host wait), step 3 takes it with readLater.
+ * Returns the values read.
+ */
+async function steps(be: Backend, mark: (step: number) => Promise<void>): Promise<number[][]> {
+  const rng = new Rng(5);
+  const [B, D, M] = [32, 16, 96];
+  const x = be.alloc(B * D, 'f32');
+  const w = be.alloc(M * D, 'f32');
+  be.write(w, rng.fillNormal(new Float32Array(M * D)));
+  const bias = be.alloc(M, 'f32');
+  const pre = be.alloc(B * M, 'f32');
+  const post = be.alloc(B * M, 'f32');
+  const idx = be.alloc(B * 4, 'i32');
+  const sum = be.alloc(1, 'f32');
+  const got: number[][] = [];
+  let later: Promise<unknown> | null = null;
+  for (let step = 1; step <= 3; step++) {
+    be.write(x, rng.fillNormal(new Float32Array(B * D)));
+    be.matmul(pre, x, w, B, D, M, false, true, { bias, relu: post });
+    be.topk(idx, post, 1, B * M, B * 4);
+    be.reduce('sum', sum, post, 1, B * M, 1);
+    if (step === 2) got.push(Array.from(await be.read(idx)));
+    if (step === 3) later = (be.readLater ? be.readLater(sum) : be.read(sum)).then((v) => got.push(Array.from(v)));
+    await mark(step);
+  }
+  await be.sync();
+  await later;
+  for (const t of [x, w, bias, pre, post, idx, sum]) be.free(t);
+  return got;
+}
+
+s('per-step counters: what the plain run does, a step without reads has no host wait, readLater waits for none', async () => {
+  for (const be of await allBackends()) {
+    if (!be.counters) {
+      // CPU backends: no counters, so no per-step rows.
+      const prof = new ProfileBackend(be);
+      await prof.start();
+      await steps(prof, (st) => prof.markStep(st));
+      assert.equal((await prof.stop()).perStep, [], be.name);
+      continue;
+    }
+    // The plain run's differences per step.
+    await be.sync();
+    const plain: number[][] = [];
+    let last = be.counters();
+    const keys = ['dispatches', 'submits', 'readbacks', 'readbackBytes', 'uploadBytes'] as const;
+    const ref = await steps(be, async () => {
+      const now = be.counters!();
+      plain.push(keys.map((k) => now[k] - last[k]));
+      last = now;
+    });
+    const prof = new ProfileBackend(be);
+    await prof.start();
+    const got = await steps(prof, (st) => prof.markStep(st));
+    const rep = await prof.stop();
+    assert.equal(got, ref, 'results');
+    assert.equal(rep.perStep.map((r) => r.step), [1, 2, 3]);
+    assert.equal(rep.perStep.map((r) => keys.map((k) => r[k])), plain, 'profiled counters = the plain run\'s');
+    const [s1, s2, s3] = rep.perStep;
+    assert.is(s1!.readbacks, 0, 'no host wait in a step without reads');
+    assert.is(s1!.readbackBytes, 0);
+    assert.is(s1!.uploadBytes, (96 + 32) * 16 * 4, 'the weights and the first batch');
+    assert.is(s2!.uploadBytes, 32 * 16 * 4, 'the batch upload');
+    assert.ok(s1!.dispatches >= 3 && s1!.submits >= 1, JSON.stringify(s1));
+    assert.is(s2!.readbacks, 1, 'the read is a host wait');
+    assert.is(s2!.readbackBytes, 32 * 4 * 4);
+    assert.is(s3!.readbacks, 0, 'readLater waits for nothing');
+    assert.is(s3!.readbackBytes, 4);
+    assert.match(formatProfile(rep, 3), /per step \(mean of 3\): dispatches [\d.]+, submits [\d.]+, readbacks 0\.3, readbackBytes/);
+    assert.ok(rep.timing === 'synced-wall' || rep.timing === 'timestamp-query', rep.timing);
+  }
+});
+
 s.run();

@@ -136,6 +136,70 @@ s('matmul kernel families: register (vec4 and scalar loads) and tiled, every tra
   }
 });
 
+s('matmul epilogue fused in the store: the bits of the separate add and relu, K blocks under 4 KiB, both families', async () => {
+  const g = await gpu();
+  if (!g) return;
+  const saved = { ...g.tuning };
+  const rng = new Rng(9);
+  /** Fused (bias?, relu) against matmul + binary add + unary relu on the same backend: same bits. */
+  const check = async (be: WebGpuBackend, m: number, k: number, n: number, ta: boolean, tb: boolean, withBias: boolean, what: string) => {
+    const inputs = [values(rng, m * k, 'uniform'), values(rng, k * n, 'uniform'), values(rng, n, 'uniform'), new Float32Array(m * n).fill(7), new Float32Array(m * n).fill(7)];
+    const before = be.ctx.recorder.stats.dispatches;
+    const fused = await exec(be, inputs, ([a, b, bias, o, r]) => be.matmul(o!, a!, b!, m, k, n, ta, tb, { bias: withBias ? bias : undefined, relu: r }), [3, 4]);
+    const fusedDispatches = be.ctx.recorder.stats.dispatches - before;
+    const apart = await exec(be, inputs, ([a, b, bias, o, r]) => {
+      be.matmul(o!, a!, b!, m, k, n, ta, tb);
+      if (withBias) be.binary('add', o!, o!, 'full', bias!, 'row', m, n);
+      be.unary('relu', r!, o!);
+    }, [3, 4]);
+    assertSame(`${what}: product${withBias ? ' + bias' : ''}`, fused[0]!, apart[0]!);
+    assertSame(`${what}: relu`, fused[1]!, apart[1]!);
+    return fusedDispatches;
+  };
+  try {
+    for (const variant of ['register', 'tiled'] as const) {
+      g.tuning.matmul = variant;
+      for (const [ta, tb] of [[false, true], [true, false], [false, false]] as const) {
+        // Only the product's own dispatches: no separate add or relu kernel.
+        const d = await check(g, 37, 21, 43, ta, tb, true, `${variant} 37x21x43 ta=${ta} tb=${tb}`);
+        assert.is(d, 1, `${variant}: one dispatch for product, bias and relu`);
+        await check(g, 36, 20, 44, ta, tb, false, `${variant} 36x20x44 relu only`);
+        // Under a 4 KiB binding: M, N and K blocks; the epilogue must see the last K block's sum.
+        const v = g.withBindingLimit(LIMIT);
+        v.tuning = g.tuning;
+        // (A stored [M, K] with K over a third of a window cannot be blocked: so K = 300 with 40 x 50.)
+        const p = blocking(40, 50, 300, ta, tb, windowElems(v.ctx));
+        assert.ok(p.pm * p.pn * p.pk > 1, 'blocks');
+        await check(v, 40, 300, 50, ta, tb, true, `${variant} windowed 40x300x50 ta=${ta} tb=${tb} (blocks ${JSON.stringify(p)})`);
+      }
+    }
+  } finally {
+    g.tuning = saved;
+  }
+});
+
+s('readLater: a snapshot at its point in the recorded work, delivered after a later submit, with no host wait', async () => {
+  const g = await gpu();
+  if (!g) return;
+  await g.sync();
+  const t = g.alloc(1000, 'f32');
+  g.fill(t, 1.5);
+  const before = g.counters();
+  const snap = g.readLater(t);
+  g.fill(t, -2); // overwritten right after: the snapshot keeps 1.5
+  const idx = g.alloc(4, 'i32');
+  g.topk(idx, t, 1, 1000, 4);
+  const mid = g.counters();
+  assert.is(mid.readbacks - before.readbacks, 0, 'no host wait');
+  assert.is(mid.readbackBytes - before.readbackBytes, 4000);
+  await g.sync(); // a submit: the snapshot is mapped after it
+  assert.is(g.counters().readbacks - mid.readbacks, 1, 'sync() is a host wait');
+  assert.equal(Array.from((await snap) as Float32Array), new Array(1000).fill(1.5));
+  assert.equal(Array.from((await g.read(t)) as Float32Array).slice(0, 3), [-2, -2, -2]);
+  g.free(t);
+  g.free(idx);
+});
+
 s('reduce_rows shapes of both tunings (16 x 128 and 128 x 16) agree with the CPU', async () => {
   const g = await gpu();
   if (!g) return;

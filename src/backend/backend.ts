@@ -54,6 +54,51 @@ export interface AdamParams {
   bc2: number;
 }
 
+/**
+ * What a device backend has done since it was created (Backend.counters): the measures that make a GPU step
+ * fast or slow whatever the device. Totals; take differences between two calls for a span (e.g. a step).
+ */
+export interface BackendCounters {
+  /** Compute dispatches recorded (indirect ones included, whether or not they launch workgroups). */
+  dispatches: number;
+  /** Command buffers submitted for the work (a profiler's own per-kernel timing submits are not counted). */
+  submits: number;
+  /** Host waits for the device: read() and sync() calls (readLater() is not one). */
+  readbacks: number;
+  /** Bytes copied device -> host (read and readLater). */
+  readbackBytes: number;
+  /** Bytes copied host -> device (write). */
+  uploadBytes: number;
+  /** How a profiler can time kernels here: on the device (timestamp-query), or by synced wall time. */
+  kernelTiming: 'timestamp-query' | 'synced-wall';
+}
+
+/** A device command captured for profiling; kernel '' marks bookkeeping that takes no device time. */
+export interface CapturedCommand {
+  kernel: string;
+  run: () => void;
+}
+
+/**
+ * What a profiler (profile.ts) needs from a backend whose primitives only record work: capture the
+ * commands a primitive records, run them one at a time, and time each.
+ */
+export interface DeviceProfiling {
+  /** Capture recorded commands into `into`, in order, instead of recording them; null stops capturing. */
+  capture(into: CapturedCommand[] | null): void;
+  /** Submit what is recorded as a profiler's own submission (not counted in BackendCounters.submits). */
+  submitForTiming(): void;
+  /** Wait until the device has run everything submitted (not counted as a readback). */
+  idle(): Promise<void>;
+  /** Throw a pending device error, if any. */
+  check(): void;
+  /**
+   * Where the adapter has timestamp-query: run one captured dispatch in a compute pass of its own and return
+   * its device time in ms. Absent otherwise (the profiler then times each submission by synced wall time).
+   */
+  timeOnDevice?(run: () => void): Promise<number>;
+}
+
 /** The contract; the language-model primitives (ModelOps) are declared in model_ops.ts. */
 export interface Backend extends ModelOps {
   readonly name: 'cpu' | 'webgpu';
@@ -150,6 +195,17 @@ export interface Backend extends ModelOps {
 
   /** Wait for all enqueued work (no-op on the CPU). */
   sync(): Promise<void>;
+  /**
+   * Optional (WebGPU): a copy of `src` as it is at this point of the recorded work, delivered without a host
+   * wait: the copy is recorded now (so `src` may be overwritten right after) and mapped once the batch it is
+   * in has been submitted, by whatever submits next (a write, read, sync, or the batch limit). For metrics
+   * consumed a step later. Backends without it: use read().
+   */
+  readLater?(src: Storage): Promise<HostArray>;
+  /** Optional (device backends): activity totals, see BackendCounters. */
+  counters?(): BackendCounters;
+  /** Optional (backends that record work for a device): hooks for the profiler, see DeviceProfiling. */
+  profiling?(): DeviceProfiling;
   /** Release the device (WebGPU: device.destroy(), without which Node never exits). */
   dispose(): void;
 }

@@ -8,12 +8,30 @@
 // (queue.onSubmittedWorkDone) before the next. Each kernel's time is then the synced wall time of its
 // submission. This serialises the device, so a profiled run is slower than a plain one: read the table for
 // the shares, not the totals. The fixed cost of one empty submit + wait is measured and reported (`syncMs`).
-// Timestamp queries would measure device time without the syncs; the llvmpipe adapter this project runs on
-// has none, so this wrapper uses synced wall time everywhere.
+// Where the adapter has timestamp-query (DeviceProfiling.timeOnDevice), each dispatch is timed on the device
+// instead (clears and copies keep the synced wall time); `timing` says which was used. The llvmpipe adapter
+// this project runs on has none.
+// Per step (markStep, called once a step): the device's activity counters (Backend.counters: dispatches,
+// submits, readbacks = host waits, readback and upload bytes) as differences, in `perStep`. markStep first
+// runs the captured work, so each step's commands are counted in that step.
+// The backend is reached through its typed optional members (profiling(), counters()), never by casts.
 // Errors that a primitive would throw while recording are thrown when it is called (argument checks run
 // then); device errors of a captured command surface at the read() or sync() that runs it.
-import type { AdamParams, Backend, BinaryOp, Broadcast, DType, HostArray, MatmulEpilogue, ReduceOp, Storage, UnaryOp } from './backend.js';
-import type { CapturedCommand, Recorder } from './webgpu/recorder.js';
+import type {
+  AdamParams,
+  Backend,
+  BackendCounters,
+  BinaryOp,
+  Broadcast,
+  CapturedCommand,
+  DeviceProfiling,
+  DType,
+  HostArray,
+  MatmulEpilogue,
+  ReduceOp,
+  Storage,
+  UnaryOp,
+} from './backend.js';
 
 export interface ProfileRow {
   /** Primitive and shape, e.g. `matmul [4096x768].[768x3072]^T`. */
@@ -30,10 +48,23 @@ export interface KernelRow {
   ms: number;
 }
 
+/** One step's device activity (differences of Backend.counters between two markStep calls). */
+export interface StepCounters {
+  step: number;
+  dispatches: number;
+  submits: number;
+  /** Host waits (read, sync). */
+  readbacks: number;
+  readbackBytes: number;
+  uploadBytes: number;
+}
+
+export const STEP_COUNTERS = ['dispatches', 'submits', 'readbacks', 'readbackBytes', 'uploadBytes'] as const;
+
 export interface ProfileReport {
   backend: string;
-  /** How the times were taken. */
-  timing: 'cpu-wall' | 'synced-wall';
+  /** How the times were taken: CPU wall time, synced wall time per kernel, or device timestamps per kernel. */
+  timing: 'cpu-wall' | 'synced-wall' | 'timestamp-query';
   /** Wall time of the profiled span and the part of it spent inside primitives. */
   wallMs: number;
   opsMs: number;
@@ -41,6 +72,8 @@ export interface ProfileReport {
   syncMs: number | null;
   ops: ProfileRow[];
   kernels: KernelRow[];
+  /** Per step, where the backend has counters and markStep was called (else empty). */
+  perStep: StepCounters[];
 }
 
 interface Pending {
@@ -54,7 +87,11 @@ const dims = (a: number, b: number) => `${a}x${b}`;
 
 export class ProfileBackend implements Backend {
   readonly name: 'cpu' | 'webgpu';
-  private readonly rec: Recorder | null;
+  private readonly rec: DeviceProfiling | null;
+  private perStep: StepCounters[] = [];
+  /** The wrapped backend's counters, where it has them. */
+  readonly counters?: () => BackendCounters;
+  private lastCounts: BackendCounters | null = null;
   private readonly ops = new Map<string, ProfileRow>();
   private readonly kernels = new Map<string, KernelRow>();
   private readonly pending: Pending[] = [];
@@ -71,8 +108,8 @@ export class ProfileBackend implements Backend {
   constructor(readonly inner: Backend) {
     this.name = inner.name;
     this.variant = inner.variant ?? inner.name;
-    // The WebGPU backend exposes its context; capture needs its recorder.
-    this.rec = (inner as unknown as { ctx?: { recorder?: Recorder } }).ctx?.recorder ?? null;
+    this.rec = inner.profiling?.() ?? null;
+    if (inner.counters) this.counters = () => inner.counters!();
   }
 
   /** Start (or restart) counting from now. */
@@ -81,10 +118,12 @@ export class ProfileBackend implements Backend {
     await this.inner.sync();
     this.ops.clear();
     this.kernels.clear();
+    this.perStep = [];
+    this.lastCounts = this.inner.counters?.() ?? null;
     if (this.rec && this.syncMs === null) {
       const n = 20;
       const t = performance.now();
-      for (let i = 0; i < n; i++) await this.rec.device.queue.onSubmittedWorkDone();
+      for (let i = 0; i < n; i++) await this.rec.idle();
       this.syncMs = (performance.now() - t) / n;
     }
     this.enabled = true;
@@ -100,13 +139,30 @@ export class ProfileBackend implements Backend {
     const ops = [...this.ops.values()].sort((a, b) => b.ms - a.ms);
     return {
       backend: this.variant,
-      timing: this.rec ? 'synced-wall' : 'cpu-wall',
+      timing: !this.rec ? 'cpu-wall' : this.rec.timeOnDevice ? 'timestamp-query' : 'synced-wall',
       wallMs,
       opsMs: ops.reduce((s, r) => s + r.ms, 0),
       syncMs: this.syncMs,
       ops,
       kernels: [...this.kernels.values()].sort((a, b) => b.ms - a.ms),
+      perStep: this.perStep,
     };
+  }
+
+  /**
+   * The end of training step `step`: runs the captured work, then records the step's activity counters
+   * (nothing on a backend without counters). Call it once per step, after the step's primitives.
+   */
+  async markStep(step: number): Promise<void> {
+    if (!this.enabled) return;
+    await this.drain();
+    const now = this.inner.counters?.();
+    const before = this.lastCounts;
+    if (!now || !before) return;
+    const row: StepCounters = { step, dispatches: 0, submits: 0, readbacks: 0, readbackBytes: 0, uploadBytes: 0 };
+    for (const k of STEP_COUNTERS) row[k] = now[k] - before[k];
+    this.perStep.push(row);
+    this.lastCounts = now;
   }
 
   private row(op: string): ProfileRow {
@@ -127,11 +183,11 @@ export class ProfileBackend implements Backend {
       return;
     }
     const cmds: CapturedCommand[] = [];
-    this.rec.capture = cmds;
+    this.rec.capture(cmds);
     try {
       fn();
     } finally {
-      this.rec.capture = null;
+      this.rec.capture(null);
     }
     this.pending.push({ op, cmds, host: null });
   }
@@ -170,11 +226,16 @@ export class ProfileBackend implements Backend {
           c.run();
           continue;
         }
-        const t = performance.now();
-        c.run();
-        rec.flush();
-        await rec.device.queue.onSubmittedWorkDone();
-        const ms = performance.now() - t;
+        let ms: number;
+        if (rec.timeOnDevice && c.kernel !== 'clearBuffer' && c.kernel !== 'copyBuffer') {
+          ms = await rec.timeOnDevice(c.run);
+        } else {
+          const t = performance.now();
+          c.run();
+          rec.submitForTiming();
+          await rec.idle();
+          ms = performance.now() - t;
+        }
         r.ms += ms;
         const key = `${p.op}\u0000${c.kernel}`;
         let k = this.kernels.get(key);
@@ -186,10 +247,21 @@ export class ProfileBackend implements Backend {
     }
   }
 
+  readLater(src: Storage): Promise<HostArray> {
+    const inner = this.inner;
+    if (!inner.readLater) return this.read(src);
+    if (!(this.enabled && this.rec)) return inner.readLater(src);
+    // In order with the captured commands: the copy is recorded when the work before it is replayed.
+    return new Promise((resolve, reject) => this.later(() => inner.readLater!(src).then(resolve, reject)));
+  }
+
+
+
   // ---- memory ----
   alloc(length: number, dtype: DType, contents?: 'zero' | 'unset'): Storage {
-    // Timed on the CPU backends, where allocation zeroes host memory (large buffers cost real time).
-    if (!this.enabled || this.rec) return this.inner.alloc(length, dtype, contents);
+    // Timed on the CPU backends, where allocation zeroes host memory (large buffers cost real time); on a
+    // device the zeroing of a reused buffer is a recorded clear, captured so it stays in order with the rest.
+    if (!this.enabled) return this.inner.alloc(length, dtype, contents);
     let st: Storage | null = null;
     const what = contents === 'unset' ? 'alloc unset' : 'alloc';
     this.call(length >= 1 << 20 ? `${what} [${length}]` : `${what} (under 1M elements)`, () => (st = this.inner.alloc(length, dtype, contents)));
@@ -303,11 +375,19 @@ export function formatProfile(p: ProfileReport, steps: number): string {
   const lines: string[] = [];
   const pct = (ms: number) => ((100 * ms) / Math.max(p.opsMs, 1e-9)).toFixed(1).padStart(5);
   const f = (ms: number) => ms.toFixed(1).padStart(10);
-  lines.push(
-    `profile: ${p.backend}, ${steps} steps, ${p.timing === 'cpu-wall' ? 'wall time per primitive' : 'synced wall time per kernel (one submit + wait each)'}`,
-  );
+  const how = {
+    'cpu-wall': 'wall time per primitive',
+    'synced-wall': 'synced wall time per kernel (one submit + wait each)',
+    'timestamp-query': 'device time per kernel (timestamp-query; clears and copies by synced wall time)',
+  }[p.timing];
+  lines.push(`profile: ${p.backend}, ${steps} steps, ${how}`);
   lines.push(`wall ${p.wallMs.toFixed(0)} ms, inside primitives ${p.opsMs.toFixed(0)} ms (${((100 * p.opsMs) / Math.max(p.wallMs, 1e-9)).toFixed(1)}%)` +
     (p.syncMs !== null ? `; one empty submit + wait: ${p.syncMs.toFixed(3)} ms` : ''));
+  if (p.perStep.length > 0) {
+    const mean = (k: (typeof STEP_COUNTERS)[number]) => p.perStep.reduce((s, r) => s + r[k], 0) / p.perStep.length;
+    const cells = STEP_COUNTERS.map((k) => `${k} ${Number.isInteger(mean(k)) ? mean(k) : mean(k).toFixed(1)}`);
+    lines.push(`per step (mean of ${p.perStep.length}): ${cells.join(', ')}`);
+  }
   lines.push('');
   lines.push(`${'total ms'.padStart(10)} ${'ms/step'.padStart(10)}   %   ${'calls'.padStart(6)}  op`);
   for (const r of p.ops) lines.push(`${f(r.ms)} ${f(r.ms / Math.max(steps, 1))} ${pct(r.ms)} ${String(r.calls).padStart(6)}  ${r.op}`);

@@ -189,6 +189,7 @@ async function trainLoop(r: Run): Promise<number> {
       trainer,
       stopAt,
       onStep: async (m, t) => {
+        await prof?.markStep(t.step);
         window.push(m);
         const tps = ((t.step - startStep) * cfg.batchSize) / ((performance.now() - t0) / 1000);
         progress.update({ step: t.step, steps: cfg.steps, tokens: t.step * cfg.batchSize, tokensPerSecond: tps, loss: m.loss, l0: m.l0, dead: m.dead });

@@ -36,6 +36,20 @@ export interface GpuContext {
     params: ArrayBuffer | ArrayBufferView | null,
     workgroups: [number, number?, number?],
   ): void;
+  /**
+   * As dispatch, with the workgroup counts read on the device from three u32 at `offset` of `args` (a buffer
+   * from indirectScratch), written there by an earlier kernel.
+   */
+  dispatchIndirect(
+    kernel: string,
+    constants: Record<string, number>,
+    bindings: GpuBinding[],
+    params: ArrayBuffer | ArrayBufferView | null,
+    args: GPUBuffer,
+    offset: number,
+  ): void;
+  /** A pooled buffer of >= bytes for indirect arguments (STORAGE|INDIRECT|COPY_DST); release() returns it. */
+  indirectScratch(bytes: number): GPUBuffer;
   /** Split `n` workgroups into an [x, y] grid with x, y <= 65535 (kernels compute id = wg.x + wg.y * nx). */
   grid(n: number): [number, number];
   /** A temporary storage buffer of >= bytes (STORAGE|COPY_SRC|COPY_DST), pooled; contents not guaranteed zero. */
@@ -89,6 +103,21 @@ export class WebGpuContext implements GpuContext {
     workgroups: [number, number?, number?],
   ): void {
     this.recorder.dispatch(kernel, constants, bindings, params, workgroups);
+  }
+
+  dispatchIndirect(
+    kernel: string,
+    constants: Record<string, number>,
+    bindings: GpuBinding[],
+    params: ArrayBuffer | ArrayBufferView | null,
+    args: GPUBuffer,
+    offset: number,
+  ): void {
+    this.recorder.dispatchIndirect(kernel, constants, bindings, params, args, offset);
+  }
+
+  indirectScratch(bytes: number): GPUBuffer {
+    return this.recorder.acquireIndirect(bytes);
   }
 
   grid(n: number): [number, number] {

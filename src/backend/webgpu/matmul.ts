@@ -28,26 +28,29 @@ interface Blocking {
   pk: number;
 }
 
-/** Partition M, N, K (doubling the offending dimension) until every operand block's stored span fits E. */
+/**
+ * Partition M, N, K (doubling a dimension of the offending operand) until every operand block's stored span
+ * fits E. Per operand, the dimension along its leading stride goes first, while its blocks still shrink
+ * (blocks are at least 4 long, for vec4 alignment); then the other one.
+ */
 export function blocking(M: number, N: number, K: number, transA: boolean, transB: boolean, E: number): Blocking {
   const p = { pm: 1, pn: 1, pk: 1 };
+  const shrinks = (n: number, parts: number) => blockSize(n, parts * 2) < blockSize(n, parts);
+  const split = (first: 'pm' | 'pn' | 'pk', second: 'pm' | 'pn' | 'pk') => {
+    const dim = { pm: M, pn: N, pk: K };
+    if (shrinks(dim[first], p[first])) p[first] *= 2;
+    else if (shrinks(dim[second], p[second])) p[second] *= 2;
+    else throw new Error(`WebGPU matmul: [${M}x${K}].[${K}x${N}] (transA ${transA}, transB ${transB}) cannot be split into blocks of ${E} elements`);
+  };
   for (;;) {
     const mb = blockSize(M, p.pm), nb = blockSize(N, p.pn), kb = blockSize(K, p.pk);
     const spanA = transA ? (kb - 1) * M + mb : (mb - 1) * K + kb;
     const spanB = transB ? (nb - 1) * K + kb : (kb - 1) * N + nb;
     const spanC = (mb - 1) * N + nb;
-    if (spanC > E) {
-      if (mb > 1) p.pm *= 2;
-      else p.pn *= 2;
-    } else if (spanA > E) {
-      if (transA ? kb === 1 : mb > 1) p.pm *= 2;
-      else p.pk *= 2;
-    } else if (spanB > E) {
-      if (transB ? nb > 1 : kb === 1) p.pn *= 2;
-      else p.pk *= 2;
-    } else {
-      return p;
-    }
+    if (spanC > E) split('pm', 'pn');
+    else if (spanA > E) split(transA ? 'pk' : 'pm', transA ? 'pm' : 'pk');
+    else if (spanB > E) split(transB ? 'pn' : 'pk', transB ? 'pk' : 'pn');
+    else return p;
   }
 }
 
@@ -74,9 +77,11 @@ export function matmulGpu(
   N: number,
   transA: boolean,
   transB: boolean,
+  epi: { bias: GpuTensor | null; relu: GpuTensor | null } = { bias: null, relu: null },
 ): void {
   if (M === 0 || N === 0) return;
   if (K === 0) {
+    if (epi.bias || epi.relu) throw new Error('matmulGpu: no fused epilogue without a K block (K = 0)');
     ctx.clear(out.buffer, 0, out.bytes);
     return;
   }
@@ -86,6 +91,14 @@ export function matmulGpu(
   const shape = variant === 'tiled' ? TILED : vec4 ? REG4 : REG;
   const { pm, pn, pk } = blocking(M, N, K, transA, transB, windowElems(ctx));
   const constants = { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0 };
+  // Unused epilogue bindings get 16-byte stand-ins (the layout declares them either way; two, because one
+  // buffer may not be bound read-only and writable in the same dispatch).
+  const spareBias = epi.bias ? null : ctx.scratch(16);
+  const spareRelu = epi.relu ? null : ctx.scratch(16);
+  const epiBits = (epi.bias ? 1 : 0) | (epi.relu ? 2 : 0);
+  // The epilogue runs on the last non-empty K block, after every partial sum is in.
+  let lastK = pk - 1;
+  while (lastK > 0 && part(K, pk, lastK)[1] === 0) lastK--;
   for (let i = 0; i < pm; i++) {
     const [m0, mb] = part(M, pm, i);
     if (mb === 0) continue;
@@ -93,6 +106,9 @@ export function matmulGpu(
       const [n0, nb] = part(N, pn, j);
       if (nb === 0) continue;
       const cw = window(ctx, out.buffer, m0 * N + n0, (mb - 1) * N + nb);
+      // relu is laid out like out: its window over the same elements has the same origin, so cOff serves both.
+      const rw = epi.relu ? window(ctx, epi.relu.buffer, m0 * N + n0, (mb - 1) * N + nb).binding : spareRelu!;
+      const biasW = epi.bias ? window(ctx, epi.bias.buffer, n0, nb) : null;
       for (let l = 0; l < pk; l++) {
         const [k0, kb] = part(K, pk, l);
         if (kb === 0) continue;
@@ -113,9 +129,14 @@ export function matmulGpu(
           .u32(bStart - bw.origin)
           .u32(m0 * N + n0 - cw.origin)
           .u32(l > 0 ? 1 : 0)
-          .u32(tilesX);
-        ctx.dispatch(shape.kernel, constants, [aw.binding, bw.binding, cw.binding], p.bytes, ctx.grid(tiles));
+          .u32(tilesX)
+          .u32(l === lastK ? epiBits : 0)
+          .u32(biasW ? n0 - biasW.origin : 0);
+        const bindings = [aw.binding, bw.binding, cw.binding, biasW ? biasW.binding : spareBias!, rw];
+        ctx.dispatch(shape.kernel, constants, bindings, p.bytes, ctx.grid(tiles));
       }
     }
   }
+  if (spareBias) ctx.release(spareBias);
+  if (spareRelu) ctx.release(spareRelu);
 }

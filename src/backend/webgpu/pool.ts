@@ -12,9 +12,12 @@ export const BUFFER_USAGE = {
   COPY_DST: 0x0008,
   UNIFORM: 0x0040,
   STORAGE: 0x0080,
+  INDIRECT: 0x0100,
 } as const;
 
 export const STORAGE_USAGE = BUFFER_USAGE.STORAGE | BUFFER_USAGE.COPY_SRC | BUFFER_USAGE.COPY_DST;
+/** Indirect dispatch arguments written by a kernel (dispatchWorkgroupsIndirect). */
+export const INDIRECT_USAGE = BUFFER_USAGE.STORAGE | BUFFER_USAGE.INDIRECT | BUFFER_USAGE.COPY_DST;
 export const READBACK_USAGE = BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST;
 
 /** Round a request up to its size class (a multiple of 16 bytes, at least 256). */

@@ -6,7 +6,7 @@
 // provokes one can keep using the shared device. Throwing also discards the unsubmitted batch (its
 // encoder may be invalid): work recorded in the same batch as a failing command is lost with it.
 /// <reference types="@webgpu/types" />
-import { BufferPool, BUFFER_USAGE, READBACK_USAGE, STORAGE_USAGE } from './pool.js';
+import { BufferPool, BUFFER_USAGE, INDIRECT_USAGE, READBACK_USAGE, STORAGE_USAGE } from './pool.js';
 import { PipelineCache } from './pipelines.js';
 
 /** A binding: a whole buffer or a byte window of it (offset a multiple of minStorageBufferOffsetAlignment). */
@@ -17,10 +17,13 @@ const MAP_MODE_READ = 0x1;
 const MAX_DISPATCHES = 256;
 const UNIFORM_ARENA_BYTES = 256 * 1024;
 
-/** A command captured for profiling; kernel '' marks bookkeeping that takes no device time. */
-export interface CapturedCommand {
-  kernel: string;
-  run: () => void;
+import type { CapturedCommand } from '../backend.js';
+
+export type { CapturedCommand } from '../backend.js';
+
+interface Indirect {
+  args: GPUBuffer;
+  offset: number;
 }
 
 export class Recorder {
@@ -40,8 +43,20 @@ export class Recorder {
   private causesSeen = 0;
   private lastKernel = '(none)';
   private destroyed = false;
-  /** Counters for specs and benchmarks. */
+  /** Counters for specs and benchmarks (physical: every submit, the profiler's timing submits included). */
   readonly stats = { submits: 0, dispatches: 0 };
+  /**
+   * The work's own activity (Backend.counters): submits counted per batch of work, so a profiler that
+   * replays each kernel in its own submission (flush(true)) leaves them as the plain run has them.
+   */
+  readonly counters = { dispatches: 0, submits: 0, readbacks: 0, readbackBytes: 0, uploadBytes: 0 };
+  /** Work recorded since the last counted submit, and dispatches in it. */
+  private batchOpen = false;
+  private batchDispatches = 0;
+  /** readLater copies waiting for their batch to be submitted. */
+  private laterReads: { staging: GPUBuffer; span: number; skip: number; size: number; resolve: (b: ArrayBuffer) => void; reject: (e: Error) => void }[] = [];
+  /** Profiling with timestamp-query: the next compute pass writes its begin/end times here. */
+  passTimestamps: GPUComputePassTimestampWrites | null = null;
   /**
    * Profiling (backend/profile.ts): while set, dispatches, clears, copies and scratch releases are captured
    * here, in order, instead of being recorded, so the profiler can run them one at a time with a sync after each.
@@ -123,8 +138,33 @@ export class Recorder {
   }
 
   private computePass(): GPUComputePassEncoder {
-    this.pass ??= this.enc().beginComputePass({ label: 'batchtopk' });
+    if (!this.pass) {
+      const ts = this.passTimestamps;
+      this.pass = this.enc().beginComputePass(ts ? { label: 'batchtopk', timestampWrites: ts } : { label: 'batchtopk' });
+    }
     return this.pass;
+  }
+
+  /** Work was recorded (a dispatch counts towards the batch limit). */
+  private noteWork(dispatch: boolean): void {
+    this.batchOpen = true;
+    if (!dispatch) return;
+    this.counters.dispatches++;
+    if (++this.batchDispatches >= MAX_DISPATCHES) this.endBatch();
+  }
+
+  private endBatch(): void {
+    if (!this.batchOpen) return;
+    this.counters.submits++;
+    this.batchOpen = false;
+    this.batchDispatches = 0;
+  }
+
+  /** Record resolving a timestamp query set into `dst` (QUERY_RESOLVE usage) and copying it to `staging`. */
+  resolveTimestamps(querySet: GPUQuerySet, count: number, dst: GPUBuffer, staging: GPUBuffer): void {
+    this.endPass();
+    this.enc().resolveQuerySet(querySet, 0, count, dst, 0);
+    this.enc().copyBufferToBuffer(dst, 0, staging, 0, count * 8);
   }
 
   private endPass(): void {
@@ -154,13 +194,42 @@ export class Recorder {
       }
     }
     if (x === 0 || y === 0 || z === 0) return;
+    this.recordOrCapture(kernel, constants, bindings, params, [x, y, z], null);
+  }
+
+  /**
+   * A dispatch whose workgroup counts a kernel wrote earlier in the queue: three u32 at `offset` (a multiple
+   * of 4) of `args`, a buffer from acquireIndirect. Lets a device-side decision (e.g. a select's fallback
+   * that is not needed) cost no workgroups, without a readback.
+   */
+  dispatchIndirect(
+    kernel: string,
+    constants: Record<string, number>,
+    bindings: GpuBinding[],
+    params: ArrayBuffer | ArrayBufferView | null,
+    args: GPUBuffer,
+    offset: number,
+  ): void {
+    this.check();
+    if (offset % 4 !== 0 || offset + 12 > args.size) throw new Error(`WebGPU kernel '${kernel}': bad indirect offset ${offset}`);
+    this.recordOrCapture(kernel, constants, bindings, params, [0, 0, 0], { args, offset });
+  }
+
+  private recordOrCapture(
+    kernel: string,
+    constants: Record<string, number>,
+    bindings: GpuBinding[],
+    params: ArrayBuffer | ArrayBufferView | null,
+    [x, y, z]: [number, number, number],
+    indirect: Indirect | null,
+  ): void {
     if (this.capture) {
       // Copy the parameters: callers may reuse their array before the command runs.
       const copy = params === null ? null : ArrayBuffer.isView(params) ? new Uint8Array(params.buffer, params.byteOffset, params.byteLength).slice() : params.slice(0);
-      this.capture.push({ kernel, run: () => this.record(kernel, constants, bindings, copy, x, y, z) });
+      this.capture.push({ kernel, run: () => this.record(kernel, constants, bindings, copy, x, y, z, indirect) });
       return;
     }
-    this.record(kernel, constants, bindings, params, x, y, z);
+    this.record(kernel, constants, bindings, params, x, y, z, indirect);
   }
 
   private record(
@@ -171,6 +240,7 @@ export class Recorder {
     x: number,
     y: number,
     z: number,
+    indirect: Indirect | null = null,
   ): void {
     const p = this.pipelines.get(kernel, constants);
     const expected = bindings.length + (params ? 1 : 0);
@@ -191,9 +261,11 @@ export class Recorder {
     }
     const group = this.device.createBindGroup({ layout: p.layout, entries, label: kernel });
     const pass = this.computePass();
+    this.noteWork(true);
     pass.setPipeline(p.pipeline);
     pass.setBindGroup(0, group);
-    pass.dispatchWorkgroups(x, y, z);
+    if (indirect) pass.dispatchWorkgroupsIndirect(indirect.args, indirect.offset);
+    else pass.dispatchWorkgroups(x, y, z);
     this.lastKernel = kernel;
     this.stats.dispatches++;
     if (++this.dispatches >= MAX_DISPATCHES) this.flush();
@@ -206,6 +278,7 @@ export class Recorder {
       return;
     }
     this.endPass();
+    this.noteWork(false);
     this.enc().clearBuffer(buf, offset, size ?? buf.size - offset);
   }
 
@@ -217,6 +290,7 @@ export class Recorder {
       return;
     }
     this.endPass();
+    this.noteWork(false);
     this.enc().copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
   }
 
@@ -225,7 +299,9 @@ export class Recorder {
     return this.encoder !== null;
   }
 
-  flush(): void {
+  /** Submit what is recorded. `timing`: a profiler's per-kernel submit, not counted as one of the work's. */
+  flush(timing = false): void {
+    if (!timing) this.endBatch();
     if (!this.encoder) return;
     this.endPass();
     if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.uniformBuf, 0, this.arena, 0, this.arenaUsed);
@@ -235,17 +311,48 @@ export class Recorder {
     this.arenaUsed = 0;
     this.dispatches = 0;
     this.pool.trim();
+    // readLater copies are in what was just submitted: map them now (resolved by Dawn's event polling).
+    const later = this.laterReads;
+    this.laterReads = [];
+    for (const r of later) {
+      r.staging.mapAsync(MAP_MODE_READ, 0, r.span).then(
+        () => {
+          const out = r.staging.getMappedRange(0, r.span).slice(r.skip, r.skip + r.size);
+          r.staging.unmap();
+          this.pool.release(r.staging);
+          r.resolve(out);
+        },
+        (err: Error) => r.reject(new Error(`WebGPU readLater failed: ${err.message}`)),
+      );
+    }
   }
 
   /** Copy host bytes into a buffer, after everything recorded so far (queue writes jump ahead of the encoder). */
   write(buf: GPUBuffer, offset: number, data: ArrayBufferView): void {
     this.check();
     this.flush();
+    this.counters.uploadBytes += data.byteLength;
     this.device.queue.writeBuffer(buf, offset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** A copy of the bytes as recorded so far, mapped after the next submit (no flush, no host wait). */
+  readLater(buf: GPUBuffer, offset: number, size: number): Promise<ArrayBuffer> {
+    this.check();
+    if (size === 0) return Promise.resolve(new ArrayBuffer(0));
+    const start = Math.floor(offset / 4) * 4;
+    const span = Math.ceil((offset + size) / 4) * 4 - start;
+    const staging = this.pool.acquire(span, READBACK_USAGE, 'batchtopk-readlater');
+    this.endPass();
+    this.noteWork(false);
+    this.enc().copyBufferToBuffer(buf, start, staging, 0, span);
+    this.counters.readbackBytes += size;
+    return new Promise((resolve, reject) => this.laterReads.push({ staging, span, skip: offset - start, size, resolve, reject }));
   }
 
   async readBytes(buf: GPUBuffer, offset: number, size: number): Promise<ArrayBuffer> {
     this.check();
+    this.counters.readbacks++;
+    this.counters.readbackBytes += size;
     if (size === 0) {
       await this.settle();
       return new ArrayBuffer(0);
@@ -254,6 +361,7 @@ export class Recorder {
     const span = Math.ceil((offset + size) / 4) * 4 - start;
     const staging = this.pool.acquire(span, READBACK_USAGE, 'batchtopk-readback');
     this.endPass();
+    this.noteWork(false);
     this.enc().copyBufferToBuffer(buf, start, staging, 0, span);
     this.flush();
     try {
@@ -271,6 +379,7 @@ export class Recorder {
 
   async sync(): Promise<void> {
     this.check();
+    this.counters.readbacks++;
     this.flush();
     await this.device.queue.onSubmittedWorkDone();
     await this.settle();
@@ -280,6 +389,11 @@ export class Recorder {
   release(buf: GPUBuffer): void {
     if (this.capture) this.capture.push({ kernel: '', run: () => this.pool.release(buf) });
     else this.pool.release(buf);
+  }
+
+  /** A pooled buffer for indirect dispatch arguments (STORAGE | INDIRECT | COPY_DST); release() returns it. */
+  acquireIndirect(bytes: number): GPUBuffer {
+    return this.pool.acquire(bytes, INDIRECT_USAGE, 'batchtopk-indirect');
   }
 
   /** A pooled storage buffer (STORAGE | COPY_SRC | COPY_DST). */

@@ -1,12 +1,18 @@
 // Top-k selection on WebGPU (Backend.topk): per row, the k largest by (value desc, column asc), written as
 // ascending flat indices, identical to the CPU backend. Two regimes:
-// - range select (BatchTopK: one row of n*m, k = n*k_sample): a radix select over the whole range with
-//   global histograms and no readback (topk_hist, topk_collect, topk_pick: three digits, the last one over
-//   the candidates collected on the way when they fit), then a deterministic emit (topk_count, scan_u32,
-//   topk_emit). The range is processed in binding-sized windows.
-// - per-row select (TopK, AuxK): one workgroup per row does the radix select and the emit (topk_rows).
+// - range select (BatchTopK: one row of n*m, k = n*k_sample): where k is small next to n, the one-pass
+//   sampled bracket (sampled_select.ts); behind it, as its exact fallback and for the other ranges, a radix
+//   select over the whole range with global histograms and no readback (topk_hist, topk_collect, topk_pick:
+//   three digits, the last one over the candidates collected on the way when they fit), then a deterministic
+//   emit (topk_count, scan_u32, topk_emit). The fallback's kernels are recorded after the sampled path's and
+//   return at once when it succeeded (a flag on the device: no readback). Ranges go in binding-sized windows.
+// - per-row select (TopK, AuxK): one workgroup per row; for k <= 128 a bound from the row's group maxima and
+//   an exact rank over the few entries above it (topk_rows_bound), else (and for the rows it cannot settle)
+//   a radix select and emit per row (topk_rows).
 import type { GpuBinding, GpuContext, GpuStorage } from './context.js';
 import { exactWindow, head, Params, unitFits, windows, type Window } from './chunk.js';
+import { GatedContext } from './gate.js';
+import { sampledPlan, sampledSelect } from './sampled_select.js';
 
 const WG = 128;
 /** Elements per invocation in a count/emit tile: 4096-element tiles, ~24.6k tiles at 4096 x 24576. */
@@ -60,8 +66,21 @@ function rangeSelect(
   outFirst: number,
 ): void {
   const state = ctx.scratch(16);
-  findCut(ctx, state, x, first, n, k);
-  emit(ctx, out, state, x, first, n, k, outFirst);
+  // state[3] = 0: the radix select runs, unless the sampled path (which sets it) settles the select first.
+  ctx.clear(state, 8, 8);
+  const plan = sampledPlan(ctx, n, k);
+  if (!plan) {
+    findCut(ctx, state, x, first, n, k);
+    emit(ctx, out, state, x, first, n, k, outFirst);
+    ctx.release(state);
+    return;
+  }
+  // The exact fallback, planned first and recorded after the sampled path behind a gate on state[3].
+  const fallback = new GatedContext(ctx);
+  findCut(fallback, state, x, first, n, k);
+  emit(fallback, out, state, x, first, n, k, outFirst);
+  sampledSelect(ctx, plan, out, x, first, n, k, outFirst, state);
+  fallback.commit(state, 3);
   ctx.release(state);
 }
 
@@ -154,16 +173,51 @@ function fitItems(ctx: GpuContext, want: number): number {
   return items;
 }
 
-/** Per-row top-k, one workgroup per row, rows in binding-sized windows of x and out. */
+/** Per-row select knobs: specs lower `cap` to force the radix fallback of topk_rows_bound. */
+export const ROW_BOUND = { enabled: true, cap: 1024, rowsPerGroup: 1, vec4: true };
+
+/**
+ * Per-row top-k, one workgroup per row, rows in binding-sized windows of x and out: topk_rows_bound where
+ * k <= WG, with topk_rows (the radix select per row) behind it for the rows it could not settle, gated on
+ * their count so that it launches nothing when there are none; topk_rows alone for larger k.
+ */
 function rowsSelect(ctx: GpuContext, out: GpuStorage, x: GpuStorage, rows: number, cols: number, k: number): void {
   const align = ctx.limits.minStorageBufferOffsetAlignment;
   const outRowsFit = Math.floor((ctx.maxBindingBytes - align + 4) / (k * 4));
-  for (const w of windows(ctx, x.buffer, 0, rows * cols, cols, outRowsFit)) {
+  const wins = windows(ctx, x.buffer, 0, rows * cols, cols, outRowsFit).map((w) => {
     const row0 = w.first / cols;
     const n = w.count / cols;
-    const o = exactWindow(ctx, out.buffer, row0 * k, n * k);
-    const g = ctx.grid(n);
-    const params = new Params().u32(cols, k, n, w.shift, o.shift, row0, g[0]).bytes;
-    ctx.dispatch('topk_rows', { WG, ITEMS: ROW_ITEMS }, [w.binding, o.binding], params, g);
+    return { w, row0, n, o: exactWindow(ctx, out.buffer, row0 * k, n * k), g: ctx.grid(n) };
+  });
+  const badBytes = Math.ceil(((rows + 1) * 4) / 16) * 16;
+  const bounded = ROW_BOUND.enabled && k <= WG && badBytes <= ctx.maxBindingBytes;
+  const bad = ctx.scratch(bounded ? badBytes : 16);
+  const badBinding = head(bad, bounded ? badBytes : 16);
+  const radix = (c: GpuContext, gated: number) => {
+    for (const { w, row0, n, o, g } of wins) {
+      const params = new Params().u32(cols, k, n, w.shift, o.shift, row0, g[0], gated).bytes;
+      c.dispatch('topk_rows', { WG, ITEMS: ROW_ITEMS }, [w.binding, o.binding, badBinding], params, g);
+    }
+  };
+  if (!bounded) {
+    radix(ctx, 0);
+    ctx.release(bad);
+    return;
   }
+  ctx.clear(bad, 0, badBytes);
+  const cap = Math.min(ROW_BOUND.cap, 1024);
+  // vec4 loads where every row starts on a whole vec4 (windows start on rows, at 16-byte aligned offsets).
+  const v4 = ROW_BOUND.vec4 && cols % 4 === 0 && wins.every(({ w }) => w.shift % 4 === 0);
+  const spare = v4 ? null : ctx.scratch(16);
+  for (const { w, row0, n, o } of wins) {
+    const g = ctx.grid(Math.ceil(n / ROW_BOUND.rowsPerGroup));
+    const params = new Params().u32(cols, k, n, w.shift, o.shift, row0, g[0], cap, rows).bytes;
+    const x4 = v4 ? w.binding : head(spare!, 16);
+    ctx.dispatch('topk_rows_bound', { WG, RPW: ROW_BOUND.rowsPerGroup, V4: v4 ? 1 : 0 }, [w.binding, o.binding, badBinding, x4], params, g);
+  }
+  if (spare) ctx.release(spare);
+  const fallback = new GatedContext(ctx);
+  radix(fallback, 1);
+  fallback.commit(bad, rows, 'nonzero');
+  ctx.release(bad);
 }

@@ -2,7 +2,7 @@
 // the shared GpuContext. Dense primitives live in elementwise/reduce/matmul/indexing.ts, selection and
 // sparse products in select.ts / sparse.ts.
 /// <reference types="@webgpu/types" />
-import type { AdamParams, Backend, BinaryOp, Broadcast, DType, HostArray, MatmulEpilogue, ReduceOp, Storage, UnaryOp } from '../backend.js';
+import type { AdamParams, Backend, BackendCounters, DeviceProfiling, BinaryOp, Broadcast, DType, HostArray, MatmulEpilogue, ReduceOp, Storage, UnaryOp } from '../backend.js';
 import { ArgChecks } from '../args.js';
 import { WebGpuContext } from './context.js';
 import { acquireDevice, type AcquiredDevice, type WebGpuOptions } from './device.js';
@@ -73,6 +73,55 @@ export class WebGpuBackend implements Backend {
     return s.dtype === 'f32' ? new Float32Array(bytes) : new Int32Array(bytes);
   }
 
+  async readLater(src: Storage): Promise<HostArray> {
+    const s = this.args.live('readLater', 'src', src);
+    const bytes = await this.ctx.recorder.readLater(s.buffer, 0, s.bytes);
+    return s.dtype === 'f32' ? new Float32Array(bytes) : new Int32Array(bytes);
+  }
+
+  /** Activity totals of the device this backend records on (shared by its withBindingLimit views). */
+  counters(): BackendCounters {
+    const c = this.ctx.recorder.counters;
+    const ts = this.ctx.device.features.has('timestamp-query');
+    return { ...c, kernelTiming: ts ? 'timestamp-query' : 'synced-wall' };
+  }
+
+  /** Profiler hooks (backend.ts DeviceProfiling), with device timing where the adapter has timestamp-query. */
+  profiling(): DeviceProfiling {
+    const rec = this.ctx.recorder;
+    const device = this.ctx.device;
+    const hooks: DeviceProfiling = {
+      capture: (into) => {
+        rec.capture = into;
+      },
+      submitForTiming: () => rec.flush(true),
+      idle: () => device.queue.onSubmittedWorkDone(),
+      check: () => rec.check(),
+    };
+    if (device.features.has('timestamp-query')) {
+      // Not run on this project's machines (llvmpipe has no timestamp-query): written to the WebGPU spec.
+      const querySet = device.createQuerySet({ type: 'timestamp', count: 2 });
+      const resolved = device.createBuffer({ size: 16, usage: 0x200 /* QUERY_RESOLVE */ | 0x4 /* COPY_SRC */ });
+      const staging = device.createBuffer({ size: 16, usage: 0x1 /* MAP_READ */ | 0x8 /* COPY_DST */ });
+      hooks.timeOnDevice = async (run) => {
+        rec.flush(true);
+        rec.passTimestamps = { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 };
+        try {
+          run();
+        } finally {
+          rec.passTimestamps = null;
+        }
+        rec.resolveTimestamps(querySet, 2, resolved, staging);
+        rec.flush(true);
+        await staging.mapAsync(0x1);
+        const t = new BigUint64Array(staging.getMappedRange().slice(0));
+        staging.unmap();
+        return Number(t[1]! - t[0]!) / 1e6;
+      };
+    }
+    return hooks;
+  }
+
   free(s: Storage): void {
     const t = this.args.live('free', 'storage', s);
     t.freed = true;
@@ -114,8 +163,13 @@ export class WebGpuBackend implements Backend {
   matmul(out: Storage, a: Storage, b: Storage, m: number, k: number, n: number, transA: boolean, transB: boolean, epi?: MatmulEpilogue): void {
     const [o, av, bv] = this.args.matmul(out, a, b, m, k, n);
     const [bias, relu] = this.args.matmulEpilogue(out, a, b, m, n, epi);
+    if (k > 0) {
+      // Bias and relu fused into the product's store (lib/matmul_io.wgsl): one pass writes both outputs.
+      matmulGpu(this.ctx, this.tuning.matmul, o, av, bv, m, k, n, transA, transB, { bias: bias ?? null, relu: relu ?? null });
+      return;
+    }
+    // K = 0: the product is a clear; the epilogue runs as the separate kernels it is defined by.
     matmulGpu(this.ctx, this.tuning.matmul, o, av, bv, m, k, n, transA, transB);
-    // Not fused here yet: the epilogue runs as the separate kernels it is defined by.
     if (bias) binaryGpu(this.ctx, 'add', o, o, 'full', bias, 'row', m, n);
     if (relu) unaryGpu(this.ctx, 'relu', relu, o);
   }
