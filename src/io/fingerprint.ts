@@ -13,6 +13,9 @@
 // mtime and ctime all equal the recorded ones has not been written since: its recorded hash holds, at the
 // cost of one stat. Any difference in them (a copy, a move to another disk, an edit) re-reads the file and
 // compares the content hash; only a different hash or size refuses. A different size refuses at once.
+// File times tick coarsely (a few ms), so a file written just before or after its fingerprint was taken can
+// keep all four; as git does for its index ("racy" entries), the stat shortcut is trusted only for a file
+// whose times are older than the fingerprint by RACY_MS; a younger one is re-read every time.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -28,7 +31,12 @@ export interface Fingerprint {
   ino: number;
   mtimeMs: number;
   ctimeMs: number;
+  /** When the hash was taken (ms since the epoch, the clock file times use). */
+  takenAtMs: number;
 }
+
+/** A file's times must be this much older than its fingerprint for the stat shortcut (see above). */
+export const RACY_MS = 3000;
 
 const CHUNK = 8 << 20;
 
@@ -73,8 +81,9 @@ function statOrThrow(file: string, what: string): fs.Stats {
 /** The fingerprint of one file (reads it whole). */
 export function fingerprintFile(file: string, onBytes?: (done: number) => void): Fingerprint {
   const real = canonicalPath(file);
+  const takenAtMs = Date.now();
   const st = statOrThrow(real, 'an input to fingerprint');
-  return { path: real, size: st.size, sha256: sha256File(real, onBytes), ino: st.ino, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
+  return { path: real, size: st.size, sha256: sha256File(real, onBytes), ino: st.ino, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, takenAtMs };
 }
 
 /** The fingerprints of `files`, in order, with one progress callback over their total size. */
@@ -90,14 +99,16 @@ export function fingerprintFiles(files: readonly string[], onProgress?: (done: n
 
 /**
  * Why `file` is not the input `was` recorded, or null when it is the same content. Re-reads the file only
- * when its size, inode, mtime or ctime differ from the record.
+ * when its size, inode, mtime or ctime differ from the record, or its times were too close to the
+ * fingerprint to tell (`racyMs`).
  */
-export function differs(was: Fingerprint, file: string, onBytes?: (done: number) => void): string | null {
+export function differs(was: Fingerprint, file: string, onBytes?: (done: number) => void, racyMs = RACY_MS): string | null {
   const real = canonicalPath(file);
   const st = fs.statSync(real, { throwIfNoEntry: false });
   if (!st) return 'it no longer exists';
   if (st.size !== was.size) return `its size changed (${was.size} bytes, now ${st.size})`;
-  if (st.ino === was.ino && st.mtimeMs === was.mtimeMs && st.ctimeMs === was.ctimeMs) return null;
+  const settled = Math.max(was.mtimeMs, was.ctimeMs) < was.takenAtMs - racyMs;
+  if (settled && st.ino === was.ino && st.mtimeMs === was.mtimeMs && st.ctimeMs === was.ctimeMs) return null;
   return sha256File(real, onBytes) === was.sha256 ? null : 'its content changed (same size, different SHA-256)';
 }
 
