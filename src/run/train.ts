@@ -67,7 +67,8 @@ function openData(o: TrainOptions): { source: ActivationSource; synth: Synthetic
   return { source: new SyntheticSource(synth, EMBEDDED_ROWS), synth };
 }
 
-function buildConfig(o: TrainOptions, dIn: number, trainRows: number): TrainConfig {
+/** The training configuration of options `o` on data of width dIn with trainRows training rows (also the sweep's up-front check). */
+export function buildConfig(o: TrainOptions, dIn: number, trainRows: number): TrainConfig {
   const dSae = o.dictSize ?? dIn * (o.expansion ?? DEFAULT_EXPANSION);
   let steps = o.steps;
   if (o.tokens !== undefined) steps = Math.ceil(o.tokens / o.batchSize);
