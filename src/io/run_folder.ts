@@ -63,6 +63,8 @@ export interface RunMeta {
   k: number;
   dictSize: number;
   l0Coeff?: number;
+  /** The settings that define the run (every run-defining option and its grid point): a sweep refuses a folder made with others. */
+  settings?: Record<string, unknown>;
   /** JumpReLU coefficient search: trials and cost (src/sweep/search.ts). */
   search?: { trials: { coeff: number; l0: number; steps: number }[]; steps: number; converged: boolean };
 }
