@@ -310,17 +310,17 @@ async function sweepLocked(o: SweepOptions, open: OpenBackend, runs: RunSpec[], 
         if (err instanceof Interrupted) throw stopped(err.signal, `in ${spec.name}`);
         throw err;
       } finally {
-        report(o.out);
+        report(o.out, log);
       }
     }
   } finally {
     watch.uninstall();
   }
-  return { out: o.out, runs: results, report: report(o.out) };
+  return { out: o.out, runs: results, report: report(o.out, log) };
 }
 
-function report(out: string): SweepResult['report'] {
-  const r = writeSweepReport(out);
+function report(out: string, log: (m: string) => void = () => {}): SweepResult['report'] {
+  const r = writeSweepReport(out, [], (m) => log(`warning: ${m}`));
   return { html: r.html, csv: r.csv, plots: r.plots };
 }
 
