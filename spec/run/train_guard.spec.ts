@@ -15,6 +15,7 @@ import { SyntheticModel } from '../../src/synth.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { resolveTrainOptions } from '../../src/run/train_options.js';
+import { Progress } from '../../src/run/progress.js';
 import { cpu } from '../helpers/backends.js';
 import { tempDir } from '../data/fixtures.js';
 
@@ -106,6 +107,33 @@ s('a torn last line of metrics.jsonl (a kill mid-append) does not block the resu
   assert.is(sum.steps, 12);
   const steps = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
   assert.equal(steps, [2, 4, 6, 8, 10, 12]);
+});
+
+s('an --out that cannot be written is named with the reason, not an ENOENT from mkdir', async () => {
+  fs.writeFileSync(tmp.path('afile'), '');
+  const msg = await fails(runTrain(base({ out: tmp.path('afile/run') }), cpu));
+  assert.is(msg, `${tmp.path('afile/run')} (--out) cannot be written: a parent of it is a file, not a folder (ENOTDIR); choose a writable folder`);
+});
+
+s('end-of-run work shows progress: calibration, evaluation and export each say when they start', async () => {
+  const lines: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array) => (lines.push(String(chunk)), true)) as typeof process.stderr.write;
+  try {
+    await runTrain(base({ out: tmp.path('progress'), quiet: false, calibrationBatches: 5 }), cpu);
+  } finally {
+    process.stderr.write = write;
+  }
+  const text = lines.join('');
+  const order = ['calibrating theta on 5 training batches', 'theta ', 'evaluating on 150 held-out rows', 'exporting the SAELens folder', 'saved SAELens folder'].map((l) => text.indexOf(l));
+  assert.ok(order.every((i, j) => i >= 0 && (j === 0 || i > order[j - 1]!)), `phases announced in order:\n${text}`);
+  // Between those lines, progress as for the steps: plain lines off a terminal, a redrawn bar on one.
+  for (const isTTY of [false, true]) {
+    const out: string[] = [];
+    const p = new Progress({ isTTY, write: (t: string) => (out.push(t), true) } as unknown as NodeJS.WriteStream, 0);
+    p.phase('calibrating theta', 3, 12, 'batches', true);
+    assert.is(out[0], isTTY ? '\rcalibrating theta [######..................] 3/12 batches (25%)\x1b[K' : 'calibrating theta: 3/12 batches (25%)\n');
+  }
 });
 
 s('the batch-by-batch calibration gives Trainer.calibrate theta to the bit', async () => {
