@@ -218,6 +218,7 @@ s('--model/--text: a missing text, a layer out of range, a bad run configuration
     ['layer', ['--model', model, '--text', path.join(STORIES, 'stories.jsonl'), '--layer', '99'], /^batchtopk: --layer 99 out of range: .*stories260K\.bin has 5 blocks \(layers 0\.\.4\)$/],
     ['nolayer', ['--model', model, '--text', path.join(STORIES, 'stories.jsonl')], /pass --layer <n>$/],
     ['kbig', ['--k', '2,30'], /^batchtopk: topk-k30-m24: .*k \(30\).*checked before the first run trains/],
+    ['overwrite', ['--overwrite'], /^batchtopk: --overwrite is for train; a sweep continues the runs in its folder: use another --out, or delete /],
   ];
   for (const [name, more, re] of cases) {
     const dir = path.join(tmp, `early-${name}`);
