@@ -1,6 +1,8 @@
 // Issue 11, item 4: Ctrl-C and SIGTERM never lose work. A real `train` process that receives SIGINT
 // mid-run saves a checkpoint, says how to resume and exits 130; resuming it ends at the same weights, bit
 // for bit, as the uninterrupted run. After the first signal a second one terminates at once.
+// Issue 17, item 5: the same holds after the last step: a signal during the end-of-training theta
+// calibration saves the trained weights, and the resume finishes the calibration, evaluation and export.
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -32,13 +34,13 @@ interface Exit {
 }
 
 /** Start `batchtopk ...args`; once `ready()` holds, send `signal`; resolve when the process exits. */
-function runAndSignal(cmdArgs: string[], ready: () => boolean, signal: NodeJS.Signals): Promise<Exit> {
+function runAndSignal(cmdArgs: string[], ready: () => boolean, signal: NodeJS.Signals, onErr?: (d: string) => void): Promise<Exit> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [bin, ...cmdArgs], { env });
     let out = '';
     let err = '';
     p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
+    p.stderr.on('data', (d) => ((err += d), onErr?.(String(d))));
     const timer = setInterval(() => {
       if (ready()) {
         clearInterval(timer);
@@ -88,6 +90,31 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     }
   });
 }
+
+s('SIGINT during the theta calibration: the trained steps are saved; the resume calibrates, evaluates and exports, bit for bit', async () => {
+  const cal = [...args.slice(0, args.indexOf('--steps')), '--steps', '40', '--log-every', '10', '--checkpoint-every', '0', '--calibration-batches', '5000'];
+  const full = path.join(tmp, 'cal-full');
+  const cut = path.join(tmp, 'cal-cut');
+  const r = spawnSync(process.execPath, [bin, ...cal, '--quiet', '--json', '--out', full], { env, encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  // --checkpoint-every 0: before this fix a signal here lost all 40 steps (no checkpoint at all).
+  let err = '';
+  const x = await runAndSignal([...cal, '--out', cut], () => /calibrating theta on 5000 training batches/.test(err), 'SIGINT', (d) => (err += d));
+  assert.is(x.code, 130, x.err);
+  assert.match(x.err, /SIGINT: stopping the theta calibration to save a checkpoint/);
+  const line = x.err.trim().split('\n').pop()!;
+  assert.match(line, /^batchtopk: interrupted \(SIGINT\) during the theta calibration \(batch \d+ of 5000\), training done at step 40 of 40; checkpoint saved in .*Resume with: batchtopk train --resume /);
+  assert.is(loadCheckpoint(path.join(cut, 'checkpoint.safetensors')).trainer.step, 40);
+  assert.not.ok(fs.existsSync(path.join(cut, 'summary.json')), 'no summary of a cut calibration');
+  assert.not.ok(fs.existsSync(path.join(cut, 'batchtopk.lock')), 'the folder lock is released');
+  const resume = line.slice(line.indexOf('Resume with: batchtopk ') + 'Resume with: batchtopk '.length).split(' ');
+  const done = spawnSync(process.execPath, [bin, ...resume, '--backend', 'cpu', '--quiet', '--json'], { env, encoding: 'utf8' });
+  assert.is(done.status, 0, done.stderr);
+  const j = JSON.parse(done.stdout.trim().split('\n').pop()!);
+  assert.is(j.steps, 40);
+  assert.is(j.threshold, JSON.parse(r.stdout.trim().split('\n').pop()!).threshold);
+  assert.ok(weights(cut).equals(weights(full)), 'identical weights file (theta included) after the cut calibration is resumed');
+});
 
 s('after the first signal the next one terminates at once, even in a busy loop', async () => {
   // A stand-in for a long synchronous step: after the first signal the process never yields again.

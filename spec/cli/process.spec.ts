@@ -137,7 +137,7 @@ s('--backend auto: on a software adapter, the faster of cpu-fast and WebGPU by a
   const winner = ms['cpu-fast']! <= ms['webgpu']! ? 'cpu-fast' : 'webgpu';
   assert.is(lastJson(first.out).backend, winner, 'the measured faster backend');
   // The second run reads the cache (same machine, adapter and shape).
-  const second = runEnv(env, ...args);
+  const second = runEnv(env, ...args, '--overwrite');
   assert.is(second.code, 0, second.err);
   assert.match(second.err, /cached calibration/);
   assert.is(lastJson(second.out).backend, winner);

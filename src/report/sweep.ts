@@ -3,6 +3,7 @@
 // have CE figures, the per-sample L0 histogram of every BatchTopK run) and index.html showing them.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DataError } from '../data/errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { readRun, type RunData } from '../io/run_folder.js';
 import { figures, page, table, type Cell } from './html.js';
@@ -11,14 +12,23 @@ import { colorFor, linePlot } from './svg.js';
 
 const ARCH_ORDER = ['batchtopk', 'topk', 'jumprelu', 'relu'];
 
-/** Run folders directly inside `dir` (those holding summary.json), in a stable order. */
-export function collectRuns(dir: string): RunData[] {
+/**
+ * Run folders directly inside `dir` (those holding summary.json), in a stable order. A folder whose files
+ * cannot be read (a damaged summary.json, run.json or ce.json) is left out and `warn` told why, naming the
+ * file, so one bad run does not keep the others from their report.
+ */
+export function collectRuns(dir: string, warn: (msg: string) => void = () => {}): RunData[] {
   const runs: RunData[] = [];
   for (const name of fs.readdirSync(dir).sort()) {
     const sub = path.join(dir, name);
     if (!fs.statSync(sub).isDirectory()) continue;
-    const r = readRun(sub);
-    if (r) runs.push(r);
+    try {
+      const r = readRun(sub);
+      if (r) runs.push(r);
+    } catch (err) {
+      if (!(err instanceof DataError)) throw err;
+      warn(`skipped ${sub}: ${err.message}`);
+    }
   }
   const rank = (a: string) => (ARCH_ORDER.indexOf(a) + 1 || 99);
   return runs.sort((a, b) => rank(a.summary.arch) - rank(b.summary.arch) || kOf(a) - kOf(b) || a.summary.dictSize - b.summary.dictSize || a.name.localeCompare(b.name));
@@ -144,20 +154,28 @@ export interface SweepReport {
   csv: string;
   plots: string[];
   runs: number;
+  /** Run folders left out, each with the reason (naming the file). */
+  skipped: string[];
 }
 
-/** Write results.csv, plots/*.svg and index.html into the sweep folder. */
-export function writeSweepReport(dir: string, note: string[] = []): SweepReport {
-  const runs = collectRuns(dir);
+const escapeHtml = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/**
+ * Write results.csv, plots/*.svg and index.html into the sweep folder. Everything is built in memory
+ * first, so a failure leaves the earlier report as it was; each file is then written atomically. Run
+ * folders that cannot be read are skipped (`warn` names the file) and listed on the page.
+ */
+export function writeSweepReport(dir: string, note: string[] = [], warn: (msg: string) => void = () => {}): SweepReport {
+  const skipped: string[] = [];
+  const runs = collectRuns(dir, (m) => (skipped.push(m), warn(m)));
   const csv = path.join(dir, 'results.csv');
-  writeFileAtomic(csv, resultsCsv(runs));
+  const csvText = resultsCsv(runs);
   const plotDir = path.join(dir, PLOTS_DIR);
-  fs.mkdirSync(plotDir, { recursive: true });
   const plots = sweepPlots(runs);
-  for (const p of plots) writeFileAtomic(path.join(plotDir, p.file), p.svg);
   const cols = columns(runs);
   const html = page(`SAE sweep ${path.basename(path.resolve(dir))}`, [
     ...note.map((n) => `<p>${n}</p>`),
+    ...skipped.map((m) => `<p>${escapeHtml(m)}</p>`),
     `<p>${runs.length} runs; <a href="results.csv">results.csv</a>. NMSE and L0 are measured on the held-out split.</p>`,
     table(
       cols.map((c) => c.name),
@@ -167,6 +185,9 @@ export function writeSweepReport(dir: string, note: string[] = []): SweepReport 
     figures(plots.map((p) => ({ file: `${PLOTS_DIR}/${p.file}`, caption: p.caption }))),
   ]);
   const file = path.join(dir, REPORT_FILE);
+  writeFileAtomic(csv, csvText);
+  fs.mkdirSync(plotDir, { recursive: true });
+  for (const p of plots) writeFileAtomic(path.join(plotDir, p.file), p.svg);
   writeFileAtomic(file, html);
-  return { html: file, csv, plots: plots.map((p) => path.join(plotDir, p.file)), runs: runs.length };
+  return { html: file, csv, plots: plots.map((p) => path.join(plotDir, p.file)), runs: runs.length, skipped };
 }

@@ -41,6 +41,27 @@ export class Progress {
     this.lastLine = now;
   }
 
+  /**
+   * Progress of end-of-run work (calibration, evaluation, fingerprinting): `done` of `total` `unit`, drawn
+   * like the step bar (redrawn on a terminal, a plain line every intervalS seconds otherwise).
+   */
+  phase(label: string, done: number, total: number, unit: string, force = false): void {
+    if (this.quiet) return;
+    const now = performance.now();
+    const frac = total > 0 ? Math.min(1, done / total) : 1;
+    const count = `${fmtCount(done)}/${fmtCount(total)} ${unit} (${(100 * frac).toFixed(0)}%)`;
+    if (this.tty) {
+      if (!force && now - this.lastLine < 100) return;
+      const width = 24;
+      const filled = Math.round(frac * width);
+      this.out.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${count}\x1b[K`);
+    } else {
+      if (!force && now - this.lastLine < this.intervalS * 1000) return;
+      this.out.write(`${label}: ${count}\n`);
+    }
+    this.lastLine = now;
+  }
+
   /** A plain message, on its own line (ends the bar's line first). */
   log(msg: string): void {
     if (this.quiet) return;

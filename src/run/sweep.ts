@@ -2,24 +2,37 @@
 // folder of the sweep folder, then write the sweep report (results.csv, plots, index.html). Resumable: a
 // finished run is skipped, an interrupted one resumes from its checkpoint, a JumpReLU search replays its
 // recorded trials. Runs go through runTrain, exactly as `batchtopk train` would run them.
+//
+// Trust: the sweep holds its folder's lock for its whole length; every input of every phase (the data, each
+// run's configuration, the CE model, layer and text) is checked before the first step; each run folder
+// records the settings that define it (run.json "settings"), and a folder made with other settings is
+// refused whatever sweep.json says (or when sweep.json is gone).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DataError } from '../data/errors.js';
 import { openSource } from '../data/source.js';
 import { writeJsonAtomic } from '../io/atomic.js';
-import { CE_FILE, RUN_META_FILE, SAE_DIR, SUMMARY_FILE, type CeFigures, type RunMeta, type TrainSummary } from '../io/run_folder.js';
+import { canonicalPath } from '../io/fingerprint.js';
+import { CE_FILE, readJsonFile, RUN_META_FILE, runMarkers, SAE_DIR, SUMMARY_FILE, type CeFigures, type RunMeta, type TrainSummary } from '../io/run_folder.js';
+import { loadModel } from '../model/load.js';
+import { activationProvenance } from '../model/provenance.js';
+import { readDocuments } from '../model/text.js';
 import { writeRunReport } from '../report/run.js';
 import { writeSweepReport } from '../report/sweep.js';
 import { ARCHS, type Arch } from '../sae/config.js';
 import { planRuns, selectRuns, type Grid, type RunSpec } from '../sweep/plan.js';
 import { searchCoefficient, type SearchResult, type Trial } from '../sweep/search.js';
-import { CHECKPOINT_FILE } from '../train/checkpoint.js';
+import { CHECKPOINT_FILE, loadCheckpoint } from '../train/checkpoint.js';
 import { withBackend, type OpenBackend } from './backend.js';
 import { runCeEval } from './ce.js';
+import { BatchLoader } from '../data/loader.js';
 import { OptionError } from './errors.js';
 import { Interrupted, InterruptWatch } from './interrupt.js';
+import { lockFolder } from './lock.js';
+import { layerOfHook } from './ce.js';
 import { checkResume } from './resume.js';
 import { definingKeys, resolveOptions, type Schema } from './schema.js';
-import { runTrain } from './train.js';
+import { buildConfig, runTrain } from './train.js';
 import { DEFAULT_EXPANSION, resolveTrainOptions, TRAIN_SCHEMA, type TrainInput, type TrainOptions } from './train_options.js';
 
 export type { OpenBackend };
@@ -67,6 +80,7 @@ export function sweepOptions(given: Partial<SweepFlags>, train: TrainInput, open
   const f = resolveOptions(SWEEP_SCHEMA, given);
   if (f.dictSize && f.expansion) throw new OptionError('give --dict-size or --expansion, not both');
   const base = resolveTrainOptions({ ...train, arch: f.arch[0] });
+  if (base.overwrite) throw new OptionError(`--overwrite is for train; a sweep continues the runs in its folder: use another --out, or delete ${f.out}`);
   if (!f.model !== !f.text) throw new OptionError('CE degradation needs both --model <path> and --text <file>');
   const ce: CeEvaluator | undefined =
     f.model && f.text
@@ -84,6 +98,7 @@ export function sweepOptions(given: Partial<SweepFlags>, train: TrainInput, open
     only: f.only,
     search: { tol: f.l0Tolerance, shortSteps: f.searchSteps, maxShort: f.searchMaxShort, maxFull: f.searchMaxFull },
     ce,
+    ...(f.model && f.text ? { ceCheck: () => checkCeInputs(f.model!, f.text!, f.layer, base) } : {}),
     resumeHint: hooks.resumeHint,
     log: hooks.log ?? ((m) => !base.quiet && console.error(m)),
   };
@@ -117,6 +132,8 @@ export interface SweepOptions {
   only?: string[];
   search: SweepSearchOptions;
   ce?: CeEvaluator;
+  /** Check the CE evaluation's inputs before the first run trains (throws naming the flag). */
+  ceCheck?: () => void;
   /** How to resume this sweep, for the interrupt message (the command line). */
   resumeHint?: string;
   log?: (msg: string) => void;
@@ -137,7 +154,65 @@ function definingOptions(o: TrainOptions): Record<string, unknown> {
 }
 
 function readJson<T>(file: string): T | null {
-  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as T) : null;
+  return readJsonFile<T>(file);
+}
+
+/**
+ * The CE evaluation's inputs, checked before the first run trains: the model loads, the text has
+ * documents, and the layer (given, or the runs' hook from --hook-name or the harvest manifest) is in range.
+ */
+function checkCeInputs(model: string, text: string, layer: number | undefined, o: TrainOptions): void {
+  let lm: ReturnType<typeof loadModel>;
+  try {
+    lm = loadModel(model);
+  } catch (err) {
+    throw new DataError(`--model ${model}: ${(err as Error).message} (checked before the first run trains)`);
+  }
+  const n = lm.weights.config.nLayers;
+  let docs: string[];
+  try {
+    docs = readDocuments(text);
+  } catch (err) {
+    throw new DataError(`--text ${text}: ${(err as Error).message}`);
+  }
+  if (docs.length === 0) throw new DataError(`--text ${text}: no documents (.txt: blank-line-separated blocks; .jsonl: a "text" field per line)`);
+  const hook = activationProvenance(o.data, { modelName: o.modelName, hookName: o.hookName })['hook_name'];
+  const l = layer ?? layerOfHook(hook);
+  if (l === undefined) throw new OptionError(`sweep --model: the runs' layer is unknown (no blocks.<n>.hook_resid_pre from --hook-name or a harvest manifest.json beside --data); pass --layer <n>`);
+  if (l >= n) throw new OptionError(`${layer !== undefined ? '--layer' : `the runs' hook ${String(hook)}`} ${l} out of range: ${model} has ${n} blocks (layers 0..${n - 1})`);
+}
+
+/** What defines one run of the sweep: the sweep-wide settings and its grid point (run.json "settings"). */
+function runSettings(o: TrainOptions): Record<string, unknown> {
+  const keys = [...SWEEP_DEFINING, 'arch', 'k', 'dictSize', 'expansion'] as const;
+  const out: Record<string, unknown> = {};
+  for (const k of keys) {
+    // JumpReLU's coefficient is the search's answer, recorded beside it (run.json l0Coeff), not a setting.
+    if (k === 'l0Coeff' && o.arch === 'jumprelu') continue;
+    const v = o[k as keyof TrainOptions];
+    if (v !== undefined) out[k] = k === 'data' ? canonicalPath(v as string) : v;
+  }
+  return out;
+}
+
+/**
+ * Refuse a run folder made with other settings than `now` (whatever sweep.json says): from run.json, or
+ * from the checkpoint's options for a folder without them. A folder holding a run whose settings are
+ * recorded nowhere is refused too: it cannot be told from one of this sweep.
+ */
+function checkRunFolder(dir: string, now: Record<string, unknown>): void {
+  const meta = readJson<RunMeta & { settings?: Record<string, unknown> }>(path.join(dir, RUN_META_FILE));
+  let was = meta?.settings;
+  const ck = path.join(dir, CHECKPOINT_FILE);
+  if (!was && fs.existsSync(ck)) {
+    const saved = loadCheckpoint(ck).extra['options'] as TrainOptions | undefined;
+    if (saved) was = runSettings(saved);
+  }
+  if (!was) {
+    if (runMarkers(dir).length === 0) return;
+    throw new DataError(`${dir} holds a run whose settings are recorded nowhere (no run.json settings, no checkpoint): it cannot be told from a run of this sweep; move it away or delete it`);
+  }
+  checkResume({ what: `${dir}: this run`, saved: was, now, keys: Object.keys(now).filter((k) => k !== 'out'), fix: `use the same options to continue the sweep, or another --out, or delete ${dir}` });
 }
 
 /** Steps of every run: --steps, --tokens / batch, or one pass over the training rows. */
@@ -161,17 +236,60 @@ export async function runSweep(o: SweepOptions, open: OpenBackend): Promise<Swee
   const optionsOf = (arch: Arch): TrainOptions => resolveTrainOptions(typeof o.options === 'function' ? o.options(arch) : { ...o.options, arch });
   const steps = resolveSteps(optionsOf(runs[0]?.arch ?? 'batchtopk'));
   const bases = new Map<Arch, TrainOptions>(
-    o.grid.archs.map((a) => [a, { ...optionsOf(a), arch: a, steps, tokens: undefined, resume: undefined, stopAfter: undefined }]),
+    o.grid.archs.map((a) => [a, { ...optionsOf(a), arch: a, steps, tokens: undefined, resume: undefined, stopAfter: undefined, overwrite: false }]),
   );
-  fs.mkdirSync(o.out, { recursive: true });
+  checkBeforeFirstStep(runs, bases, o);
+  const lock = lockFolder(o.out, { command: 'batchtopk sweep', what: '--out', note: log });
+  try {
+    return await sweepLocked(o, open, runs, bases, steps, log);
+  } finally {
+    lock.release();
+  }
+}
+
+/**
+ * Every input of every phase, before the first step: each run's configuration against the data (k within
+ * the dictionary, sizes), the data files of each architecture, the CE model, layer and text.
+ */
+function checkBeforeFirstStep(runs: RunSpec[], bases: Map<Arch, TrainOptions>, o: SweepOptions): void {
+  const shapes = new Map<string, { dIn: number; trainRows: number }>();
+  for (const spec of runs) {
+    const base = bases.get(spec.arch)!;
+    const key = `${base.data ?? ''}\0${base.tensor ?? ''}\0${base.shards ?? ''}`;
+    let shape = shapes.get(key);
+    if (!shape) {
+      if (!base.data) continue; // the embedded synthetic set: nothing to read
+      const src = openSource(base.data, { tensor: base.tensor, shards: base.shards });
+      try {
+        const loader = new BatchLoader({ source: src, batchSize: base.batchSize, seed: base.seed, evalFraction: base.evalFraction, shuffleBufferRows: base.batchSize });
+        shape = { dIn: src.dIn, trainRows: loader.trainRows };
+      } finally {
+        src.close();
+      }
+      shapes.set(key, shape);
+    }
+    try {
+      buildConfig({ ...base, k: spec.k, dictSize: spec.dictSize, expansion: spec.expansion }, shape.dIn, shape.trainRows);
+    } catch (err) {
+      throw new OptionError(`${spec.name}: ${(err as Error).message} (checked before the first run trains)`);
+    }
+  }
+  o.ceCheck?.();
+}
+
+async function sweepLocked(o: SweepOptions, open: OpenBackend, runs: RunSpec[], bases: Map<Arch, TrainOptions>, steps: number, log: (m: string) => void): Promise<SweepResult> {
   const sweepFile = path.join(o.out, 'sweep.json');
-  const saved = readJson<{ options: Record<string, Record<string, unknown>> }>(sweepFile);
+  const saved = readJsonFile<{ options: Record<string, Record<string, unknown>> }>(sweepFile, { options: 'object' }, `restore it, or use another --out`);
   const defining = Object.fromEntries([...bases].map(([a, b]) => [a, definingOptions(b)]));
   for (const [arch, now] of Object.entries(defining)) {
     const was = saved?.options[arch];
-    if (!was) continue; // an architecture new to this sweep
+    if (was === undefined) continue; // an architecture new to this sweep
+    if (typeof was !== 'object' || was === null) throw new DataError(`${sweepFile}: "options.${arch}" is not an object; restore it, or use another --out`);
     checkResume({ what: `${o.out}: this sweep`, saved: was, now: Object.fromEntries(SWEEP_DEFINING.map((k) => [k, now[k]])), keys: SWEEP_DEFINING, fix: 'use the same options to continue it, or another --out' });
   }
+  // Every run folder already there must have been made with this sweep's settings: checked before anything
+  // is written, so a refused invocation leaves the folder (sweep.json included) as it was.
+  for (const spec of runs) checkRunFolder(path.join(o.out, spec.name), runSettings(runOptions(spec, bases.get(spec.arch)!, o.out)));
   writeJsonAtomic(sweepFile, { options: { ...saved?.options, ...defining }, grid: o.grid });
 
   // Between runs (evaluation, export, report) a signal also stops the sweep at the next safe point;
@@ -192,24 +310,30 @@ export async function runSweep(o: SweepOptions, open: OpenBackend): Promise<Swee
         if (err instanceof Interrupted) throw stopped(err.signal, `in ${spec.name}`);
         throw err;
       } finally {
-        report(o.out);
+        report(o.out, log);
       }
     }
   } finally {
     watch.uninstall();
   }
-  return { out: o.out, runs: results, report: report(o.out) };
+  return { out: o.out, runs: results, report: report(o.out, log) };
 }
 
-function report(out: string): SweepResult['report'] {
-  const r = writeSweepReport(out);
+function report(out: string, log: (m: string) => void = () => {}): SweepResult['report'] {
+  const r = writeSweepReport(out, [], (m) => log(`warning: ${m}`));
   return { html: r.html, csv: r.csv, plots: r.plots };
+}
+
+/** The training options of one run of the grid. */
+function runOptions(spec: RunSpec, base: TrainOptions, out: string): TrainOptions {
+  return { ...base, arch: spec.arch, k: spec.k, dictSize: spec.dictSize, expansion: spec.expansion, out: path.join(out, spec.name) };
 }
 
 async function runOne(spec: RunSpec, base: TrainOptions, steps: number, o: SweepOptions, open: OpenBackend, log: (m: string) => void): Promise<SweepResult['runs'][number]> {
   const dir = path.join(o.out, spec.name);
-  const opts: TrainOptions = { ...base, arch: spec.arch, k: spec.k, dictSize: spec.dictSize, expansion: spec.expansion, out: dir };
-  const meta: RunMeta = { name: spec.name, arch: spec.arch, k: spec.k, dictSize: spec.dictSize ?? NaN, l0Coeff: opts.l0Coeff };
+  const opts = runOptions(spec, base, o.out);
+  const settings = runSettings(opts);
+  const meta: RunMeta = { name: spec.name, arch: spec.arch, k: spec.k, dictSize: spec.dictSize ?? NaN, l0Coeff: opts.l0Coeff, settings };
   let search: SearchResult | null = null;
   // Finished earlier: a JumpReLU run once its search is recorded in run.json (the last thing written).
   const prev = readJson<RunMeta>(path.join(dir, RUN_META_FILE));
@@ -263,7 +387,7 @@ async function trainInto(dir: string, opts: TrainOptions, open: OpenBackend): Pr
   }
   fs.mkdirSync(dir, { recursive: true });
   if (!resume) {
-    const meta: RunMeta = { name: path.basename(dir), arch: opts.arch, k: opts.k, dictSize: opts.dictSize ?? NaN, l0Coeff: opts.l0Coeff };
+    const meta: RunMeta = { name: path.basename(dir), arch: opts.arch, k: opts.k, dictSize: opts.dictSize ?? NaN, l0Coeff: opts.l0Coeff, settings: runSettings(opts) };
     writeJsonAtomic(path.join(dir, RUN_META_FILE), meta);
   }
   // A resume gives every option, so runTrain refuses a checkpoint made with other run-defining ones.
@@ -277,7 +401,14 @@ async function searchJumpRelu(spec: RunSpec, opts: TrainOptions, steps: number, 
   fs.mkdirSync(sdir, { recursive: true });
   const file = path.join(sdir, 'search.json');
   const shortSteps = o.search.shortSteps ?? Math.max(1, Math.round(steps / 4));
-  const memo = readJson<{ target: number; trials: Trial[] }>(file)?.trials ?? [];
+  // Recorded trials count only for these settings (whatever sweep.json says, or without it).
+  const settings = runSettings(opts);
+  const rec = readJsonFile<{ target: number; trials: Trial[]; settings?: Record<string, unknown> }>(file, {}, `delete it to search again`);
+  if (rec && !rec.settings && (rec.trials?.length ?? 0) > 0) {
+    throw new DataError(`${file}: recorded trials without the settings they were made with: they cannot be told from trials of this sweep; delete it to search again`);
+  }
+  if (rec?.settings) checkResume({ what: `${file}: this search`, saved: rec.settings, now: settings, keys: Object.keys(settings), fix: `use the same options to continue the sweep, or delete ${file}` });
+  const memo = rec?.trials ?? [];
   const record: Trial[] = [];
   const res = await searchCoefficient(
     spec.k,
@@ -293,7 +424,7 @@ async function searchJumpRelu(spec: RunSpec, opts: TrainOptions, steps: number, 
         fs.rmSync(tdir, { recursive: true, force: true });
       }
       record.push({ coeff, l0, steps: n });
-      writeJsonAtomic(file, { target: spec.k, tol: o.search.tol, trials: [...record, ...memo.filter((t) => !record.some((r) => r.coeff === t.coeff && r.steps === t.steps))] });
+      writeJsonAtomic(file, { target: spec.k, tol: o.search.tol, settings, trials: [...record, ...memo.filter((t) => !record.some((r) => r.coeff === t.coeff && r.steps === t.steps))] });
       if (!hit) log(`  search: coefficient ${coeff.toPrecision(4)}, ${n} steps: held-out L0 ${l0.toFixed(2)} (target ${spec.k})`);
       return l0;
     },

@@ -40,6 +40,8 @@ export interface TrainOptions {
   calibrationBatches?: number;
   out: string;
   resume?: string;
+  /** Replace the run in `out` (refused without it: a new run never writes over an earlier one). */
+  overwrite: boolean;
   evalFraction: number;
   /** Evaluate on at most this many held-out rows (the first ones of the split). */
   evalTokens: number;
@@ -94,6 +96,7 @@ export const TRAIN_SCHEMA: Schema<TrainOptions> = {
   calibrationBatches: { kind: 'int', min: 1, arg: 'n', affectsResults: true, help: `BatchTopK: training batches over which theta is calibrated at the end, with the final weights (default: ${TRAIN_DEFAULTS.calibrationBatches})` },
   out: { kind: 'string', arg: 'dir', help: 'Output folder: sae/ (SAELens format), checkpoint, metrics.jsonl, summary.json (default: runs/latest)' },
   resume: { kind: 'string', arg: 'dir', help: 'Continue the run saved in this folder (its checkpoint)' },
+  overwrite: { kind: 'boolean', default: false, help: 'Replace the run already in --out (without it, a folder holding a run is refused)' },
   evalFraction: { kind: 'number', min: 0, max: 0.99, arg: 'f', default: 0.05, definesRun: true, help: 'Share of rows held out for evaluation' },
   evalTokens: { kind: 'int', min: 1, arg: 'n', default: 1_000_000, affectsResults: true, help: 'Evaluate on at most this many held-out rows' },
   shuffleBuffer: { kind: 'int', min: 1, arg: 'rows', default: 65536, definesRun: true, help: 'Rows in the shuffle buffer' },
