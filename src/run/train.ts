@@ -390,7 +390,7 @@ async function calibrate(r: Run): Promise<void> {
       await interrupt.poll();
       if (interrupt.signal) {
         loader.restore(state);
-        await stop(r, interrupt.signal, `during the theta calibration (batch ${i + 1} of ${n}), training done at step ${trainer.step} of ${cfg.steps}`);
+        await stop(r, interrupt.signal, `during the theta calibration (batch ${i + 1} of ${n}) after step ${trainer.step} of ${cfg.steps}`);
       }
     }
   } finally {
