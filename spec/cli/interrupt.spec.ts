@@ -103,7 +103,7 @@ s('SIGINT during the theta calibration: the trained steps are saved; the resume 
   assert.is(x.code, 130, x.err);
   assert.match(x.err, /SIGINT: stopping the theta calibration to save a checkpoint/);
   const line = x.err.trim().split('\n').pop()!;
-  assert.match(line, /^batchtopk: interrupted \(SIGINT\) during the theta calibration \(batch \d+ of 5000\), training done at step 40 of 40; checkpoint saved in .*Resume with: batchtopk train --resume /);
+  assert.match(line, /^batchtopk: interrupted \(SIGINT\) during the theta calibration \(batch \d+ of 5000\) after step 40 of 40; checkpoint saved in .*Resume with: batchtopk train --resume /);
   assert.is(loadCheckpoint(path.join(cut, 'checkpoint.safetensors')).trainer.step, 40);
   assert.not.ok(fs.existsSync(path.join(cut, 'summary.json')), 'no summary of a cut calibration');
   assert.not.ok(fs.existsSync(path.join(cut, 'batchtopk.lock')), 'the folder lock is released');

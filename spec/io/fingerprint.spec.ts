@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { canonicalPath, checkInputs, differs, fingerprintFile, fingerprintFiles, RACY_MS, sha256File } from '../../src/io/fingerprint.js';
+import { canonicalPath, checkInputs, checkNamedInputs, differs, fingerprintFile, fingerprintFiles, fingerprintNamed, RACY_MS, sha256File } from '../../src/io/fingerprint.js';
 import { tempDir } from '../data/fixtures.js';
 
 const s = suite('io/fingerprint');
@@ -86,6 +86,19 @@ s('checkInputs names the shard that changed, a shard added or missing, and says 
   checkInputs({ what: '--data', was, now: now(), fix: 'put it back' });
   fs.writeFileSync(shard(3), bytes(10, 1));
   assert.throws(() => checkInputs({ what: '--data', was, now: now(), fix: 'put it back' }), (e: Error) => /3 files then, 4 now; new: .*acts_3\.npy\); put it back/.test(e.message));
+});
+
+s('named inputs (a harvest: --text, --model, --tokenizer): a changed one is refused naming its flag and file', () => {
+  const [text, model, tok] = ['t.jsonl', 'm.bin', 'tok.bin'].map((n) => tmp.path(n)) as [string, string, string];
+  fs.writeFileSync(text, '{"text": "a"}\n');
+  fs.writeFileSync(model, bytes(4096, 5));
+  fs.writeFileSync(tok, bytes(512, 6));
+  const now = { '--text': [text], '--model': [model], '--tokenizer': [tok] };
+  const was = fingerprintNamed(now);
+  checkNamedInputs(was, now, 'use the same files');
+  fs.writeFileSync(tok, bytes(512, 7));
+  assert.throws(() => checkNamedInputs(was, now, 'use the same files, or another --out'), (e: Error) => e.message === `${canonicalPath(tok)} (--tokenizer) is not the file the work began with: its content changed (same size, different SHA-256); use the same files, or another --out`);
+  checkNamedInputs({ '--text': was['--text']! }, now, 'x'); // a flag not recorded is not checked
 });
 
 s.run();

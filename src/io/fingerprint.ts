@@ -152,3 +152,22 @@ export function checkInputs(c: InputCheck): void {
     before += was.size;
   });
 }
+
+/** Fingerprints of a command's inputs by the flag that named them, e.g. { '--text': [...], '--model': [...] }. */
+export type NamedInputs = Record<string, Fingerprint[]>;
+
+/** The fingerprints of each flag's files (a harvest: --text, the model's files, --tokenizer). */
+export function fingerprintNamed(files: Record<string, readonly string[]>, onProgress?: (done: number, total: number) => void): NamedInputs {
+  return Object.fromEntries(Object.entries(files).map(([flag, list]) => [flag, fingerprintFiles(list, onProgress)]));
+}
+
+/**
+ * Refuse continuing work whose inputs changed: each flag's files now against those recorded (a flag absent
+ * from the record is not checked: work recorded before fingerprints). The message names the flag and file.
+ */
+export function checkNamedInputs(was: NamedInputs, now: Record<string, readonly string[]>, fix: string): void {
+  for (const [flag, files] of Object.entries(now)) {
+    const rec = was[flag];
+    if (rec) checkInputs({ what: flag, was: rec, now: files, fix });
+  }
+}

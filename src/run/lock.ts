@@ -204,5 +204,6 @@ export function writeError(err: unknown, dir: string, what = 'the output folder'
     EEXIST: 'a file of that name is in the way',
   };
   if (!e?.code || !(e.code in why)) return e instanceof Error ? e : new Error(String(err));
-  return new DataError(`${dir} (${what}) cannot be written: ${why[e.code]} (${e.code}); choose a writable folder`);
+  const fix = e.code === 'ENOSPC' ? 'free some space or choose another folder' : 'choose a writable folder';
+  return new DataError(`${dir} (${what}) cannot be written: ${why[e.code]} (${e.code}); ${fix}`);
 }

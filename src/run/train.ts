@@ -37,7 +37,7 @@ import { formatProfile, ProfileBackend } from '../backend/profile.js';
 import { resolveBackend, type BackendOrOpen } from './backend.js';
 import { OptionError } from './errors.js';
 import { Interrupted, InterruptWatch, type StopSignal } from './interrupt.js';
-import { lockFolder } from './lock.js';
+import { lockFolder, writeError } from './lock.js';
 import { Progress } from './progress.js';
 import { checkResume } from './resume.js';
 import { dataWarnings } from './data_check.js';
@@ -198,6 +198,11 @@ export async function runTrain(given: TrainInput, backendOrOpen: BackendOrOpen):
     } finally {
       source.close();
     }
+  } catch (err) {
+    // A write into the run folder failing mid-run (disk full, remounted read-only): say which folder and why.
+    const e = err as NodeJS.ErrnoException;
+    if (e?.code && typeof e.path === 'string' && canonicalPath(e.path).startsWith(canonicalPath(o.out))) throw writeError(err, o.out, '--out');
+    throw err;
   } finally {
     interrupt.uninstall();
     lock.release();
@@ -386,7 +391,7 @@ async function calibrate(r: Run): Promise<void> {
       await interrupt.poll();
       if (interrupt.signal) {
         loader.restore(state);
-        await stop(r, interrupt.signal, `during the theta calibration (batch ${i + 1} of ${n}), training done at step ${trainer.step} of ${cfg.steps}`);
+        await stop(r, interrupt.signal, `during the theta calibration (batch ${i + 1} of ${n}) after step ${trainer.step} of ${cfg.steps}`);
       }
     }
   } finally {
