@@ -79,7 +79,7 @@ command('train', 'Train an SAE (BatchTopK by default) on activation files, or on
 
 /** The sweep's own flags stand first; every other `train` flag applies to each run of the sweep. */
 const SWEEP_OWN = Object.keys(SWEEP_SCHEMA);
-command('sweep', 'Train a grid of SAEs (architectures x k x dictionary sizes) and write results.csv, plots and index.html', [SWEEP_SCHEMA], [SLURM_SCHEMA], [TRAIN_SCHEMA, [...SWEEP_OWN, 'resume', 'stopAfter']], [COMMON])
+command('sweep', 'Train a grid of SAEs (architectures x k x dictionary sizes) and write results.csv, plots and index.html', [SWEEP_SCHEMA], [SLURM_SCHEMA], [TRAIN_SCHEMA, [...SWEEP_OWN, 'resume', 'stopAfter', 'overwrite']], [COMMON])
   .example('batchtopk sweep --data acts.npy --arch batchtopk,topk,jumprelu --k 16,32,64 --dict-size 3072,6144,12288 --tokens 20000000 --out runs/sweep')
   .example('batchtopk sweep --data acts.npy --k 16,32,64 --dict-size 3072,6144,12288 --out runs/sweep --only "jumprelu-*"')
   .action(async (raw: Flags) => {

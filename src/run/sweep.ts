@@ -21,7 +21,7 @@ import { writeRunReport } from '../report/run.js';
 import { writeSweepReport } from '../report/sweep.js';
 import { ARCHS, type Arch } from '../sae/config.js';
 import { planRuns, selectRuns, type Grid, type RunSpec } from '../sweep/plan.js';
-import { searchCoefficient, type SearchResult, type Trial } from '../sweep/search.js';
+import { searchCoefficient, thetaInitL0For, type SearchResult, type Trial } from '../sweep/search.js';
 import { CHECKPOINT_FILE, loadCheckpoint } from '../train/checkpoint.js';
 import { withBackend, type OpenBackend } from './backend.js';
 import { runCeEval } from './ce.js';
@@ -146,7 +146,8 @@ export interface SweepResult {
 }
 
 /** What must match the sweep folder's sweep.json: what defines a run or changes its results, less the grid's own. */
-const GRID_KEYS = new Set(['arch', 'k', 'dictSize', 'expansion']);
+// thetaInitL0: a JumpReLU run's is derived from its target (thetaInitL0For) unless given; its checkpoint records it.
+const GRID_KEYS = new Set(['arch', 'k', 'dictSize', 'expansion', 'thetaInitL0']);
 const SWEEP_DEFINING = definingKeys(TRAIN_SCHEMA, true).filter((k) => !GRID_KEYS.has(k));
 
 function definingOptions(o: TrainOptions): Record<string, unknown> {
@@ -326,7 +327,10 @@ function report(out: string, log: (m: string) => void = () => {}): SweepResult['
 
 /** The training options of one run of the grid. */
 function runOptions(spec: RunSpec, base: TrainOptions, out: string): TrainOptions {
-  return { ...base, arch: spec.arch, k: spec.k, dictSize: spec.dictSize, expansion: spec.expansion, out: path.join(out, spec.name) };
+  const o: TrainOptions = { ...base, arch: spec.arch, k: spec.k, dictSize: spec.dictSize, expansion: spec.expansion, out: path.join(out, spec.name) };
+  // JumpReLU thresholds start from the data at twice the target (search.ts), so short budgets reach it.
+  if (spec.arch === 'jumprelu' && base.thetaInitL0 === undefined) o.thetaInitL0 = spec.dictSize !== undefined ? thetaInitL0For(spec.k, spec.dictSize) : 2 * spec.k;
+  return o;
 }
 
 async function runOne(spec: RunSpec, base: TrainOptions, steps: number, o: SweepOptions, open: OpenBackend, log: (m: string) => void): Promise<SweepResult['runs'][number]> {
@@ -354,6 +358,7 @@ async function runOne(spec: RunSpec, base: TrainOptions, steps: number, o: Sweep
   writeJsonAtomic(path.join(dir, RUN_META_FILE), meta);
   writeRunReport(dir);
   if (search) log(`  L0 coefficient ${search.coeff.toPrecision(4)}: held-out L0 ${summary.l0.toFixed(2)} (target ${spec.k}, ${search.trials.length} trials, ${search.steps} steps${search.converged ? '' : ', NOT within the tolerance'})`);
+  if (search?.advice) log(`  ${search.advice}`);
   log(`  nmse ${summary.nmse.toFixed(4)}  L0 ${summary.l0.toFixed(2)}  dead ${(100 * summary.deadFraction).toFixed(1)}%`);
   await ce(dir, summary, o);
   return { name: spec.name, status: 'trained', nmse: summary.nmse, l0: summary.l0, ...(search ? { l0Coeff: search.coeff } : {}) };

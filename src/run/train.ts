@@ -86,6 +86,7 @@ export function buildConfig(o: TrainOptions, dIn: number, trainRows: number): Tr
       l0Coeff: o.l0Coeff,
       bandwidth: o.bandwidth,
       thetaInit: o.thetaInit,
+      ...(o.thetaInitL0 ? { thetaInitL0: o.thetaInitL0 } : {}),
     },
     batchSize: o.batchSize,
     steps,

@@ -4,9 +4,9 @@
 // sae/config.ts); the embedded synthetic data set has a few of its own, written here.
 import { ADAM_DEFAULTS } from '../optim/adam.js';
 import { ARCHS, NORMALIZE_MODES, SAE_DEFAULTS, type Arch, type NormalizeMode } from '../sae/config.js';
-import { DEFAULT_SHARDS, SIDE_FILES } from '../data/source.js';
 import { NORMALIZE_BY_ARCH, TRAIN_DEFAULTS } from '../train/config.js';
 import { OptionError } from './errors.js';
+import { OPTIONS } from './options.js';
 import { definingKeys, resolveOptions, type Schema } from './schema.js';
 
 export interface TrainOptions {
@@ -31,6 +31,8 @@ export interface TrainOptions {
   deadTokens: number;
   bandwidth: number;
   thetaInit: number;
+  /** JumpReLU: start each latent's threshold from the data at the quantile giving this L0 (0 or undefined: thetaInit). */
+  thetaInitL0?: number;
   warmupSteps: number;
   decayFraction: number;
   clipGradNorm: number;
@@ -61,7 +63,6 @@ export interface TrainOptions {
 /** What a caller gives: any subset; the rest takes the schema's defaults. */
 export type TrainInput = Partial<TrainOptions>;
 
-export const SHARD_HELP = `default: the "shards" list of its manifest.json, else ${DEFAULT_SHARDS}; never ${SIDE_FILES.map((f) => f.glob).join(', ')}`;
 
 /** The embedded data set's run length: a run that trains in under a minute on a laptop CPU. */
 const EMBEDDED_STEPS = 600;
@@ -70,9 +71,9 @@ const EMBEDDED_EXPANSION = 4;
 export const DEFAULT_EXPANSION = 8;
 
 export const TRAIN_SCHEMA: Schema<TrainOptions> = {
-  data: { kind: 'string', arg: 'path', definesRun: true, help: 'Activations: .npy or .safetensors [tokens, d] (f32/f16/bf16), or a directory of shards (default: embedded synthetic data)' },
-  tensor: { kind: 'string', arg: 'name', definesRun: true, help: 'Tensor to read from .safetensors files holding several' },
-  shards: { kind: 'string', arg: 'glob', definesRun: true, help: `Which files of a --data directory are shards (${SHARD_HELP})` },
+  data: { ...OPTIONS.data, definesRun: true, help: 'Activations: .npy or .safetensors [tokens, d] (f32/f16/bf16), or a directory of shards (default: embedded synthetic data)' },
+  tensor: { ...OPTIONS.tensor, definesRun: true },
+  shards: { ...OPTIONS.shards, definesRun: true },
   arch: { kind: 'choice', choices: ARCHS, default: SAE_DEFAULTS.arch, definesRun: true, help: `Architecture: ${ARCHS.join(' | ')}` },
   k: { kind: 'int', min: 1, default: SAE_DEFAULTS.k, embedded: 6, definesRun: true, help: 'Active latents per sample (batch average for batchtopk)' },
   dictSize: { kind: 'int', min: 1, arg: 'm', definesRun: true, help: 'Number of latents' },
@@ -88,6 +89,7 @@ export const TRAIN_SCHEMA: Schema<TrainOptions> = {
   deadTokens: { kind: 'int', min: 1, arg: 'n', default: SAE_DEFAULTS.deadTokens, definesRun: true, help: 'Tokens without activation after which a latent is dead' },
   bandwidth: { kind: 'number', min: 0, arg: 'e', default: SAE_DEFAULTS.bandwidth, definesRun: true, help: 'JumpReLU straight-through bandwidth, in normalised input units' },
   thetaInit: { kind: 'number', min: 0, arg: 't', default: SAE_DEFAULTS.thetaInit, definesRun: true, help: 'JumpReLU initial threshold, in normalised input units' },
+  thetaInitL0: { kind: 'number', min: 0, arg: 'n', definesRun: true, help: "JumpReLU: start each latent's threshold from the data, at the quantile of its pre-activations on the first batch that gives this L0 overall (0: --theta-init for every latent; a sweep starts at twice each target)" },
   warmupSteps: { kind: 'int', min: 0, arg: 'n', default: TRAIN_DEFAULTS.warmupSteps, definesRun: true, help: 'Linear learning-rate warm-up steps' },
   decayFraction: { kind: 'number', min: 0, max: 1, arg: 'f', default: TRAIN_DEFAULTS.decayFraction, definesRun: true, help: 'Linear decay to 0 over this final fraction of steps' },
   clipGradNorm: { kind: 'number', min: 0, arg: 'n', default: TRAIN_DEFAULTS.clipGradNorm, definesRun: true, help: 'Global gradient-norm clipping (0: off)' },
@@ -106,7 +108,7 @@ export const TRAIN_SCHEMA: Schema<TrainOptions> = {
   stopAfter: { kind: 'int', min: 1, arg: 'n', help: 'Stop after n steps of this invocation (resumable)' },
   modelName: { kind: 'string', arg: 'name', affectsResults: true, help: 'cfg.json metadata.model_name (default: from the harvest manifest.json beside --data)' },
   hookName: { kind: 'string', arg: 'name', affectsResults: true, help: 'cfg.json metadata.hook_name, e.g. blocks.8.hook_resid_pre (default: from the harvest manifest)' },
-  quiet: { kind: 'boolean', default: false, help: 'No progress output' },
+  quiet: OPTIONS.quiet,
 };
 
 /** The options that define a run: a resume must not change them. */
