@@ -7,6 +7,10 @@ import { harvest, type HarvestManifest, type HarvestOptions } from '../model/har
 import { harvestPart } from '../model/harvest_parts.js';
 import { mergeParts } from '../model/parts.js';
 import { OptionError } from './errors.js';
+import { checkHarvestInputs, modelFiles } from './harvest_inputs.js';
+import { lockHarvestFolder } from './lock.js';
+import { partDir } from '../model/parts.js';
+import * as path from 'node:path';
 import { loadModel } from '../model/load.js';
 import { formatTokenizeProgress, readDocuments, tokenizeDocuments } from '../model/text.js';
 
@@ -63,13 +67,22 @@ export async function runHarvest(given: Partial<HarvestRunOptions> & Pick<Harves
   const params = lm.weights.embed.length + lm.weights.blocks.reduce((a, b) => a + b.q.w.length * 4 + b.up.w.length * 3, 0);
   const hint = { dIn: c.dim, dSae: Math.ceil(params / c.dim) };
   const opts = { ...o, textFile: o.text, seqLen, progress: note };
-  if (o.parts !== undefined) {
-    // One part: it tokenizes only its own documents; the last part to finish merges the folder.
-    const r = await harvestPart(await resolveBackend(backendOrOpen, hint), lm, texts, { ...opts, parts: o.parts, part: o.part! });
-    return r.merged ?? r.part;
+  // One process per folder (parts run side by side in one --out: each holds its own part's folder), and a
+  // folder is continued only from the same input files.
+  const dir = o.parts !== undefined ? path.join(o.out, partDir(o.parts, o.part!)) : o.out;
+  const lock = lockHarvestFolder(dir, note ?? undefined);
+  try {
+    checkHarvestInputs(dir, { '--text': [o.text], '--model': modelFiles(lm.path), ...(o.tokenizer ? { '--tokenizer': [o.tokenizer] } : {}) });
+    if (o.parts !== undefined) {
+      // One part: it tokenizes only its own documents; the last part to finish merges the folder.
+      const r = await harvestPart(await resolveBackend(backendOrOpen, hint), lm, texts, { ...opts, parts: o.parts, part: o.part! });
+      return r.merged ?? r.part;
+    }
+    const { ids, truncated } = tokenizeDocuments(texts, lm.tokenizer, seqLen, { progress: note && ((p) => note(formatTokenizeProgress(p))) });
+    return await harvest(await resolveBackend(backendOrOpen, hint), lm, ids, truncated, opts);
+  } finally {
+    lock.release();
   }
-  const { ids, truncated } = tokenizeDocuments(texts, lm.tokenizer, seqLen, { progress: note && ((p) => note(formatTokenizeProgress(p))) });
-  return harvest(await resolveBackend(backendOrOpen, hint), lm, ids, truncated, opts);
 }
 
 export const HARVEST_MERGE_SCHEMA: Schema<{ merge?: string }> = {
