@@ -3,7 +3,9 @@
 // finished run is skipped, an interrupted one resumes from its checkpoint, a JumpReLU search replays its
 // recorded trials. Runs go through runTrain, exactly as `batchtopk train` would run them.
 //
-// Trust: the sweep holds its folder's lock for its whole length; every input of every phase (the data, each
+// Trust: the sweep holds its folder's lock for its whole length (a sweep restricted by --only, as each task of
+// a Slurm array is, runs beside its sibling tasks in one folder: each of its runs holds its run folder's lock
+// instead, through runTrain, and sweep.json and the report are written atomically); every input of every phase (the data, each
 // run's configuration, the CE model, layer and text) is checked before the first step; each run folder
 // records the settings that define it (run.json "settings"), and a folder made with other settings is
 // refused whatever sweep.json says (or when sweep.json is gone).
@@ -240,11 +242,11 @@ export async function runSweep(o: SweepOptions, open: OpenBackend): Promise<Swee
     o.grid.archs.map((a) => [a, { ...optionsOf(a), arch: a, steps, tokens: undefined, resume: undefined, stopAfter: undefined, overwrite: false }]),
   );
   checkBeforeFirstStep(runs, bases, o);
-  const lock = lockFolder(o.out, { command: 'batchtopk sweep', what: '--out', note: log });
+  const lock = o.only?.length ? null : lockFolder(o.out, { command: 'batchtopk sweep', what: '--out', note: log });
   try {
     return await sweepLocked(o, open, runs, bases, steps, log);
   } finally {
-    lock.release();
+    lock?.release();
   }
 }
 
