@@ -291,13 +291,6 @@ async function stop(r: Run, sig: StopSignal, where: string): Promise<never> {
   throw new Interrupted(sig, `interrupted (${sig}) ${where}; checkpoint saved in ${dir}. Resume with: batchtopk train --resume ${dir}`);
 }
 
-/** The loss turned NaN or infinite: say which flag to change, and keep the last good checkpoint. */
-function divergence(r: Run, step: number, loss: number): DataError {
-  const kept = r.checkpointStep !== null ? `the last good checkpoint (step ${r.checkpointStep}) is kept in ${r.f.dir}` : 'no checkpoint was written';
-  const clip = r.opts.clipGradNorm > 0 ? '' : ', or clip gradients with --clip-grad-norm 1';
-  return new DataError(`training diverged: the loss is ${loss} at step ${step} with --lr ${r.opts.lr}; lower --lr (e.g. ${(r.opts.lr / 10).toPrecision(2)})${clip}; ${kept}`);
-}
-
 /** Train to the end (or --stop-after), with progress, metrics.jsonl and checkpoints; returns tokens/s. */
 async function trainLoop(r: Run): Promise<number> {
   const { opts, cfg, f, loader, backend, trainer, progress, interrupt } = r;
@@ -314,8 +307,6 @@ async function trainLoop(r: Run): Promise<number> {
       stopAt,
       onStep: async (m, t) => {
         await prof?.markStep(t.step);
-        // Before anything is written: a checkpoint of diverged weights would replace the last good one.
-        if (!Number.isFinite(m.loss)) throw divergence(r, t.step, m.loss);
         r.losses ??= { first: m.loss, last: m.loss, firstStep: t.step, lastStep: t.step };
         r.losses.last = m.loss;
         r.losses.lastStep = t.step;
@@ -332,11 +323,8 @@ async function trainLoop(r: Run): Promise<number> {
       },
     });
   } catch (err) {
-    // A stop for a non-finite loss raised below this file (train/loop.ts) must still name the flag to change.
-    const e = err as Error;
-    if (!(err instanceof Interrupted) && /non-?finite|NaN/i.test(e.message) && !e.message.includes('--lr')) {
-      throw new DataError(`${e.message} (training diverged with --lr ${opts.lr}: lower --lr)`);
-    }
+    // The loop stops at the first non-finite loss (TrainingDiverged names --lr and the step) before that step
+    // is logged or checkpointed, so the last good checkpoint stays.
     throw err;
   }
   progress.done();

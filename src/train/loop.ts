@@ -63,6 +63,7 @@ export async function train(backend: Backend, cfg: TrainConfig, source: BatchSou
  */
 export class TrainingDiverged extends Error {
   readonly step: number;
+  readonly loss: number;
   constructor(m: StepMetrics, cfg: TrainConfig) {
     super(
       `training diverged at step ${m.step}: the loss is ${m.loss} (reconstruction ${m.mse}); likely the learning rate ` +
@@ -71,5 +72,6 @@ export class TrainingDiverged extends Error {
     );
     this.name = 'TrainingDiverged';
     this.step = m.step;
+    this.loss = m.loss;
   }
 }
