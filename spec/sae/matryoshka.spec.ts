@@ -11,7 +11,7 @@ import { Rng } from '../../src/rng.js';
 import { makeSaeConfig, type SaeConfig } from '../../src/sae/config.js';
 import { fromSaeExport, toSaeExport } from '../../src/sae/export.js';
 import { trainForward } from '../../src/sae/forward.js';
-import { prefixWeights } from '../../src/sae/matryoshka.js';
+import { matryoshkaForwardGrouped, prefixWeights, selectGrouped } from '../../src/sae/matryoshka.js';
 import { downloadParams, initHostParams, paramList, uploadParams, type HostParams } from '../../src/sae/params.js';
 import { fromArray, tidy } from '../../src/tensor.js';
 import { allBackends, cpu, cpuFast } from '../helpers/backends.js';
@@ -123,20 +123,27 @@ s('loss and every gradient equal a float64 oracle of the definition (sum of weig
   for (const t of [got.loss, got.mse, ...got.prefix]) t.free();
 });
 
-/** Loss and gradients of one step from fixed parameters, with a third of the latents dead (AuxK on). */
-async function stepGrads(be: Backend, cfg: SaeConfig, dense: boolean): Promise<{ loss: number; grads: Float32Array[] }> {
+/**
+ * Loss and gradients of one step from fixed parameters, with a third of the latents dead (AuxK on), by one of
+ * the three paths: 'masked' (trainForward: masked groups over the whole selection), 'dense' (its dense
+ * per-prefix reference), 'grouped' (selectGrouped + matryoshkaForwardGrouped: what the Trainer runs).
+ */
+async function stepGrads(be: Backend, cfg: SaeConfig, path: 'masked' | 'dense' | 'grouped'): Promise<{ loss: number; grads: Float32Array[] }> {
   const p = uploadParams(be, cfg, hostParams(cfg, 4));
   const dead = fromArray(be, Float32Array.from({ length: M }, (_, j) => (j % 3 === 0 ? 1 : 0)), [M]).keep();
-  const x = synth().rows(0, 32);
+  const x = fromArray(be, synth().rows(0, 32), [32, D]).keep();
+  const ctx = { cfg, dead, deadCount: 22, dense: path === 'dense' };
+  const gs = path === 'grouped' ? await selectGrouped(x, p, cfg) : null;
   const lossT = tidy(() => {
-    const out = trainForward(fromArray(be, x, [32, D]), p, { cfg, dead, deadCount: 22, dense });
+    const out = gs ? matryoshkaForwardGrouped(x, p, ctx, gs) : trainForward(x, p, ctx);
     assert.ok(out.aux, 'AuxK is on');
     backward(out.loss);
     return out.loss.keep();
   });
+  gs?.free();
   const loss = await lossT.item();
   const grads = await Promise.all(paramList(p).map(async (t) => (await t.grad!.read()) as Float32Array));
-  for (const t of [...paramList(p), dead, lossT]) (t.grad?.free(), t.free());
+  for (const t of [...paramList(p), dead, lossT, x]) (t.grad?.free(), t.free());
   return { loss, grads };
 }
 
@@ -148,30 +155,34 @@ function assertSameGrads(a: Float32Array[], b: Float32Array[], tol: number, what
   });
 }
 
-s('the sparse prefixes and their sparse backward equal the dense per-prefix reference (AuxK on)', async () => {
+s('the sparse prefixes (masked and grouped) and their sparse backward equal the dense per-prefix reference (AuxK on)', async () => {
   const cfg = mcfg();
-  const sparse = await stepGrads(cpu, cfg, false);
-  const dense = await stepGrads(cpu, cfg, true);
-  // Only the summation order differs (group-wise gather-sums vs dense products over zeros).
-  assert.ok(Math.abs(sparse.loss - dense.loss) <= 1e-6 * dense.loss, `loss ${sparse.loss} vs ${dense.loss}`);
-  assertSameGrads(sparse.grads, dense.grads, 1e-5, 'sparse vs dense');
+  const dense = await stepGrads(cpu, cfg, 'dense');
+  for (const path of ['masked', 'grouped'] as const) {
+    const sparse = await stepGrads(cpu, cfg, path);
+    // Only the summation order differs (group-wise gather-sums vs dense products over zeros).
+    assert.ok(Math.abs(sparse.loss - dense.loss) <= 1e-6 * dense.loss, `${path} loss ${sparse.loss} vs ${dense.loss}`);
+    assertSameGrads(sparse.grads, dense.grads, 1e-5, `${path} vs dense`);
+  }
 });
 
 s('one prefix (widths = [m]) is plain BatchTopK', async () => {
-  const m = await stepGrads(cpu, mcfg({ matryoshkaWidths: [M], matryoshkaWeights: [] }), false);
-  const b = await stepGrads(cpu, makeSaeConfig({ arch: 'batchtopk', dIn: D, dSae: M, k: 4, kAux: 16 }), false);
+  const m = await stepGrads(cpu, mcfg({ matryoshkaWidths: [M], matryoshkaWeights: [] }), 'grouped');
+  const b = await stepGrads(cpu, makeSaeConfig({ arch: 'batchtopk', dIn: D, dSae: M, k: 4, kAux: 16 }), 'masked');
   assert.ok(Math.abs(m.loss - b.loss) <= 1e-6 * b.loss, `loss ${m.loss} vs ${b.loss}`);
   assertSameGrads(m.grads, b.grads, 1e-6, 'matryoshka [m] vs batchtopk');
 });
 
 s('every backend (cpu, cpu-fast, webgpu) computes the same step as the reference', async () => {
   const cfg = mcfg();
-  const ref = await stepGrads(cpu, cfg, false);
-  for (const be of [cpuFast(), ...(await allBackends()).filter((b) => b !== cpu)]) {
-    const got = await stepGrads(be, cfg, false);
-    // Summation orders differ between backends (kernels, reductions): f32 rounding only.
-    assert.ok(Math.abs(got.loss - ref.loss) <= 1e-5 * ref.loss, `${be.name} loss ${got.loss} vs ${ref.loss}`);
-    assertSameGrads(got.grads, ref.grads, 1e-4, be.name);
+  for (const path of ['grouped', 'masked'] as const) {
+    const ref = await stepGrads(cpu, cfg, path);
+    for (const be of [cpuFast(), ...(await allBackends()).filter((b) => b !== cpu)]) {
+      const got = await stepGrads(be, cfg, path);
+      // Summation orders differ between backends (kernels, reductions): f32 rounding only.
+      assert.ok(Math.abs(got.loss - ref.loss) <= 1e-5 * ref.loss, `${be.name} ${path} loss ${got.loss} vs ${ref.loss}`);
+      assertSameGrads(got.grads, ref.grads, 1e-4, `${be.name} ${path}`);
+    }
   }
 });
 

@@ -9,17 +9,23 @@
 // (SAELens sums every level's mse with weight 1; dictionary_learning averages them with weights 1/n, a
 // constant factor Adam mostly ignores but which shifts the AuxK balance; our default is SAELens's).
 //
-// The sparse path: a prefix is the selection's entries with latent < w_i. The backend contract has no
-// integer ops or sub-views of a selection, so each group of latents [w_{i-1}, w_i) is the same selection with
-// the values of other groups zeroed (a [K] mask gathered from a per-latent indicator); its decoder gather-sum
-// is one spmm, and prefix i's reconstruction is b_dec plus the running sum of the group contributions, so no
-// [B,M] product is formed, forward or backward. The cost is n spmm (and n sddmm + spmmT in the backward)
-// over K entries instead of one: bench/RESULTS.md, "Matryoshka", states it against plain BatchTopK.
+// The sparse path: a prefix is the selection's entries with latent < w_i, i.e. the union of the latent groups
+// [w_{j-1}, w_j) for j <= i; prefix i's reconstruction is b_dec plus the running sum of the groups' decoder
+// gather-sums, so no [B,M] product is formed, forward or backward. Two ways to get each group's entries:
+//   - matryoshkaForward (synchronous, the tape-only path every spec can call): the group is the whole
+//     selection with the other groups' values masked to 0; n spmm (and n sddmm + spmmT backward) over all K.
+//   - selectGrouped + matryoshkaForwardGrouped (what the Trainer runs): the selection's indices are read to the
+//     host once and split by latent into one strictly ascending sub-selection per group (entries keep their
+//     row-major order), so every entry is recomputed, decoded and back-propagated once, as in plain BatchTopK.
+//     The backend contract has no integer ops to split them on the device; the read is K i32 (512 KB at
+//     B 4096, k 32), one sync per step.
+// bench/RESULTS.md, "Matryoshka", states both against plain BatchTopK.
 import { noGrad } from '../autodiff/tape.js';
 import * as o from '../ops.js';
-import { densify, gatherCols, spmm, topkBatch, type Selection } from '../sparse.js';
-import { fromArray, type Tensor } from '../tensor.js';
-import { decodeDense, mse, type ForwardCtx, type TrainOut } from './common.js';
+import { densify, gatherAt, gatherCols, sddmmCentered, spmm, sumByCol, topkBatch, type Selection } from '../sparse.js';
+import { fromArray, full, tidy, type Tensor } from '../tensor.js';
+import { auxkLoss } from './auxk.js';
+import { center, decodeDense, mse, preActsRelu, type ForwardCtx, type TrainOut } from './common.js';
 import type { SaeConfig } from './config.js';
 import type { SaeParams } from './params.js';
 import { selectiveForward, type SelectiveDecode } from './selective.js';
@@ -100,4 +106,118 @@ export function prefixReconstructions(f: Tensor, p: SaeParams, widths: readonly 
     }
     return out;
   });
+}
+
+/** Stands in for +inf when taking the minimum over positive entries only. */
+const BIG = 3.0e38;
+
+/** A Matryoshka step's batch selection, split by latent group; every tensor is kept until free(). */
+export interface GroupedSelection {
+  /** x - b_dec [B,D] and the dense pre-activations [B,M] (for AuxK), no gradient. */
+  xc: Tensor;
+  pre: Tensor;
+  /** The smallest positive selected activation (scalar). */
+  minSelected: Tensor;
+  /** Per latent group [w_{i-1}, w_i): its entries (ascending flat indices) and their selected values, or null when none. */
+  groups: ({ sel: Selection; chosen: Tensor } | null)[];
+  free(): void;
+}
+
+/**
+ * The batch top-k selection of x [B,D] (normalised space) over the whole dictionary, as BatchTopK's, and its
+ * split into one sub-selection per latent group (one read of the K indices).
+ */
+export async function selectGrouped(x: Tensor, p: SaeParams, cfg: SaeConfig): Promise<GroupedSelection> {
+  const widths = cfg.matryoshkaWidths;
+  if (widths.length === 0) throw new Error('matryoshka: no matryoshkaWidths in the SAE config (build it with makeSaeConfig)');
+  const kept: Tensor[] = [];
+  const keep = <T extends Tensor>(t: T): T => (kept.push(t.keep()), t);
+  const { xc, pre, post, sel, minSelected } = noGrad(() =>
+    tidy(() => {
+      const xc = center(x, p);
+      const { pre, post } = preActsRelu(xc, p);
+      const sel = topkBatch(post, Math.min(x.rows * cfg.k, post.size));
+      const chosen = gatherAt(post, sel);
+      const minSelected = o.reduceAll('min', o.add(chosen, o.mulScalar(o.addScalar(o.step(chosen), -1), -BIG)));
+      return { xc: keep(xc), pre: keep(pre), post: keep(post), sel: { ...sel, idx: keep(sel.idx) }, minSelected: keep(minSelected) };
+    }),
+  );
+  const free = () => kept.forEach((t) => t.free());
+  try {
+    const idx = (await sel.idx.read()) as Int32Array;
+    const m = sel.cols;
+    const groupOf = new Int32Array(m);
+    widths.forEach((hi, g) => groupOf.fill(g, g ? widths[g - 1]! : 0, hi));
+    const counts = new Int32Array(widths.length);
+    for (let i = 0; i < idx.length; i++) counts[groupOf[idx[i]! % m]!]!++;
+    const parts = Array.from(counts, (n) => new Int32Array(n));
+    const fill = new Int32Array(widths.length);
+    for (let i = 0; i < idx.length; i++) {
+      const g = groupOf[idx[i]! % m]!;
+      parts[g]![fill[g]!++] = idx[i]!;
+    }
+    const groups = noGrad(() =>
+      parts.map((part) => {
+        if (part.length === 0) return null;
+        const gsel: Selection = { idx: keep(fromArray(x.backend, part, [part.length], 'i32')), rows: sel.rows, cols: m };
+        return { sel: gsel, chosen: keep(gatherAt(post, gsel)) };
+      }),
+    );
+    post.free(); // [B,M]: only the groups' values were needed
+    return { xc, pre, minSelected, groups, free };
+  } catch (err) {
+    free();
+    throw err;
+  }
+}
+
+/**
+ * The taped Matryoshka forward over a grouped selection: each group's values recomputed at its own entries
+ * (gradients reach W_enc, b_enc and b_dec there), each prefix's reconstruction the running sum of the groups'
+ * decoder gather-sums plus b_dec, the loss the weighted sum of the prefixes' mse plus alpha AuxK on the full
+ * width's residual. Equal to matryoshkaForward up to summation order (spec/sae/matryoshka.spec.ts).
+ */
+export function matryoshkaForwardGrouped(x: Tensor, p: SaeParams, ctx: ForwardCtx, gs: GroupedSelection): TrainOut {
+  const { cfg } = ctx;
+  const weights = prefixWeights(cfg);
+  const prefixMse: Tensor[] = [];
+  let rec: Tensor | null = null;
+  let acc: Tensor | null = null;
+  let l0: Tensor | null = null;
+  let fired: Tensor | null = null;
+  for (const [i, group] of gs.groups.entries()) {
+    if (group) {
+      const { sel, chosen } = group;
+      // An entry chosen at 0 (fewer positives than the selection size) stays 0, as in selective.ts.
+      const vals = o.mul(o.relu(o.add(sddmmCentered(gs.xc, p.b_dec, p.W_enc, sel), gatherCols(p.b_enc, sel))), o.step(chosen));
+      const part = spmm(vals, sel, p.W_dec);
+      acc = acc ? o.add(acc, part) : o.add(part, p.b_dec);
+      const act = noGrad(() => {
+        const on = o.step(vals);
+        return { n: o.sum(on), f: sumByCol(on, sel) };
+      });
+      l0 = l0 ? o.add(l0, act.n) : act.n;
+      fired = fired ? o.add(fired, act.f) : act.f;
+    } else acc ??= o.add(full(x.backend, x.shape, 0), p.b_dec);
+    const xhat = acc;
+    const w = weights[i]!;
+    const err = w > 0 ? mse(xhat, x) : noGrad(() => mse(xhat, x));
+    prefixMse.push(err);
+    if (w > 0) rec = rec ? o.add(rec, w === 1 ? err : o.mulScalar(err, w)) : w === 1 ? err : o.mulScalar(err, w);
+  }
+  const xhat = acc!;
+  const aux = ctx.dead && ctx.deadCount > 0 ? auxkLoss(gs.xc, gs.pre, o.sub(x, xhat), p, ctx) : null;
+  const loss = aux ? o.add(rec!, o.mulScalar(aux, cfg.auxAlpha)) : rec!;
+  const noneFired = () => full(x.backend, [cfg.dSae], 0);
+  return {
+    loss,
+    mse: prefixMse[prefixMse.length - 1]!,
+    prefixMse,
+    aux,
+    sparsity: null,
+    l0: noGrad(() => o.mulScalar(l0 ?? full(x.backend, [], 0), 1 / x.rows)),
+    fired: fired ?? noneFired(),
+    minSelected: gs.minSelected,
+    xhat,
+  };
 }

@@ -14,6 +14,7 @@ import { Rng } from '../rng.js';
 import { fromArray, scalar, Tensor, tidy } from '../tensor.js';
 import { hasBatchThreshold } from '../sae/config.js';
 import { trainForward } from '../sae/forward.js';
+import { matryoshkaForwardGrouped, selectGrouped, type GroupedSelection } from '../sae/matryoshka.js';
 import { normalizeInput, scalarNormFactor } from '../sae/normalize.js';
 import {
   downloadParams,
@@ -144,11 +145,41 @@ export class Trainer {
     this.step++;
     const lr = learningRate(this.cfg, this.step);
     const params = paramList(this.params);
+    const input = () => noGrad(() => normalizeInput(fromArray(this.backend, batch, [batchSize, sae.dIn]), this.cfg.normalize, this.normScale).x);
+    // Matryoshka: the batch selection is made and split by latent group before the taped forward (one read of
+    // its indices, sae/matryoshka.ts), so each selected entry is decoded and back-propagated once.
+    let grouped: GroupedSelection | null = null;
+    let xnGrouped: Tensor | null = null;
+    if (sae.arch === 'matryoshka') {
+      xnGrouped = tidy(input).keep();
+      try {
+        grouped = await selectGrouped(xnGrouped, this.params, sae);
+      } catch (err) {
+        xnGrouped.free();
+        throw err;
+      }
+    }
+    try {
+      return await this.finishStep(lr, params, input, xnGrouped, grouped);
+    } finally {
+      grouped?.free();
+      xnGrouped?.free();
+    }
+  }
+
+  private async finishStep(
+    lr: number,
+    params: Tensor[],
+    input: () => Tensor,
+    xnGrouped: Tensor | null,
+    grouped: GroupedSelection | null,
+  ): Promise<StepMetrics> {
+    const { sae } = this.cfg;
     const scalars = tidy(() => {
-      const x = fromArray(this.backend, batch, [batchSize, sae.dIn]);
-      const xn = noGrad(() => normalizeInput(x, this.cfg.normalize, this.normScale).x);
+      const xn = xnGrouped ?? input();
       const dead = this.deadCount > 0 ? noGrad(() => this.deadMask()) : null;
-      const out = trainForward(xn, this.params, { cfg: sae, dead, deadCount: this.deadCount });
+      const ctx = { cfg: sae, dead, deadCount: this.deadCount };
+      const out = grouped ? matryoshkaForwardGrouped(xn, this.params, ctx, grouped) : trainForward(xn, this.params, ctx);
       backward(out.loss);
       // Own scopes: their [M,D] temporaries are freed here, not at the end of the step (peak memory).
       tidy(() => projectDecoderGrad(this.params));
