@@ -94,7 +94,7 @@ function checkMatryoshka(cfg: SaeConfig, bad: (msg: string) => never): void {
     if (w.length || wt.length) bad(`matryoshkaWidths/matryoshkaWeights apply to arch matryoshka only (this is ${cfg.arch}); drop them or set arch matryoshka`);
     return;
   }
-  const example = [cfg.dSae >> 3, cfg.dSae >> 2, cfg.dSae >> 1, cfg.dSae].filter((v, i, a) => v > 0 && a.indexOf(v) === i).join(',');
+  const example = defaultMatryoshkaWidths(cfg.dSae).join(',');
   if (w.length === 0) bad(`arch matryoshka needs matryoshkaWidths: cumulative prefix widths ending at dSae (${cfg.dSae}), e.g. ${example}`);
   w.forEach((v, i) => {
     if (!Number.isInteger(v) || v < 1) bad(`matryoshkaWidths[${i}] must be a positive integer, got ${v}`);
@@ -106,4 +106,13 @@ function checkMatryoshka(cfg: SaeConfig, bad: (msg: string) => never): void {
     if (!(v >= 0) || !Number.isFinite(v)) bad(`matryoshkaWeights[${i}] must be a finite number >= 0, got ${v}`);
   });
   if (wt.length && !wt.some((v) => v > 0)) bad('matryoshkaWeights must have at least one positive weight');
+}
+
+/**
+ * Prefix widths m/8, m/4, m/2, m (duplicates and zeros dropped): a default for callers that size dictionaries
+ * in bulk (sweeps), where absolute widths do not carry over between sizes. Not applied silently: a Matryoshka
+ * config must name its widths.
+ */
+export function defaultMatryoshkaWidths(dSae: number): number[] {
+  return [dSae >> 3, dSae >> 2, dSae >> 1, dSae].filter((v, i, a) => v > 0 && a.indexOf(v) === i);
 }
