@@ -23,14 +23,14 @@ export interface AbsorptionSetup {
 
 // Measured (bench/RESULTS.md, "Matryoshka"): 44 true features in d 48; a first prefix of 8 latents has room
 // for the 4 parents and a few common extras (exactly 4 left some parents without a prefix latent); lr 1e-2
-// settles in 400 steps.
+// settles in 300 steps.
 export const ABSORPTION: AbsorptionSetup = {
   hier: { dIn: 48, parents: 4, children: 4, parentProb: 0.25, childProb: 0.8, extra: 24, extraMeanActive: 2 },
   m: 48,
   k: 4,
   widths: [8, 48],
   batch: 256,
-  steps: 400,
+  steps: 300,
   lr: 1e-2,
 };
 
