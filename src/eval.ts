@@ -8,6 +8,7 @@ import { MetricsAccumulator, type EvalMetrics } from './metrics.js';
 import type { SaeConfig, NormalizeMode } from './sae/config.js';
 import { reconstructBatchTopK } from './sae/batch_encode.js';
 import { reconstructInference } from './sae/inference.js';
+import { prefixReconstructions } from './sae/matryoshka.js';
 import { normalizeInput } from './sae/normalize.js';
 import type { SaeParams } from './sae/params.js';
 import { fromArray, tidy, type Tensor } from './tensor.js';
@@ -27,11 +28,20 @@ export interface EvaluateOptions {
   encoder?: 'inference' | 'batchtopk';
 }
 
+/**
+ * Matryoshka (cfg.matryoshkaWidths set): nmse of each prefix's reconstruction (latents < w_i, with b_dec) from
+ * the same latents, narrowest first, Σ‖x − x̂_i‖² / Σ‖x‖² in the original space; the last is the full width.
+ */
+export type EvalResult = EvalMetrics & { prefixNmse?: number[] };
+
 /** Evaluate over host batches (each [rows * dIn], any row count). */
-export async function evaluate(backend: Backend, model: EvalModel, batches: Iterable<Float32Array>, opts: EvaluateOptions = {}): Promise<EvalMetrics> {
+export async function evaluate(backend: Backend, model: EvalModel, batches: Iterable<Float32Array>, opts: EvaluateOptions = {}): Promise<EvalResult> {
   const batchTopK = opts.encoder === 'batchtopk';
   const { dIn, dSae } = model.cfg;
   const acc = new MetricsAccumulator(dIn, dSae);
+  const widths = model.cfg.matryoshkaWidths ?? [];
+  const prefixSse = new Float64Array(widths.length);
+  let sumSqAll = 0;
   for (const batch of batches) {
     if (batch.length === 0) continue;
     if (batch.length % dIn !== 0) throw new Error(`evaluate: batch of ${batch.length} values is not a multiple of dIn (${dIn})`);
@@ -56,6 +66,7 @@ export async function evaluate(backend: Backend, model: EvalModel, batches: Iter
           dot: o.sumAxis(o.mul(x, xhatRaw), 1),
           xSq: o.sumAxis(o.square(x), 1),
           xhatSq: o.sumAxis(o.square(xhatRaw), 1),
+          prefixSse: prefixReconstructions(f, model.params, widths).map((xh) => o.sum(o.square(o.sub(x, nx.undo(xh))))),
         };
       }),
     );
@@ -76,6 +87,10 @@ export async function evaluate(backend: Backend, model: EvalModel, batches: Iter
       rd(out.xhatSq),
     ]);
     acc.add({ rows, sse: sse[0]!, sumSq: sumSq[0]!, colMean, colM2, l0, fired, dot, xSq, xhatSq });
+    sumSqAll += sumSq[0]!;
+    for (const [i, t] of out.prefixSse.entries()) prefixSse[i]! += (await rd(t))[0]!;
   }
-  return acc.result();
+  const result: EvalResult = acc.result();
+  if (widths.length) result.prefixNmse = Array.from(prefixSse, (v) => v / sumSqAll);
+  return result;
 }

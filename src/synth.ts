@@ -160,3 +160,181 @@ export class SyntheticSource {
   }
   close(): void {}
 }
+
+// ---- A known feature hierarchy (issue 19: the absorption claim of Matryoshka SAEs) ----
+//   x = bias + sum over active features of c * direction + noise,
+// where P parent features each own C children: a parent tree is active with probability parentProb, and an
+// active tree has, with probability childProb, exactly one of its children (uniform) firing too. So a parent
+// fires whenever any of its children fires, and sometimes alone; every feature has its own random unit
+// direction. Hierarchy coefficients are 1 (as the toy models of absorption use: a child's latent can then
+// absorb its parent's direction exactly, which a sparsity budget rewards); `extra` independent features with
+// coefficients in [0.5, 1.5) fill the rest of the data. Rows are pure functions of (seed, row), as above.
+
+export interface HierarchyConfig {
+  dIn: number;
+  /** Parent features P. */
+  parents: number;
+  /** Children per parent C. */
+  children: number;
+  /** Probability that a parent tree is active in a sample. */
+  parentProb: number;
+  /** Probability that an active parent has one of its children firing too (else it fires alone). */
+  childProb: number;
+  /** Independent features outside the hierarchy, and their mean active count per sample (Poisson-like). */
+  extra: number;
+  extraMeanActive: number;
+  /** Std of the isotropic Gaussian noise. */
+  noise: number;
+  seed: number;
+}
+
+export const HIERARCHY_DEFAULTS: HierarchyConfig = {
+  dIn: 48,
+  parents: 4,
+  children: 4,
+  parentProb: 0.25,
+  childProb: 0.8,
+  extra: 24,
+  extraMeanActive: 2,
+  noise: 0.01,
+  seed: 0,
+};
+
+export class HierarchicalModel {
+  readonly cfg: HierarchyConfig;
+  /** [P, d] parent directions, [P*C, d] child directions (parent p owns rows p*C .. p*C + C - 1), [E, d] extras. */
+  readonly parentDirs: Float32Array;
+  readonly childDirs: Float32Array;
+  readonly extraDirs: Float32Array;
+  readonly bias: Float32Array;
+
+  constructor(cfg: Partial<HierarchyConfig> = {}) {
+    this.cfg = { ...HIERARCHY_DEFAULTS, ...cfg };
+    const { dIn: d, parents: P, children: C, extra: E, parentProb, childProb, extraMeanActive, noise, seed } = this.cfg;
+    for (const [k, v] of Object.entries({ dIn: d, parents: P, children: C })) {
+      if (!Number.isInteger(v) || v < 1) throw new Error(`synth hierarchy: ${k} must be a positive integer, got ${v}`);
+    }
+    if (!Number.isInteger(E) || E < 0) throw new Error(`synth hierarchy: extra must be an integer >= 0, got ${E}`);
+    for (const [k, v] of Object.entries({ parentProb, childProb })) {
+      if (!(v >= 0 && v <= 1)) throw new Error(`synth hierarchy: ${k} must be in [0, 1], got ${v}`);
+    }
+    if (!(extraMeanActive >= 0 && extraMeanActive <= E) || !(noise >= 0)) throw new Error('synth hierarchy: extraMeanActive must be in [0, extra], noise >= 0');
+    const rng = new Rng((Math.imul(seed ^ 0x27d4eb2f, 0x9e3779b1) ^ 0x165667b1) >>> 0);
+    const unitRows = (n: number) => {
+      const a = rng.fillNormal(new Float32Array(n * d));
+      normalizeRowsInPlace(a, n, d);
+      return a;
+    };
+    this.parentDirs = unitRows(P);
+    this.childDirs = unitRows(P * C);
+    this.extraDirs = unitRows(E);
+    this.bias = rng.fillNormal(new Float32Array(d), 0, 0.5);
+  }
+
+  /** The number of true features (parents, children, extras). */
+  get nFeatures(): number {
+    const { parents: P, children: C, extra: E } = this.cfg;
+    return P + P * C + E;
+  }
+
+  private rowRng(row: number): Rng {
+    return new Rng((Math.imul(row, 0x85ebca77) ^ Math.imul(this.cfg.seed + 7, 0xc2b2ae3d)) >>> 0);
+  }
+
+  /**
+   * Write sample `row` into out[offset .. offset + d); parents (if given, length P) receives each parent's
+   * state: 0 off, 1 firing alone, 2 firing with one of its children.
+   */
+  sampleRow(row: number, out: Float32Array, offset = 0, parents?: Uint8Array): void {
+    const { dIn: d, parents: P, children: C, extra: E, parentProb, childProb, extraMeanActive, noise } = this.cfg;
+    const rng = this.rowRng(row);
+    for (let j = 0; j < d; j++) out[offset + j] = this.bias[j]! + noise * rng.normal();
+    const addDir = (dirs: Float32Array, i: number, c: number) => {
+      for (let j = 0; j < d; j++) out[offset + j]! += c * dirs[i * d + j]!;
+    };
+    for (let p = 0; p < P; p++) {
+      const on = rng.uniform() < parentProb;
+      if (parents) parents[p] = on ? 1 : 0;
+      if (!on) continue;
+      addDir(this.parentDirs, p, 1);
+      if (rng.uniform() < childProb) {
+        addDir(this.childDirs, p * C + Math.min(C - 1, Math.floor(rng.uniform() * C)), 1);
+        if (parents) parents[p] = 2;
+      }
+    }
+    // Extras: each independently with probability extraMeanActive / E.
+    for (let e = 0; e < E; e++) if (rng.uniform() < extraMeanActive / E) addDir(this.extraDirs, e, 0.5 + rng.uniform());
+  }
+
+  /** Rows [start, start + count) as a [count, d] array; parents (if given) receives their [count, P] states. */
+  rows(start: number, count: number, out: Float32Array = new Float32Array(count * this.cfg.dIn), parents?: Uint8Array): Float32Array {
+    const { dIn: d, parents: P } = this.cfg;
+    for (let r = 0; r < count; r++) this.sampleRow(start + r, out, r * d, parents?.subarray(r * P, (r + 1) * P));
+    return out;
+  }
+}
+
+function normalizeRowsInPlace(a: Float32Array, n: number, d: number): void {
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) s += a[i * d + j]! ** 2;
+    const inv = 1 / Math.sqrt(s);
+    for (let j = 0; j < d; j++) a[i * d + j]! *= inv;
+  }
+}
+
+/** How SAE latents track a parent feature. */
+export interface ParentTracking {
+  /** The latent whose firing best matches the parent's (largest F1), that F1, and its decoder row's cosine with the parent's direction. */
+  latent: number;
+  f1: number;
+  cos: number;
+  /** That latent's recall over the samples where one of the parent's children fires too (absorption misses these). */
+  recallUnderChild: number;
+  /** The largest cosine of any decoder row with the parent's direction. */
+  maxCos: number;
+}
+
+/**
+ * For each parent: the latent whose firing (f [N, M], active where > 0) best matches the parent's ground truth
+ * (parents [N, P], the states rows() reports) by F1, with its decoder cosine and its recall where a child fires
+ * too; and the best cosine of any decoder row [M, d].
+ */
+export function parentTracking(model: HierarchicalModel, decoder: Float32Array, f: Float32Array, parents: Uint8Array): ParentTracking[] {
+  const { dIn: d, parents: P } = model.cfg;
+  const M = decoder.length / d;
+  const N = parents.length / P;
+  const cosine = (p: number, m: number) => {
+    let dot = 0;
+    let nn = 0;
+    for (let j = 0; j < d; j++) {
+      dot += model.parentDirs[p * d + j]! * decoder[m * d + j]!;
+      nn += decoder[m * d + j]! ** 2;
+    }
+    return dot / (Math.sqrt(nn) || 1);
+  };
+  const out: ParentTracking[] = [];
+  for (let p = 0; p < P; p++) {
+    let best = { latent: 0, f1: -1, recallUnderChild: 0 };
+    for (let m = 0; m < M; m++) {
+      let tp = 0, fp = 0, fn = 0, child = 0, childHit = 0;
+      for (let r = 0; r < N; r++) {
+        const on = f[r * M + m]! > 0;
+        const state = parents[r * P + p]!;
+        if (on && state > 0) tp++;
+        else if (on) fp++;
+        else if (state > 0) fn++;
+        if (state === 2) {
+          child++;
+          if (on) childHit++;
+        }
+      }
+      const f1 = tp ? (2 * tp) / (2 * tp + fp + fn) : 0;
+      if (f1 > best.f1) best = { latent: m, f1, recallUnderChild: child ? childHit / child : 0 };
+    }
+    let maxCos = -1;
+    for (let m = 0; m < M; m++) maxCos = Math.max(maxCos, cosine(p, m));
+    out.push({ ...best, cos: cosine(p, best.latent), maxCos });
+  }
+  return out;
+}

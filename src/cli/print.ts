@@ -62,6 +62,7 @@ export function evalText(s: EvalSummary): string {
           `batch top-k (batches of ${s.batchTopK.batchSize} rows, as the paper's code): nmse ${s.batchTopK.nmse.toFixed(4)}  fvu ${s.batchTopK.fvu.toFixed(4)}  L0 ${s.batchTopK.l0.toFixed(2)}  dead ${(100 * s.batchTopK.deadFraction).toFixed(1)}%`,
         ]
       : []),
+    ...(s.prefixNmse ? [`Matryoshka prefixes: nmse ${s.prefixNmse.map((v) => v.toFixed(4)).join(', ')} (each prefix alone, narrowest first)`] : []),
     `L0 histogram (active latents: samples): ${s.l0Histogram.flatMap((c, i) => (c ? [`${i}:${c}`] : [])).join(' ')}`,
   ].join('\n');
 }

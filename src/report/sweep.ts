@@ -10,7 +10,7 @@ import { figures, page, table, type Cell } from './html.js';
 import { l0HistogramSvg, PLOTS_DIR, REPORT_FILE } from './run.js';
 import { colorFor, linePlot } from './svg.js';
 
-const ARCH_ORDER = ['batchtopk', 'topk', 'jumprelu', 'relu'];
+const ARCH_ORDER = ['batchtopk', 'matryoshka', 'topk', 'jumprelu', 'relu'];
 
 /**
  * Run folders directly inside `dir` (those holding summary.json), in a stable order. A folder whose files

@@ -5,7 +5,7 @@
 import { backendLabel } from '../backend/open.js';
 import { DataError } from '../data/errors.js';
 import { openSource, ShardedSource } from '../data/source.js';
-import { evaluate } from '../eval.js';
+import { evaluate, type EvalResult } from '../eval.js';
 import type { EvalMetrics } from '../metrics.js';
 import { savedBatchTopK } from '../sae/export.js';
 import { TRAIN_DEFAULTS } from '../train/config.js';
@@ -35,7 +35,7 @@ export const EVAL_SCHEMA: Schema<EvalOptions> = {
   maxRows: { kind: 'int', min: 1, arg: 'n', help: 'Evaluate at most this many rows' },
 };
 
-export interface EvalSummary extends EvalMetrics {
+export interface EvalSummary extends EvalResult {
   architecture: string;
   dIn: number;
   dictSize: number;

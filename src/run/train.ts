@@ -17,6 +17,7 @@ import { DataError } from '../data/errors.js';
 import { evaluate } from '../eval.js';
 import { writeSaelens } from '../io/saelens.js';
 import { smallEvalWarning, type EvalMetrics } from '../metrics.js';
+import { defaultMatryoshkaWidths, hasBatchThreshold } from '../sae/config.js';
 import { toSaeExport } from '../sae/export.js';
 import { activationProvenance } from '../model/provenance.js';
 import { jumpreluScaleWarning, type ScaleStats } from '../sae/jumprelu.js';
@@ -87,6 +88,9 @@ export function buildConfig(o: TrainOptions, dIn: number, trainRows: number): Tr
       bandwidth: o.bandwidth,
       thetaInit: o.thetaInit,
       ...(o.thetaInitL0 ? { thetaInitL0: o.thetaInitL0 } : {}),
+      // Matryoshka without widths: the nested halvings of the dictionary (sae/config.ts defaultMatryoshkaWidths).
+      ...(o.arch === 'matryoshka' ? { matryoshkaWidths: o.matryoshkaWidths ?? defaultMatryoshkaWidths(dSae) } : {}),
+      ...(o.matryoshkaWeights ? { matryoshkaWeights: o.matryoshkaWeights } : {}),
     },
     batchSize: o.batchSize,
     steps,
@@ -314,7 +318,7 @@ async function trainLoop(r: Run): Promise<number> {
         const tps = ((t.step - startStep) * cfg.batchSize) / ((performance.now() - t0) / 1000);
         progress.update({ step: t.step, steps: cfg.steps, tokens: t.step * cfg.batchSize, tokensPerSecond: tps, loss: m.loss, l0: m.l0, dead: m.dead });
         if (t.step % opts.logEvery === 0 || t.step === stopAt) {
-          fs.appendFileSync(f.metrics, JSON.stringify(intervalRecord(window, cfg.batchSize, tps, cfg.sae.arch === 'batchtopk')) + '\n');
+          fs.appendFileSync(f.metrics, JSON.stringify(intervalRecord(window, cfg.batchSize, tps, hasBatchThreshold(cfg.sae.arch))) + '\n');
           window = [];
         }
         if (opts.checkpointEvery > 0 && t.step % opts.checkpointEvery === 0) await checkpoint(r);
@@ -354,7 +358,7 @@ async function trainLoop(r: Run): Promise<number> {
  */
 async function calibrate(r: Run): Promise<void> {
   const { cfg, loader, trainer, progress, interrupt, backend } = r;
-  if (cfg.sae.arch !== 'batchtopk') {
+  if (!hasBatchThreshold(cfg.sae.arch)) {
     if (r.checkpointStep !== trainer.step) await checkpoint(r);
     return;
   }
@@ -442,7 +446,7 @@ function* watched(batches: Iterable<Float32Array>, r: Run, label: string, total:
 async function report(r: Run, tokensPerSecond: number): Promise<TrainSummary> {
   const { cfg, f, loader, source, synth, backend, trainer, progress, interrupt } = r;
   const finished = trainer.step >= cfg.steps;
-  const isBatchTopK = cfg.sae.arch === 'batchtopk';
+  const isBatchTopK = hasBatchThreshold(cfg.sae.arch);
   const theta = isBatchTopK ? trainer.calibratedTheta : 0;
   const evalModel = { params: trainer.params, cfg: cfg.sae, theta, normalize: cfg.normalize, normScale: trainer.normScale };
   // BatchTopK without a theta has no inference encoder: its figures are the batch selection's.
@@ -514,6 +518,8 @@ async function report(r: Run, tokensPerSecond: number): Promise<TrainSummary> {
         dIn: cfg.sae.dIn,
         dSae: cfg.sae.dSae,
         k: cfg.sae.k,
+        matryoshkaWidths: cfg.sae.matryoshkaWidths,
+        matryoshkaWeights: cfg.sae.matryoshkaWeights,
         params: host,
         theta,
         normalize: cfg.normalize,

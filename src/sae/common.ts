@@ -10,8 +10,10 @@ import type { SaeParams } from './params.js';
 export interface TrainOut {
   /** Total loss (scalar, differentiable). */
   loss: Tensor;
-  /** Reconstruction MSE, element mean (scalar). */
+  /** Reconstruction MSE, element mean (scalar); for Matryoshka, of the full width (the last prefix). */
   mse: Tensor;
+  /** Matryoshka: each prefix's reconstruction MSE (element mean, unweighted), narrowest first. */
+  prefixMse?: Tensor[];
   /** AuxK loss before the alpha weight (scalar), or null when not applicable / no dead latent. */
   aux: Tensor | null;
   /** Sparsity penalty before its coefficient (L1 for relu, L0 for jumprelu), or null. */

@@ -1,6 +1,14 @@
 // SAE configuration: typed, defaulted, documented, validated once.
-export const ARCHS = ['batchtopk', 'topk', 'jumprelu', 'relu'] as const;
+export const ARCHS = ['batchtopk', 'topk', 'jumprelu', 'relu', 'matryoshka'] as const;
 export type Arch = (typeof ARCHS)[number];
+
+/**
+ * Architectures trained with the batch top-k selection and served with a calibrated global threshold theta
+ * (exported as SAELens jumprelu): BatchTopK and Matryoshka BatchTopK.
+ */
+export function hasBatchThreshold(arch: Arch): arch is 'batchtopk' | 'matryoshka' {
+  return arch === 'batchtopk' || arch === 'matryoshka';
+}
 
 export const NORMALIZE_MODES = ['none', 'layernorm', 'scalar'] as const;
 export type NormalizeMode = (typeof NORMALIZE_MODES)[number];
@@ -37,6 +45,13 @@ export interface SaeConfig {
    * 0 or absent: thetaInit for every latent.
    */
   thetaInitL0?: number;
+  /**
+   * Matryoshka: cumulative prefix widths w_1 < w_2 < ... < w_n = dSae (SAELens's matryoshka_widths). Each
+   * prefix (latents < w_i, with b_dec) must reconstruct the input on its own. Empty for other architectures.
+   */
+  matryoshkaWidths: readonly number[];
+  /** Matryoshka: the loss weight of each prefix's reconstruction error (empty: 1 for every prefix, as SAELens). */
+  matryoshkaWeights: readonly number[];
 }
 
 export const SAE_DEFAULTS: Omit<SaeConfig, 'dIn' | 'dSae'> = {
@@ -53,6 +68,8 @@ export const SAE_DEFAULTS: Omit<SaeConfig, 'dIn' | 'dSae'> = {
   // catches ~50x fewer and the coefficient barely acts within 1500 steps).
   bandwidth: 0.05,
   thetaInit: 0.5,
+  matryoshkaWidths: [],
+  matryoshkaWeights: [],
 };
 
 export function makeSaeConfig(c: Partial<SaeConfig> & Pick<SaeConfig, 'dIn' | 'dSae'>): SaeConfig {
@@ -64,7 +81,8 @@ export function makeSaeConfig(c: Partial<SaeConfig> & Pick<SaeConfig, 'dIn' | 'd
   for (const key of ['dIn', 'dSae', 'k', 'kAux', 'deadTokens'] as const) {
     if (!Number.isInteger(cfg[key]) || cfg[key] < 1) bad(`${key} must be a positive integer, got ${cfg[key]}`);
   }
-  if ((cfg.arch === 'topk' || cfg.arch === 'batchtopk') && cfg.k > cfg.dSae) bad(`k (${cfg.k}) must be <= dSae (${cfg.dSae})`);
+  if ((cfg.arch === 'topk' || hasBatchThreshold(cfg.arch)) && cfg.k > cfg.dSae) bad(`k (${cfg.k}) must be <= dSae (${cfg.dSae})`);
+  checkMatryoshka(cfg, bad);
   for (const key of ['auxAlpha', 'l1Coeff', 'l0Coeff'] as const) {
     if (!(cfg[key] >= 0) || !Number.isFinite(cfg[key])) bad(`${key} must be a finite number >= 0, got ${cfg[key]}`);
   }
@@ -73,4 +91,36 @@ export function makeSaeConfig(c: Partial<SaeConfig> & Pick<SaeConfig, 'dIn' | 'd
   const l0Init = cfg.thetaInitL0 ?? 0;
   if (!(l0Init >= 0 && l0Init < cfg.dSae)) bad(`thetaInitL0 must be >= 0 (0: off) and below dSae (${cfg.dSae}), got ${cfg.thetaInitL0}`);
   return cfg;
+}
+
+/** The Matryoshka fields: required and consistent for arch matryoshka, absent otherwise. */
+function checkMatryoshka(cfg: SaeConfig, bad: (msg: string) => never): void {
+  const w = cfg.matryoshkaWidths;
+  const wt = cfg.matryoshkaWeights;
+  if (!Array.isArray(w) || !Array.isArray(wt)) bad('matryoshkaWidths and matryoshkaWeights must be arrays of numbers');
+  if (cfg.arch !== 'matryoshka') {
+    if (w.length || wt.length) bad(`matryoshkaWidths/matryoshkaWeights apply to arch matryoshka only (this is ${cfg.arch}); drop them or set arch matryoshka`);
+    return;
+  }
+  const example = defaultMatryoshkaWidths(cfg.dSae).join(',');
+  if (w.length === 0) bad(`arch matryoshka needs matryoshkaWidths: cumulative prefix widths ending at dSae (${cfg.dSae}), e.g. ${example}`);
+  w.forEach((v, i) => {
+    if (!Number.isInteger(v) || v < 1) bad(`matryoshkaWidths[${i}] must be a positive integer, got ${v}`);
+    if (i > 0 && !(v > w[i - 1]!)) bad(`matryoshkaWidths must be strictly increasing, got ${w.join(',')}`);
+  });
+  if (w[w.length - 1] !== cfg.dSae) bad(`the last matryoshkaWidths entry must equal dSae (${cfg.dSae}), got ${w.join(',')} (e.g. ${example})`);
+  if (wt.length && wt.length !== w.length) bad(`matryoshkaWeights has ${wt.length} entries for ${w.length} widths; give one weight per prefix or none`);
+  wt.forEach((v, i) => {
+    if (!(v >= 0) || !Number.isFinite(v)) bad(`matryoshkaWeights[${i}] must be a finite number >= 0, got ${v}`);
+  });
+  if (wt.length && !wt.some((v) => v > 0)) bad('matryoshkaWeights must have at least one positive weight');
+}
+
+/**
+ * Prefix widths m/8, m/4, m/2, m (duplicates and zeros dropped): a default for callers that size dictionaries
+ * in bulk (sweeps), where absolute widths do not carry over between sizes. Not applied silently: a Matryoshka
+ * config must name its widths.
+ */
+export function defaultMatryoshkaWidths(dSae: number): number[] {
+  return [dSae >> 3, dSae >> 2, dSae >> 1, dSae].filter((v, i, a) => v > 0 && a.indexOf(v) === i);
 }

@@ -1,6 +1,8 @@
 // Between a trained SAE (our orientation and normalisation) and the SAELens on-disk description.
 //   batchtopk -> 'jumprelu' with threshold = the largest f32 below theta, every latent (SAELens keeps
 //                pre > threshold; ours keeps pre >= theta: the same set for f32 pre-activations)
+//   matryoshka -> the same jumprelu as batchtopk (as SAELens saves it); its prefix widths and weights go to
+//                metadata.batchtopk, where our eval finds them for per-prefix metrics
 //   topk      -> 'topk' with k;  jumprelu -> 'jumprelu' with its learned thresholds;  relu -> 'standard'
 // W_enc is transposed to SAELens's [d_in, d_sae]. normalize = scalar is folded into the weights
 // (x_n = s x: W_enc' = s W_enc, W_dec' = W_dec / s, b_dec' = b_dec / s; b_enc and thresholds unchanged),
@@ -17,8 +19,11 @@ export interface Trained {
   dSae: number;
   k: number;
   params: HostParams;
-  /** Inference threshold (batchtopk). */
+  /** Inference threshold (batchtopk, matryoshka). */
   theta: number;
+  /** Matryoshka: the prefix widths (required for it) and loss weights (empty: all 1). */
+  matryoshkaWidths?: readonly number[];
+  matryoshkaWeights?: readonly number[];
   normalize: NormalizeMode;
   normScale: number;
   /** Our training configuration and results, stored under metadata.batchtopk. */
@@ -57,11 +62,12 @@ export function toSaeExport(t: Trained): SaeExport {
     b_dec,
     applyBDecToInput: true,
     normalizeActivations: t.normalize === 'layernorm' ? ('layer_norm' as const) : ('none' as const),
-    metadata: { ...t.metadata, batchtopk: { arch: t.arch, k: t.k, theta: t.theta, normalize: t.normalize, normScale: t.normScale, ...t.info } },
+    metadata: { ...t.metadata, batchtopk: { arch: t.arch, k: t.k, theta: t.theta, normalize: t.normalize, normScale: t.normScale, ...matryoshkaMeta(t), ...t.info } },
   };
   switch (t.arch) {
     case 'batchtopk':
-      if (!(t.theta > 0)) throw new Error(`export: batchtopk has no positive threshold (theta = ${t.theta}); train longer`);
+    case 'matryoshka':
+      if (!(t.theta > 0)) throw new Error(`export: ${t.arch} has no positive threshold (theta = ${t.theta}); calibrate it (Trainer.calibrate) or train longer`);
       return { ...base, architecture: 'jumprelu', threshold: new Float32Array(M).fill(prevFloat32(t.theta)) };
     case 'topk':
       return { ...base, architecture: 'topk', k: t.k };
@@ -70,6 +76,23 @@ export function toSaeExport(t: Trained): SaeExport {
     case 'relu':
       return { ...base, architecture: 'standard' };
   }
+}
+
+function matryoshkaMeta(t: Trained): Record<string, unknown> {
+  if (t.arch !== 'matryoshka') return {};
+  const widths = t.matryoshkaWidths ?? [];
+  if (widths.length === 0 || widths[widths.length - 1] !== t.dSae) {
+    throw new Error(`export: a matryoshka SAE needs its matryoshkaWidths (ending at dSae ${t.dSae}), got [${widths.join(',')}]`);
+  }
+  return { matryoshkaWidths: [...widths], matryoshkaWeights: [...(t.matryoshkaWeights ?? [])] };
+}
+
+/** The prefix widths recorded by our Matryoshka export (metadata.batchtopk), or [] when absent or unusable. */
+export function savedMatryoshkaWidths(e: SaeExport): number[] {
+  const w = (e.metadata['batchtopk'] as { matryoshkaWidths?: unknown } | undefined)?.matryoshkaWidths;
+  if (!Array.isArray(w) || w.length === 0) return [];
+  const ok = w.every((v, i) => Number.isSafeInteger(v) && v > 0 && (i === 0 || v > w[i - 1])) && w[w.length - 1] === e.dSae;
+  return ok ? (w as number[]) : [];
 }
 
 /**
@@ -97,11 +120,26 @@ export function fromSaeExport(e: SaeExport): { model: Omit<EvalModel, 'params'>;
   if (arch === 'jumprelu') params.theta = thetaToParam(e.threshold!);
   const ours = (e.metadata['batchtopk'] ?? {}) as { theta?: number };
   const k = arch === 'topk' ? e.k! : Math.max(1, Math.min(M, Math.round(Number((e.metadata['batchtopk'] as { k?: number })?.k ?? 1))));
-  const cfg = { arch, dIn: D, dSae: M, k, kAux: 1, auxAlpha: 0, deadTokens: 1, l1Coeff: 0, l0Coeff: 0, bandwidth: 1e-3, thetaInit: 1e-3 };
+  // A Matryoshka file evaluates as the jumprelu it is; its widths ride along so eval reports each prefix.
+  const cfg = {
+    arch,
+    dIn: D,
+    dSae: M,
+    k,
+    kAux: 1,
+    auxAlpha: 0,
+    deadTokens: 1,
+    l1Coeff: 0,
+    l0Coeff: 0,
+    bandwidth: 1e-3,
+    thetaInit: 1e-3,
+    matryoshkaWidths: savedMatryoshkaWidths(e),
+    matryoshkaWeights: [],
+  };
   return { model: { cfg, theta: ours.theta ?? 0, normalize, normScale: 1 }, params, theta: ours.theta ?? 0 };
 }
 
-/** What a folder saved by our BatchTopK training records about it (cfg.json metadata.batchtopk), or null. */
+/** What a folder saved by our BatchTopK (or Matryoshka BatchTopK) training records about it (cfg.json metadata.batchtopk), or null. */
 export interface SavedBatchTopK {
   k: number;
   theta: number;
@@ -112,7 +150,7 @@ export interface SavedBatchTopK {
 
 export function savedBatchTopK(e: SaeExport): SavedBatchTopK | null {
   const b = e.metadata['batchtopk'] as { arch?: unknown; k?: unknown; theta?: unknown; config?: { batchSize?: unknown; calibrationBatches?: unknown } } | undefined;
-  if (!b || b.arch !== 'batchtopk' || e.architecture !== 'jumprelu') return null;
+  if (!b || (b.arch !== 'batchtopk' && b.arch !== 'matryoshka') || e.architecture !== 'jumprelu') return null;
   const posInt = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? v : null);
   const k = posInt(b.k);
   if (k === null) return null;

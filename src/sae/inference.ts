@@ -16,8 +16,9 @@ export function encodeInference(x: Tensor, p: SaeParams, cfg: SaeConfig, theta: 
   return noGrad(() => {
     const pre = preActs(center(x, p), p);
     switch (cfg.arch) {
-      case 'batchtopk': {
-        if (!(theta > 0)) throw new Error(`inference: batchtopk needs a positive threshold, got ${theta}`);
+      case 'batchtopk':
+      case 'matryoshka': {
+        if (!(theta > 0)) throw new Error(`inference: ${cfg.arch} needs a positive threshold, got ${theta}`);
         return o.mul(pre, o.ge(pre, scalar(x.backend, theta)));
       }
       case 'topk': {

@@ -7,7 +7,7 @@ import { noGrad } from '../autodiff/tape.js';
 import * as o from '../ops.js';
 import type { Rng } from '../rng.js';
 import { Tensor, parameter } from '../tensor.js';
-import type { SaeConfig } from './config.js';
+import { hasBatchThreshold, type SaeConfig } from './config.js';
 
 export interface SaeParams {
   W_enc: Tensor; // [M,D]
@@ -61,7 +61,7 @@ export function initHostParams(cfg: SaeConfig, rng: Rng, bDecInit: Float32Array)
   if (bDecInit.length !== D) throw new Error(`initParams: b_dec init has ${bDecInit.length} values, expected ${D}`);
   const W_dec = rng.kaimingUniform(new Float32Array(M * D), D);
   normalizeRowsHost(W_dec, M, D);
-  const scale = cfg.arch === 'topk' || cfg.arch === 'batchtopk' ? encoderInitScale(D, M) : 1;
+  const scale = cfg.arch === 'topk' || hasBatchThreshold(cfg.arch) ? encoderInitScale(D, M) : 1;
   const W_enc = W_dec.map((v) => v * scale);
   const p: HostParams = { W_enc, b_enc: new Float32Array(M), W_dec, b_dec: bDecInit.slice() };
   if (cfg.arch === 'jumprelu') p.theta = new Float32Array(M).fill(cfg.thetaInit);

@@ -14,11 +14,28 @@ import type { SaeParams } from './params.js';
 /** Stands in for +inf when taking the minimum over positive entries only. */
 const BIG = 3.0e38;
 
+/** How the selected values become a reconstruction and its loss term (Matryoshka sums nested prefixes). */
+export type SelectiveDecode = (
+  vals: Tensor,
+  sel: Selection,
+  x: Tensor,
+  p: SaeParams,
+  ctx: ForwardCtx,
+) => { xhat: Tensor; mse: Tensor; rec: Tensor; prefixMse?: Tensor[] };
+
+/** One reconstruction: the sparse gather-sum of decoder rows plus b_dec (or the dense reference). */
+export const plainDecode: SelectiveDecode = (vals, sel, x, p, ctx) => {
+  const xhat = ctx.dense ? decodeDense(densify(vals, sel), p) : o.add(spmm(vals, sel, p.W_dec), p.b_dec);
+  const rec = mse(xhat, x);
+  return { xhat, mse: rec, rec };
+};
+
 export function selectiveForward(
   x: Tensor,
   p: SaeParams,
   ctx: ForwardCtx,
   select: (post: Tensor) => Selection,
+  decode: SelectiveDecode = plainDecode,
 ): TrainOut & { sel: Selection } {
   // x - b_dec off the tape: b_dec's encoder-side gradient comes from sddmmCentered without a [B,D] product.
   const xc = noGrad(() => center(x, p));
@@ -34,8 +51,7 @@ export function selectiveForward(
   // The recomputed values round differently from the dense pass that chose them: an entry chosen at 0
   // (fewer positives than the selection size) must stay 0, so the kept-nonzero count is exact.
   const vals = o.mul(o.relu(o.add(sddmmCentered(xc, p.b_dec, p.W_enc, sel), gatherCols(p.b_enc, sel))), o.step(chosen)); // [K]
-  const xhat = ctx.dense ? decodeDense(densify(vals, sel), p) : o.add(spmm(vals, sel, p.W_dec), p.b_dec);
-  const rec = mse(xhat, x);
+  const { xhat, mse: full, rec, prefixMse } = decode(vals, sel, x, p, ctx);
   // The residual only when some latent is dead (auxkLoss is null otherwise): no [B,D] pass for nothing.
   const aux = ctx.dead && ctx.deadCount > 0 ? auxkLoss(xc, pre, o.sub(x, xhat), p, ctx) : null;
   pre.free(); // [B,M], no gradient: nothing reads it after the AuxK selection (frees memory for the update)
@@ -44,5 +60,5 @@ export function selectiveForward(
     const on = o.step(vals);
     return { l0: o.mulScalar(o.sum(on), 1 / x.rows), fired: sumByCol(on, sel) };
   });
-  return { loss, mse: rec, aux, sparsity: null, l0, fired, minSelected, xhat, sel };
+  return { loss, mse: full, aux, sparsity: null, l0, fired, minSelected, xhat, sel, ...(prefixMse ? { prefixMse } : {}) };
 }

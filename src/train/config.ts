@@ -1,7 +1,7 @@
 // Training configuration: typed defaults (the BatchTopK paper's where it states them), one doc line per
 // field, validated once.
 import { ADAM_DEFAULTS, type AdamConfig } from '../optim/adam.js';
-import { makeSaeConfig, NORMALIZE_MODES, SAE_DEFAULTS, type Arch, type NormalizeMode, type SaeConfig } from '../sae/config.js';
+import { hasBatchThreshold, makeSaeConfig, NORMALIZE_MODES, SAE_DEFAULTS, type Arch, type NormalizeMode, type SaeConfig } from '../sae/config.js';
 
 export interface TrainConfig {
   sae: SaeConfig;
@@ -39,7 +39,7 @@ export const TRAIN_DEFAULTS = {
 } as const satisfies Partial<TrainConfig>;
 
 /** Input normalisation by architecture: JumpReLU's threshold and bandwidth are absolute numbers, so it needs an input of known scale. */
-export const NORMALIZE_BY_ARCH: Readonly<Record<Arch, NormalizeMode>> = { batchtopk: 'none', topk: 'none', jumprelu: 'scalar', relu: 'none' };
+export const NORMALIZE_BY_ARCH: Readonly<Record<Arch, NormalizeMode>> = { batchtopk: 'none', topk: 'none', jumprelu: 'scalar', relu: 'none', matryoshka: 'none' };
 
 export type TrainConfigInput = Partial<Omit<TrainConfig, 'sae' | 'adam'>> & {
   sae: Parameters<typeof makeSaeConfig>[0];
@@ -69,7 +69,7 @@ export function makeTrainConfig(c: TrainConfigInput): TrainConfig {
   if (!(cfg.clipGradNorm >= 0)) bad(`clipGradNorm must be >= 0, got ${cfg.clipGradNorm}`);
   if (!NORMALIZE_MODES.includes(cfg.normalize)) bad(`normalize must be one of ${NORMALIZE_MODES.join(', ')}, got '${cfg.normalize}'`);
   if (!Number.isInteger(cfg.seed) || cfg.seed < 0 || cfg.seed > 0xffffffff) bad(`seed must be an integer in [0, 2^32), got ${cfg.seed}`);
-  if (cfg.sae.arch === 'batchtopk' && cfg.batchSize * cfg.sae.k > 2 ** 31 - 1) bad('batchSize x k exceeds 2^31');
+  if (hasBatchThreshold(cfg.sae.arch) && cfg.batchSize * cfg.sae.k > 2 ** 31 - 1) bad('batchSize x k exceeds 2^31');
   return cfg;
 }
 

@@ -12,7 +12,9 @@ import { Adam, type AdamState } from '../optim/adam.js';
 import { clipGradNorm } from '../optim/clip.js';
 import { Rng } from '../rng.js';
 import { fromArray, scalar, Tensor, tidy } from '../tensor.js';
+import { hasBatchThreshold } from '../sae/config.js';
 import { trainForward } from '../sae/forward.js';
+import { matryoshkaForwardGrouped, selectGrouped, type GroupedSelection } from '../sae/matryoshka.js';
 import { normalizeInput, scalarNormFactor } from '../sae/normalize.js';
 import {
   downloadParams,
@@ -42,7 +44,7 @@ export interface StepMetrics {
   dead: number;
   /** Smallest positive selected activation of this batch (topk/batchtopk), else NaN. */
   minSelected: number;
-  /** Running (EMA) threshold estimate after this step (batchtopk), else NaN; monitoring only. */
+  /** Running (EMA) threshold estimate after this step (batchtopk, matryoshka), else NaN; monitoring only. */
   threshold: number;
   lr: number;
 }
@@ -70,6 +72,11 @@ export class Trainer {
   private readonly since: Tensor; // [M] steps since fired
   private deadCount = 0;
   private deadCountPending: Tensor | null = null;
+  /**
+   * Matryoshka: each prefix's reconstruction mse (element mean, narrowest first) in the last step; empty for
+   * other architectures. Kept beside StepMetrics, whose fields are all plain numbers (metrics.jsonl means).
+   */
+  lastPrefixMse: number[] = [];
 
   private constructor(
     readonly backend: Backend,
@@ -138,11 +145,41 @@ export class Trainer {
     this.step++;
     const lr = learningRate(this.cfg, this.step);
     const params = paramList(this.params);
+    const input = () => noGrad(() => normalizeInput(fromArray(this.backend, batch, [batchSize, sae.dIn]), this.cfg.normalize, this.normScale).x);
+    // Matryoshka: the batch selection is made and split by latent group before the taped forward (one read of
+    // its indices, sae/matryoshka.ts), so each selected entry is decoded and back-propagated once.
+    let grouped: GroupedSelection | null = null;
+    let xnGrouped: Tensor | null = null;
+    if (sae.arch === 'matryoshka') {
+      xnGrouped = tidy(input).keep();
+      try {
+        grouped = await selectGrouped(xnGrouped, this.params, sae);
+      } catch (err) {
+        xnGrouped.free();
+        throw err;
+      }
+    }
+    try {
+      return await this.finishStep(lr, params, input, xnGrouped, grouped);
+    } finally {
+      grouped?.free();
+      xnGrouped?.free();
+    }
+  }
+
+  private async finishStep(
+    lr: number,
+    params: Tensor[],
+    input: () => Tensor,
+    xnGrouped: Tensor | null,
+    grouped: GroupedSelection | null,
+  ): Promise<StepMetrics> {
+    const { sae } = this.cfg;
     const scalars = tidy(() => {
-      const x = fromArray(this.backend, batch, [batchSize, sae.dIn]);
-      const xn = noGrad(() => normalizeInput(x, this.cfg.normalize, this.normScale).x);
+      const xn = xnGrouped ?? input();
       const dead = this.deadCount > 0 ? noGrad(() => this.deadMask()) : null;
-      const out = trainForward(xn, this.params, { cfg: sae, dead, deadCount: this.deadCount });
+      const ctx = { cfg: sae, dead, deadCount: this.deadCount };
+      const out = grouped ? matryoshkaForwardGrouped(xn, this.params, ctx, grouped) : trainForward(xn, this.params, ctx);
       backward(out.loss);
       // Own scopes: their [M,D] temporaries are freed here, not at the end of the step (peak memory).
       tidy(() => projectDecoderGrad(this.params));
@@ -163,6 +200,7 @@ export class Trainer {
           l0: out.l0,
           minSelected: out.minSelected,
           dead: o.sum(this.deadMask()),
+          prefixMse: out.prefixMse ?? [],
         };
       });
     });
@@ -181,8 +219,10 @@ export class Trainer {
       read(scalars.minSelected, NaN),
       read(scalars.dead, 0),
     ]);
+    // The last prefix is the full width: the very tensor read (and freed) as mse above.
+    this.lastPrefixMse = await Promise.all(scalars.prefixMse.map((t) => (t === scalars.mse ? mse : read(t, 0))));
     this.deadCount = dead;
-    if (sae.arch === 'batchtopk') this.thetaEma.update(minSelected);
+    if (hasBatchThreshold(sae.arch)) this.thetaEma.update(minSelected);
     return {
       step: this.step,
       loss,
@@ -192,18 +232,18 @@ export class Trainer {
       l0,
       dead,
       minSelected,
-      threshold: sae.arch === 'batchtopk' ? this.thetaEma.value : NaN,
+      threshold: hasBatchThreshold(sae.arch) ? this.thetaEma.value : NaN,
       lr,
     };
   }
 
   /**
-   * BatchTopK: set theta to the mean, over `batches` (host [rows * dIn] arrays of training rows), of the
+   * BatchTopK and Matryoshka (the same selection): set theta to the mean, over `batches` (host [rows * dIn] arrays of training rows), of the
    * smallest positive value the batch top-k keeps, computed with the current weights and no update.
    */
   async calibrate(batches: Iterable<Float32Array>): Promise<Calibration> {
     const { sae } = this.cfg;
-    if (sae.arch !== 'batchtopk') throw new Error(`calibrate: only batchtopk SAEs have a threshold to calibrate (this one is ${sae.arch})`);
+    if (!hasBatchThreshold(sae.arch)) throw new Error(`calibrate: only batchtopk and matryoshka SAEs have a threshold to calibrate (this one is ${sae.arch})`);
     const c = await calibrateThreshold(
       this.backend,
       { params: this.params, k: sae.k, normalize: this.cfg.normalize, normScale: this.normScale, dIn: sae.dIn },
