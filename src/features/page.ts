@@ -4,6 +4,7 @@
 // of CHUNK latents added as <script> elements when first shown (fetch() and XHR of file:// URLs are
 // refused by Chromium, script elements are not). The table is virtual (only the visible rows exist in the
 // DOM), so tens of thousands of latents stay fast. The client code is page_script.ts.
+import { pageHead } from '../report/html.js';
 import { esc } from '../report/svg.js';
 import { PAGE_SCRIPT, PAGE_STYLE } from './page_script.js';
 import type { LatentEntry } from './format.js';
@@ -55,13 +56,7 @@ export function pageHtml(meta: PageMeta, entries: IndexEntry[]): string {
   const name = meta.sae.split(/[\\/]/).filter(Boolean).slice(-2).join('/') || meta.sae;
   const title = `Features of ${name}`;
   return [
-    '<!DOCTYPE html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    '<link rel="icon" href="data:,">',
-    `<title>${esc(title)}</title>`,
+    ...pageHead(title),
     `<style>${PAGE_STYLE}</style>`,
     '</head>',
     '<body>',

@@ -2,7 +2,8 @@
 // browser, offline). Plots are SVG files beside it, shown with <img>.
 import { esc } from './svg.js';
 
-export function page(title: string, body: string[]): string {
+/** The opening of a static page up to its <style> element's first line (the report's and the feature browser's). */
+export function pageHead(title: string): string[] {
   return [
     '<!DOCTYPE html>',
     '<html lang="en">',
@@ -12,6 +13,12 @@ export function page(title: string, body: string[]): string {
     // An empty icon: a browser opening the page from disk otherwise asks for /favicon.ico and logs an error.
     '<link rel="icon" href="data:,">',
     `<title>${esc(title)}</title>`,
+  ];
+}
+
+export function page(title: string, body: string[]): string {
+  return [
+    ...pageHead(title),
     '<style>',
     'body{font-family:Helvetica,Arial,sans-serif;margin:24px;color:#222}',
     'table{border-collapse:collapse;font-size:13px;margin:12px 0}',

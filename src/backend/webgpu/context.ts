@@ -2,7 +2,7 @@
 // readback. Kernel modules (elementwise, matmul, selection, sparse) only ever see this interface.
 /// <reference types="@webgpu/types" />
 import type { Storage } from '../backend.js';
-import type { GpuBinding, Recorder } from './recorder.js';
+import type { GpuBinding, KernelCall, Recorder, Workgroups } from './recorder.js';
 
 export type { GpuBinding };
 
@@ -29,25 +29,12 @@ export interface GpuContext {
    * in one command buffer never see each other's params. `workgroups` = [x, y, z], each <= 65535.
    * Dispatches execute in recording order; work is batched and submitted on flush()/read.
    */
-  dispatch(
-    kernel: string,
-    constants: Record<string, number>,
-    bindings: GpuBinding[],
-    params: ArrayBuffer | ArrayBufferView | null,
-    workgroups: [number, number?, number?],
-  ): void;
+  dispatch(...call: [...KernelCall, workgroups: Workgroups]): void;
   /**
    * As dispatch, with the workgroup counts read on the device from three u32 at `offset` of `args` (a buffer
    * from indirectScratch), written there by an earlier kernel.
    */
-  dispatchIndirect(
-    kernel: string,
-    constants: Record<string, number>,
-    bindings: GpuBinding[],
-    params: ArrayBuffer | ArrayBufferView | null,
-    args: GPUBuffer,
-    offset: number,
-  ): void;
+  dispatchIndirect(...call: [...KernelCall, args: GPUBuffer, offset: number]): void;
   /** A pooled buffer of >= bytes for indirect arguments (STORAGE|INDIRECT|COPY_DST); release() returns it. */
   indirectScratch(bytes: number): GPUBuffer;
   /** Split `n` workgroups into an [x, y] grid with x, y <= 65535 (kernels compute id = wg.x + wg.y * nx). */
@@ -95,26 +82,9 @@ export class WebGpuContext implements GpuContext {
     return new WebGpuContext(this.recorder, bytes);
   }
 
-  dispatch(
-    kernel: string,
-    constants: Record<string, number>,
-    bindings: GpuBinding[],
-    params: ArrayBuffer | ArrayBufferView | null,
-    workgroups: [number, number?, number?],
-  ): void {
-    this.recorder.dispatch(kernel, constants, bindings, params, workgroups);
-  }
-
-  dispatchIndirect(
-    kernel: string,
-    constants: Record<string, number>,
-    bindings: GpuBinding[],
-    params: ArrayBuffer | ArrayBufferView | null,
-    args: GPUBuffer,
-    offset: number,
-  ): void {
-    this.recorder.dispatchIndirect(kernel, constants, bindings, params, args, offset);
-  }
+  // Recording is the recorder's: the context hands dispatches straight on.
+  readonly dispatch: GpuContext['dispatch'] = (...call) => this.recorder.dispatch(...call);
+  readonly dispatchIndirect: GpuContext['dispatchIndirect'] = (...call) => this.recorder.dispatchIndirect(...call);
 
   indirectScratch(bytes: number): GPUBuffer {
     return this.recorder.acquireIndirect(bytes);

@@ -110,7 +110,7 @@ const INSTALL_HINT =
  * alignments are left at their default 256 bytes, the value most GPUs have, so that windowed bindings run
  * under the same alignment on llvmpipe (which offers 16) in CI as on a real GPU.
  */
-const COMPUTE_LIMITS = [
+export const COMPUTE_LIMITS = [
   'maxStorageBufferBindingSize',
   'maxBufferSize',
   'maxStorageBuffersPerShaderStage',

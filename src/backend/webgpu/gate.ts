@@ -6,6 +6,7 @@
 // fallback launches no workgroup. Scratch buffers are taken at once (their contents are only used in
 // order), so what the piece of work holds stays out of the pool until its recorded release.
 /// <reference types="@webgpu/types" />
+import { copyParams, type KernelCall, type Workgroups } from './recorder.js';
 import type { GpuBinding, GpuContext } from './context.js';
 import { Params } from './chunk.js';
 
@@ -27,16 +28,10 @@ export class GatedContext implements GpuContext {
     this.maxBindingBytes = ctx.maxBindingBytes;
   }
 
-  dispatch(
-    kernel: string,
-    constants: Record<string, number>,
-    bindings: GpuBinding[],
-    params: ArrayBuffer | ArrayBufferView | null,
-    workgroups: [number, number?, number?],
-  ): void {
+  dispatch(...[kernel, constants, bindings, params, workgroups]: [...KernelCall, Workgroups]): void {
     const [x, y = 1, z = 1] = workgroups;
     if (x === 0 || y === 0 || z === 0) return;
-    const copy = params === null ? null : ArrayBuffer.isView(params) ? new Uint8Array(params.buffer, params.byteOffset, params.byteLength).slice().buffer : params.slice(0);
+    const copy = copyParams(params);
     this.ops.push({ kind: 'dispatch', kernel, constants, bindings, params: copy, grid: [x, y, z] });
   }
 

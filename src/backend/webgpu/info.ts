@@ -1,6 +1,7 @@
 // A printable description of the WebGPU adapter and device in use: what ran a benchmark or a training run
 // (vendor, architecture, device, driver description, Dawn backend, feature level, and the limits granted).
 /// <reference types="@webgpu/types" />
+import { COMPUTE_LIMITS } from './device.js';
 import type { Backend } from '../backend.js';
 import { WebGpuBackend } from './webgpu.js';
 import type { GpuTuning } from './tuning.js';
@@ -23,19 +24,8 @@ export interface AdapterDescription {
   webgpuPackage: string;
 }
 
-const SHOWN_LIMITS = [
-  'maxStorageBufferBindingSize',
-  'maxBufferSize',
-  'maxStorageBuffersPerShaderStage',
-  'maxComputeWorkgroupStorageSize',
-  'maxComputeInvocationsPerWorkgroup',
-  'maxComputeWorkgroupSizeX',
-  'maxComputeWorkgroupSizeY',
-  'maxComputeWorkgroupsPerDimension',
-  'maxUniformBufferBindingSize',
-  'minStorageBufferOffsetAlignment',
-  'minUniformBufferOffsetAlignment',
-] as const;
+/** The limits `info` shows: those the device is asked for (device.ts), and the alignments left at their defaults. */
+const SHOWN_LIMITS = [...COMPUTE_LIMITS, 'minStorageBufferOffsetAlignment', 'minUniformBufferOffsetAlignment'] as const;
 
 /** Describe the adapter behind a WebGPU backend (throws for another backend). */
 export async function describeAdapter(backend: Backend): Promise<AdapterDescription> {

@@ -9,6 +9,19 @@
 import { BufferPool, BUFFER_USAGE, INDIRECT_USAGE, READBACK_USAGE, STORAGE_USAGE } from './pool.js';
 import { PipelineCache } from './pipelines.js';
 
+/**
+ * A kernel call: `kernels/<kernel>.wgsl` with its override constants, its storage bindings (@binding(i)) and
+ * the bytes of its uniform parameters (or null). A dispatch adds its workgroup counts [x, y?, z?].
+ */
+export type KernelCall = [kernel: string, constants: Record<string, number>, bindings: GpuBinding[], params: ArrayBuffer | ArrayBufferView | null];
+export type Workgroups = [number, number?, number?];
+
+/** A dispatch's parameter bytes, copied: callers may reuse their array before recorded work runs. */
+export function copyParams(params: ArrayBuffer | ArrayBufferView | null): ArrayBuffer | null {
+  if (params === null) return null;
+  return ArrayBuffer.isView(params) ? new Uint8Array(params.buffer, params.byteOffset, params.byteLength).slice().buffer : params.slice(0);
+}
+
 /** A binding: a whole buffer or a byte window of it (offset a multiple of minStorageBufferOffsetAlignment). */
 export type GpuBinding = GPUBuffer | { buffer: GPUBuffer; offset: number; size: number };
 
@@ -178,13 +191,7 @@ export class Recorder {
     return { buffer: b, offset: 0, size: Math.min(b.size, this.limits.maxStorageBufferBindingSize) };
   }
 
-  dispatch(
-    kernel: string,
-    constants: Record<string, number>,
-    bindings: GpuBinding[],
-    params: ArrayBuffer | ArrayBufferView | null,
-    workgroups: [number, number?, number?],
-  ): void {
+  dispatch(...[kernel, constants, bindings, params, workgroups]: [...KernelCall, Workgroups]): void {
     this.check();
     const [x, y = 1, z = 1] = workgroups;
     const maxDim = this.limits.maxComputeWorkgroupsPerDimension;
@@ -202,14 +209,7 @@ export class Recorder {
    * of 4) of `args`, a buffer from acquireIndirect. Lets a device-side decision (e.g. a select's fallback
    * that is not needed) cost no workgroups, without a readback.
    */
-  dispatchIndirect(
-    kernel: string,
-    constants: Record<string, number>,
-    bindings: GpuBinding[],
-    params: ArrayBuffer | ArrayBufferView | null,
-    args: GPUBuffer,
-    offset: number,
-  ): void {
+  dispatchIndirect(...[kernel, constants, bindings, params, args, offset]: [...KernelCall, args: GPUBuffer, offset: number]): void {
     this.check();
     if (offset % 4 !== 0 || offset + 12 > args.size) throw new Error(`WebGPU kernel '${kernel}': bad indirect offset ${offset}`);
     this.recordOrCapture(kernel, constants, bindings, params, [0, 0, 0], { args, offset });
@@ -225,7 +225,7 @@ export class Recorder {
   ): void {
     if (this.capture) {
       // Copy the parameters: callers may reuse their array before the command runs.
-      const copy = params === null ? null : ArrayBuffer.isView(params) ? new Uint8Array(params.buffer, params.byteOffset, params.byteLength).slice() : params.slice(0);
+      const copy = copyParams(params);
       this.capture.push({ kernel, run: () => this.record(kernel, constants, bindings, copy, x, y, z, indirect) });
       return;
     }

@@ -68,6 +68,21 @@ export function sddmmGpu(
   }
 }
 
+/**
+ * The shared checks of spmm/spmmT's output [rows, d]: false when there is nothing to run (an empty output, or
+ * no entries: then the output is cleared to zero).
+ */
+function sparseOutput(ctx: GpuContext, op: string, out: GpuStorage, vals: GpuStorage, idx: GpuStorage, rows: number, d: number): boolean {
+  if (vals.length !== idx.length) throw new Error(`${op}: vals has ${vals.length} elements, idx ${idx.length}`);
+  if (out.length !== rows * d) throw new Error(`${op}: out has ${out.length} elements, expected ${rows}x${d}`);
+  if (out.length === 0) return false;
+  if (idx.length === 0) {
+    ctx.clear(out.buffer, 0, out.length * 4);
+    return false;
+  }
+  return true;
+}
+
 /** out[b, :] = sum over entries i of row b of vals[i] * w[c_i, :]; out [batch,d] overwritten. */
 export function spmmGpu(
   ctx: GpuContext,
@@ -80,13 +95,7 @@ export function spmmGpu(
   d: number,
 ): void {
   const nnz = idx.length;
-  if (vals.length !== nnz) throw new Error(`spmm: vals has ${vals.length} elements, idx ${nnz}`);
-  if (out.length !== batch * d) throw new Error(`spmm: out has ${out.length} elements, expected ${batch}x${d}`);
-  if (out.length === 0) return;
-  if (nnz === 0) {
-    ctx.clear(out.buffer, 0, out.length * 4);
-    return;
-  }
+  if (!sparseOutput(ctx, 'spmm', out, vals, idx, batch, d)) return;
   const v4 = d % 4 === 0;
   const dd = v4 ? d / 4 : d;
   const rowPtrBytes = (batch + 1) * 4;
@@ -118,13 +127,7 @@ export function spmmTGpu(
   d: number,
 ): void {
   const nnz = idx.length;
-  if (vals.length !== nnz) throw new Error(`spmmT: vals has ${vals.length} elements, idx ${nnz}`);
-  if (out.length !== m * d) throw new Error(`spmmT: out has ${out.length} elements, expected ${m}x${d}`);
-  if (out.length === 0) return;
-  if (nnz === 0) {
-    ctx.clear(out.buffer, 0, out.length * 4);
-    return;
-  }
+  if (!sparseOutput(ctx, 'spmmT', out, vals, idx, m, d)) return;
   const v4 = d % 4 === 0;
   const dd = v4 ? d / 4 : d;
   const vb = entries(ctx, vals).binding;
