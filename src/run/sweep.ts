@@ -25,6 +25,7 @@ import { ARCHS, type Arch } from '../sae/config.js';
 import { planRuns, selectRuns, type Grid, type RunSpec } from '../sweep/plan.js';
 import { searchCoefficient, thetaInitL0For, type SearchResult, type Trial } from '../sweep/search.js';
 import { CHECKPOINT_FILE, loadCheckpoint } from '../train/checkpoint.js';
+import type { Backend } from '../backend/backend.js';
 import { withBackend, type OpenBackend } from './backend.js';
 import { runCeEval } from './ce.js';
 import { BatchLoader } from '../data/loader.js';
@@ -243,9 +244,14 @@ export async function runSweep(o: SweepOptions, open: OpenBackend): Promise<Swee
   );
   checkBeforeFirstStep(runs, bases, o);
   const lock = o.only?.length ? null : lockFolder(o.out, { command: 'batchtopk sweep', what: '--out', note: log });
+  // One backend for the whole sweep: every run and search trial of this process trains on it, rather than
+  // opening and tearing down a device (a Dawn instance, once) per run; `auto` decides on the first run's shape.
+  let shared: Backend | null = null;
+  const once: OpenBackend = async (hint) => (shared ??= await open(hint));
   try {
-    return await sweepLocked(o, open, runs, bases, steps, log);
+    return await sweepLocked(o, once, runs, bases, steps, log);
   } finally {
+    (shared as Backend | null)?.dispose();
     lock?.release();
   }
 }
@@ -398,7 +404,8 @@ async function trainInto(dir: string, opts: TrainOptions, open: OpenBackend): Pr
     writeJsonAtomic(path.join(dir, RUN_META_FILE), meta);
   }
   // A resume gives every option, so runTrain refuses a checkpoint made with other run-defining ones.
-  return withBackend(open, (b) => runTrain({ ...opts, resume: resume ? dir : undefined }, b));
+  // The sweep's one backend (runSweep): not disposed here.
+  return runTrain({ ...opts, resume: resume ? dir : undefined }, open);
 }
 
 /** The JumpReLU coefficient search (search.ts) over runs of this configuration, recorded in <dir>/search/search.json. */
@@ -427,7 +434,7 @@ async function searchJumpRelu(spec: RunSpec, opts: TrainOptions, steps: number, 
       else {
         const tdir = path.join(sdir, 'trial');
         fs.rmSync(tdir, { recursive: true, force: true });
-        l0 = (await withBackend(open, (b) => runTrain({ ...opts, l0Coeff: coeff, steps: n, out: tdir, checkpointEvery: 0, quiet: true }, b))).l0;
+        l0 = (await runTrain({ ...opts, l0Coeff: coeff, steps: n, out: tdir, checkpointEvery: 0, quiet: true }, open)).l0;
         fs.rmSync(tdir, { recursive: true, force: true });
       }
       record.push({ coeff, l0, steps: n });
