@@ -59,6 +59,10 @@ export interface EvalMetrics {
   freq_over_10_percent: number;
 }
 
+/** The SAEBench core metrics' names, in the order reports list them. */
+export const CORE_METRICS = ['explained_variance', 'cossim', 'l2_ratio', 'frac_alive', 'freq_over_1_percent', 'freq_over_10_percent'] as const;
+export type CoreMetrics = Pick<EvalMetrics, (typeof CORE_METRICS)[number]>;
+
 export class MetricsAccumulator {
   private n = 0;
   private sse = 0;

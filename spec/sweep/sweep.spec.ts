@@ -4,6 +4,7 @@
 // Issue 17: a run folder made with other settings is refused even without sweep.json; every input of every
 // phase (run configurations, CE model, layer, text) is checked before the first step; the sweep folder is
 // locked; a damaged sweep.json is named.
+import { CORE_METRICS } from '../../src/metrics.js';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -153,9 +154,11 @@ s('sweep: SIGINT in the second run, resume with the same command, table and plot
 
   const csv = fs.readFileSync(path.join(out, 'results.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
   const head = csv[0]!;
-  for (const c of ['arch', 'k', 'dict_size', 'steps', 'tokens', 'nmse', 'fvu', 'l0', 'dead_fraction', 'theta', 'tokens_per_s']) assert.ok(head.includes(c), c);
+  for (const c of ['arch', 'k', 'dict_size', 'steps', 'tokens', 'nmse', 'fvu', 'l0', 'dead_fraction', 'theta', 'tokens_per_s', ...CORE_METRICS]) assert.ok(head.includes(c), c);
   assert.is(csv.length, 1 + NAMES.length);
   const col = (name: string) => csv.slice(1).map((row) => row[head.indexOf(name)]!);
+  // SAEBench's core metrics beside ours: explained variance is 1 - fvu on the same rows.
+  col('explained_variance').forEach((v, i) => assert.ok(Math.abs(Number(v) - (1 - Number(col('fvu')[i]))) < 1e-9, NAMES[i]));
   assert.equal(col('name'), NAMES);
   assert.ok(col('steps').every((v) => v === '150'));
   assert.ok(col('nmse').every((v) => Number(v) > 0 && Number(v) < 1));
@@ -218,7 +221,8 @@ s('--model/--text: a missing text, a layer out of range, a bad run configuration
     ['layer', ['--model', model, '--text', path.join(STORIES, 'stories.jsonl'), '--layer', '99'], /^batchtopk: --layer 99 out of range: .*stories260K\.bin has 5 blocks \(layers 0\.\.4\)$/],
     ['nolayer', ['--model', model, '--text', path.join(STORIES, 'stories.jsonl')], /pass --layer <n>$/],
     ['kbig', ['--k', '2,30'], /^batchtopk: topk-k30-m24: .*k \(30\).*checked before the first run trains/],
-    ['overwrite', ['--overwrite'], /^batchtopk: --overwrite is for train; a sweep continues the runs in its folder: use another --out, or delete /],
+    // --overwrite is train's alone: the sweep does not offer it (runSweep refuses it from a library caller too).
+    ['overwrite', ['--overwrite'], /^batchtopk: Unknown option `--overwrite`$/],
   ];
   for (const [name, more, re] of cases) {
     const dir = path.join(tmp, `early-${name}`);

@@ -57,6 +57,7 @@ export function evalText(s: EvalSummary): string {
     (s.batchTopK ? `inference, theta ${s.threshold!.toPrecision(4)}: ` : '') +
       `nmse ${s.nmse.toFixed(4)}  fvu ${s.fvu.toFixed(4)}  L0 ${s.l0.toFixed(2)}  ${deadText(s.deadFraction, s.tokens)}` +
       (s.threshold !== null && !s.batchTopK ? `  theta ${s.threshold.toPrecision(4)}` : ''),
+    `explained_variance ${s.explained_variance.toFixed(4)}  cossim ${s.cossim.toFixed(4)}  l2_ratio ${s.l2_ratio.toFixed(4)}  frac_alive ${s.frac_alive.toFixed(3)}  freq_over_1_percent ${s.freq_over_1_percent.toFixed(3)}  freq_over_10_percent ${s.freq_over_10_percent.toFixed(3)}`,
     ...(s.batchTopK
       ? [
           `batch top-k (batches of ${s.batchTopK.batchSize} rows, as the paper's code): nmse ${s.batchTopK.nmse.toFixed(4)}  fvu ${s.batchTopK.fvu.toFixed(4)}  L0 ${s.batchTopK.l0.toFixed(2)}  dead ${(100 * s.batchTopK.deadFraction).toFixed(1)}%`,

@@ -33,6 +33,13 @@ export interface TrainSummary {
   backend: string;
   nmse: number;
   fvu: number;
+  /** SAEBench's core metrics on the same held-out rows (metrics.ts CORE_METRICS; absent in older folders). */
+  explained_variance?: number;
+  cossim?: number;
+  l2_ratio?: number;
+  frac_alive?: number;
+  freq_over_1_percent?: number;
+  freq_over_10_percent?: number;
   l0: number;
   deadFraction: number;
   /** Latents rarer than this firing frequency may show as dead in an evaluation of evalTokens (metrics.ts). */

@@ -1,6 +1,7 @@
 // The sweep report: results.csv (one row per run), the paper's comparison plots as SVG (NMSE against
 // dictionary size at each k, NMSE against k at each dictionary size, CE degradation likewise when the runs
 // have CE figures, the per-sample L0 histogram of every BatchTopK run) and index.html showing them.
+import { CORE_METRICS } from '../metrics.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataError } from '../data/errors.js';
@@ -57,6 +58,7 @@ export function columns(runs: RunData[]): Column[] {
     { name: 'fvu', get: (r) => r.summary.fvu },
     { name: 'l0', get: (r) => r.summary.l0 },
     { name: 'dead_fraction', get: (r) => r.summary.deadFraction },
+    ...CORE_METRICS.map((k): Column => ({ name: k, get: (r) => r.summary[k] })),
     { name: 'theta', get: (r) => r.summary.threshold },
   ];
   if (runs.some((r) => r.summary.arch === 'jumprelu')) cols.push({ name: 'l0_coeff', get: (r) => (r.summary.arch === 'jumprelu' ? r.meta?.l0Coeff : undefined) });

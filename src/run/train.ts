@@ -16,7 +16,7 @@ import { FileSource, openSource, ShardedSource, type ActivationSource } from '..
 import { DataError } from '../data/errors.js';
 import { evaluate } from '../eval.js';
 import { writeSaelens } from '../io/saelens.js';
-import { smallEvalWarning, type EvalMetrics } from '../metrics.js';
+import { CORE_METRICS, smallEvalWarning, type EvalMetrics } from '../metrics.js';
 import { defaultMatryoshkaWidths, hasBatchThreshold } from '../sae/config.js';
 import { toSaeExport } from '../sae/export.js';
 import { activationProvenance } from '../model/provenance.js';
@@ -493,6 +493,7 @@ async function report(r: Run, tokensPerSecond: number): Promise<TrainSummary> {
     backend: backendLabel(backend),
     nmse: metrics.nmse,
     fvu: metrics.fvu,
+    ...Object.fromEntries(CORE_METRICS.map((k) => [k, metrics[k]])),
     l0: metrics.l0,
     deadFraction: metrics.deadFraction,
     deadFrequencyFloor: metrics.deadFrequencyFloor,
