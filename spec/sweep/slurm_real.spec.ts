@@ -177,9 +177,13 @@ s('a harvest in 3 parts as an array plus the merge: the rows of one harvest, bit
   const text = path.join(tmp, 'docs.jsonl');
   fs.writeFileSync(text, fs.readFileSync(STORIES + 'stories.jsonl', 'utf8').trim().split('\n').slice(0, 7).join('\n') + '\n');
   const out = path.join(tmp, 'harvest-slurm');
-  const helper = [path.join(ROOT, 'node_modules/.bin/tsx'), path.join(ROOT, 'spec/helpers/harvest_part.ts')];
-  const { job } = harvestJob({ out, parts: 3, command: [...helper, STORIES + 'stories260K.bin', text, out, '500', '--parts', '3'], mergeCommand: [...helper, '--merge', out], cpusPerTask: 1, cwd: ROOT });
-  const sub = submitArrayJob(job);
+  // As a user submits it: the command itself, with --parts and --slurm (the array's tasks and the merge job are
+  // this same command line with --part i, and `harvest --merge <out>`).
+  const cmd = ['harvest', '--model', STORIES + 'stories260K.bin', '--text', text, '--layer', '2', '--out', out, '--shard-rows', '500', '--batch-rows', '1024', '--backend', 'cpu', '--quiet'];
+  const submitted = spawnSync(process.execPath, [bin, ...cmd, '--parts', '3', '--slurm', '--cpus-per-task', '1', '--json'], { env, encoding: 'utf8', cwd: ROOT });
+  assert.is(submitted.status, 0, submitted.stderr);
+  const sub = JSON.parse(submitted.stdout.trim().split('\n').pop()!) as SubmittedJob & { tasks: string[] };
+  assert.is(sub.tasks.length, 3);
   const one = path.join(tmp, 'harvest-one');
   await runHarvest({ model: STORIES + 'stories260K.bin', text, layer: 2, out: one, dtype: 'f32', shardRows: 500, skipBos: true, batchRows: 1024, quiet: true }, cpu);
   const states = await waitFor(sub);
@@ -192,7 +196,7 @@ s('a harvest in 3 parts as an array plus the merge: the rows of one harvest, bit
   const m = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')) as { parts: number; complete: boolean };
   assert.is(m.parts, 3);
   assert.ok(m.complete);
-  assert.match(logOf(path.join(out, 'slurm', `${sub.afterId}.out`)), /merged 3 parts/);
+  assert.match(logOf(path.join(out, 'slurm', `${sub.afterId}.out`)), /harvested: \d+ rows of blocks\.2\.hook_resid_pre/);
   assert.equal(harvestJob({ out, parts: 3, command: [], mergeCommand: [], cpusPerTask: 1 }).job.tasks, []);
 });
 
