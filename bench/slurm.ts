@@ -18,7 +18,6 @@ import { SyntheticModel } from '../src/synth.js';
 const ROOT = path.resolve(import.meta.dirname, '..');
 const STORIES = path.resolve(ROOT, '../shared/data/stories260K') + '/';
 const bin = path.join(ROOT, 'bin/batchtopk.js');
-const tsx = path.join(ROOT, 'node_modules/.bin/tsx');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'batchtopk-bench-slurm-'));
 
 async function until(sub: SubmittedJob): Promise<void> {
@@ -70,9 +69,10 @@ try {
   await run([process.execPath, bin, 'harvest', '--model', STORIES + 'stories260K.bin', '--text', text, '--layer', '2', '--out', path.join(tmp, 'h-one'), '--shard-rows', '4096', '--backend', 'cpu', '--quiet']);
   const tHarvestLocal = secs(t0);
   const hout = path.join(tmp, 'h-parts');
-  const helper = [tsx, path.join(ROOT, 'spec/helpers/harvest_part.ts')];
+  const self = [process.execPath, bin];
+  const cmd = ['harvest', '--model', STORIES + 'stories260K.bin', '--text', text, '--layer', '2', '--out', hout, '--shard-rows', '4096', '--backend', 'cpu', '--quiet', '--parts', '3'];
   t0 = performance.now();
-  const hv = submitArrayJob(harvestJob({ out: hout, parts: 3, command: [...helper, STORIES + 'stories260K.bin', text, hout, '4096', '--parts', '3'], mergeCommand: [...helper, '--merge', hout], cpusPerTask: 1, cwd: ROOT }).job);
+  const hv = submitArrayJob(harvestJob({ out: hout, parts: 3, command: [...self, ...cmd], mergeCommand: [...self, 'harvest', '--merge', hout], cpusPerTask: 1, cwd: ROOT }).job);
   await until(hv);
   const tHarvestSlurm = secs(t0);
   const [a, b] = [readMatrix(path.join(tmp, 'h-one')), readMatrix(hout)];
