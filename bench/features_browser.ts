@@ -8,7 +8,7 @@
 // bench/report_browser.ts: no npm package.
 //   npx tsx bench/features_browser.ts <out>/index.html [screenshot.png] [latent] [panels]
 // panels: check only this many latents, spread evenly over the index (default: every latent).
-import { spawn } from 'node:child_process';
+import { launchChromium } from './lib/chromium.js';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -16,7 +16,6 @@ import { pathToFileURL } from 'node:url';
 
 const page = path.resolve(process.argv[2] ?? 'index.html');
 const shot = path.resolve(process.argv[3] ?? path.join(os.tmpdir(), 'batchtopk-features.png'));
-const browser = process.env.CHROMIUM ?? 'chromium';
 if (!fs.existsSync(page)) throw new Error(`${page}: no such page (give the index.html that 'features' wrote)`);
 const json = JSON.parse(fs.readFileSync(path.join(path.dirname(page), 'features.json'), 'utf8')) as {
   latents: { index: number; density: number; examples: { tokens: string[] }[]; interval_examples: { tokens: string[] }[]; top_logits?: unknown[] }[];
@@ -29,55 +28,11 @@ const expected = json.latents.map((l) => ({
 const panels = process.argv[5] !== undefined ? Number(process.argv[5]) : json.latents.length;
 const pick = process.argv[4] !== undefined && process.argv[4] !== '' ? Number(process.argv[4]) : json.latents.reduce((b, l) => (l.density > json.latents[b]!.density ? l.index : b), 0);
 
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'batchtopk-chromium-'));
-const proc = spawn(
-  browser,
-  ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, '--remote-debugging-pipe', '--window-size=1440,900', 'about:blank'],
-  { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] },
-);
-let stderr = '';
-proc.stderr!.on('data', (d) => (stderr += d));
-const toBrowser = proc.stdio[3] as NodeJS.WritableStream;
-const fromBrowser = proc.stdio[4] as NodeJS.ReadableStream;
-
-type Msg = { id?: number; method?: string; params?: Record<string, unknown>; result?: Record<string, unknown>; error?: { message: string }; sessionId?: string };
-let nextId = 1;
-const pending = new Map<number, { resolve: (r: Record<string, unknown>) => void; reject: (e: Error) => void }>();
-const listeners: ((m: Msg) => void)[] = [];
-let buf = '';
-fromBrowser.on('data', (d: Buffer) => {
-  buf += d.toString('utf8');
-  let end: number;
-  while ((end = buf.indexOf('\0')) >= 0) {
-    const m = JSON.parse(buf.slice(0, end)) as Msg;
-    buf = buf.slice(end + 1);
-    if (m.id !== undefined && pending.has(m.id)) {
-      const p = pending.get(m.id)!;
-      pending.delete(m.id);
-      if (m.error) p.reject(new Error(m.error.message));
-      else p.resolve(m.result ?? {});
-    } else listeners.forEach((l) => l(m));
-  }
-});
-
-function send(method: string, params: Record<string, unknown> = {}, sessionId?: string): Promise<Record<string, unknown>> {
-  const id = nextId++;
-  toBrowser.write(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) }) + '\0');
-  return new Promise((resolve, reject) => pending.set(id, { resolve, reject }));
-}
-
-const problems: string[] = [];
+const { proc, send, listeners, problems, stderr: browserStderr, close } = launchChromium('1440,900');
 let drawn_count = 0;
-listeners.push((m) => {
-  const p = m.params ?? {};
-  if (m.method === 'Runtime.consoleAPICalled' && ['error', 'warning', 'assert'].includes(p['type'] as string)) problems.push(`console.${p['type']}: ${JSON.stringify((p['args'] as { value?: unknown }[]).map((a) => a.value))}`);
-  if (m.method === 'Runtime.exceptionThrown') problems.push(`exception: ${JSON.stringify(p['exceptionDetails'])}`);
-  if (m.method === 'Log.entryAdded' && ['error', 'warning'].includes((p['entry'] as { level: string }).level)) problems.push(`log ${(p['entry'] as { level: string }).level}: ${(p['entry'] as { text: string }).text} ${(p['entry'] as { url?: string }).url ?? ''}`);
-  if (m.method === 'Network.loadingFailed') problems.push(`load failed: ${JSON.stringify(p)}`);
-});
 
 const timeout = setTimeout(() => {
-  console.error(`timed out; browser stderr:\n${stderr}`);
+  console.error(`timed out; browser stderr:\n${browserStderr()}`);
   proc.kill('SIGKILL');
   process.exit(2);
 }, 600_000);
@@ -155,10 +110,7 @@ try {
   await send('Browser.close').catch(() => {});
 } finally {
   clearTimeout(timeout);
-  const exited = new Promise((resolve) => (proc.exitCode !== null ? resolve(null) : proc.on('exit', resolve)));
-  proc.kill();
-  await exited;
-  fs.rmSync(profile, { recursive: true, force: true, maxRetries: 5 });
+  await close();
 }
 if (problems.length) {
   console.error(`${problems.length} problem(s):\n${problems.slice(0, 30).join('\n')}`);
