@@ -83,20 +83,20 @@ command('sweep', 'Train a grid of SAEs (architectures x k x dictionary sizes) an
   .example('batchtopk sweep --data acts.npy --arch batchtopk,topk,jumprelu --k 16,32,64 --dict-size 3072,6144,12288 --tokens 20000000 --out runs/sweep')
   .example('batchtopk sweep --data acts.npy --k 16,32,64 --dict-size 3072,6144,12288 --out runs/sweep --only "jumprelu-*"')
   .action(async (raw: Flags) => {
-  const c = common(raw);
-  const train = readFlags(TRAIN_SCHEMA, Object.fromEntries(Object.entries(raw).filter(([k]) => !SWEEP_OWN.includes(k.replace(/-([a-z0-9])/g, (_, x: string) => x.toUpperCase())))));
-  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
-  const sw = sweepOptions(readFlags(SWEEP_SCHEMA, raw), train, opener(c.backend, say(train.quiet)), {
-    resumeHint: ['batchtopk', ...process.argv.slice(2)].map(quote).join(' '),
-  });
-  const slurm = readFlags(SLURM_SCHEMA, raw);
-  if (slurm.slurm) {
-    const r = submitSweep(sw, resolveOptions(SLURM_SCHEMA, slurm), process.argv.slice(2));
-    emit(c.json, r, () => r.lines.join('\n'));
-    return;
-  }
-  const r = await runSweep(sw, opener(c.backend, say(train.quiet)));
-  emit(c.json, r, () => sweepText(r));
+    const c = common(raw);
+    const train = readFlags(TRAIN_SCHEMA, Object.fromEntries(Object.entries(raw).filter(([k]) => !SWEEP_OWN.includes(k.replace(/-([a-z0-9])/g, (_, x: string) => x.toUpperCase())))));
+    const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+    const sw = sweepOptions(readFlags(SWEEP_SCHEMA, raw), train, opener(c.backend, say(train.quiet)), {
+      resumeHint: ['batchtopk', ...process.argv.slice(2)].map(quote).join(' '),
+    });
+    const slurm = readFlags(SLURM_SCHEMA, raw);
+    if (slurm.slurm) {
+      const r = submitSweep(sw, resolveOptions(SLURM_SCHEMA, slurm), process.argv.slice(2));
+      emit(c.json, r, () => r.lines.join('\n'));
+      return;
+    }
+    const r = await runSweep(sw, opener(c.backend, say(train.quiet)));
+    emit(c.json, r, () => sweepText(r));
   });
 
 command('report <dir>', 'Regenerate the report (index.html, plots/*.svg, results.csv) of a run folder or a sweep folder', [JSON_ONLY])
@@ -110,21 +110,21 @@ command('eval <sae-dir>', 'Inference metrics of a saved SAE (ours or SAELens-wri
   .example('batchtopk eval runs/latest/sae --data held_out.npy')
   .example('batchtopk eval runs/latest/sae --model stories260K.bin --text stories.jsonl')
   .action(async (dir: string, raw: Flags) => {
-  const c = common(raw);
-  if (raw['model'] !== undefined) {
-    const o = readFlags(CE_SCHEMA, raw, { sae: dir });
-    if (!o.text) throw new Error('eval --model needs --text <file>');
-    const r = await runCeEval({ ...o, model: o.model!, text: o.text, sae: dir }, opener(c.backend, say()));
-    emit(c.json, r, () => ceText(r));
-    return;
-  }
-  const o = readFlags(EVAL_SCHEMA, raw, { sae: dir });
-  if (!o.data) throw new Error('eval needs --data <path> (or --model and --text for CE degradation)');
-  const s = await runEval({ ...o, sae: dir, data: o.data }, opener(c.backend, say()), say());
-  // Saved SAEs do not carry the training's dead-latent window: judge by the training default.
-  const small = smallEvalWarning(s.tokens, SAE_DEFAULTS.deadTokens);
-  if (small) console.error(small);
-  emit(c.json, s, () => evalText(s));
+    const c = common(raw);
+    if (raw['model'] !== undefined) {
+      const o = readFlags(CE_SCHEMA, raw, { sae: dir });
+      if (!o.text) throw new Error('eval --model needs --text <file>');
+      const r = await runCeEval({ ...o, model: o.model!, text: o.text, sae: dir }, opener(c.backend, say()));
+      emit(c.json, r, () => ceText(r));
+      return;
+    }
+    const o = readFlags(EVAL_SCHEMA, raw, { sae: dir });
+    if (!o.data) throw new Error('eval needs --data <path> (or --model and --text for CE degradation)');
+    const s = await runEval({ ...o, sae: dir, data: o.data }, opener(c.backend, say()), say());
+    // Saved SAEs do not carry the training's dead-latent window: judge by the training default.
+    const small = smallEvalWarning(s.tokens, SAE_DEFAULTS.deadTokens);
+    if (small) console.error(small);
+    emit(c.json, s, () => evalText(s));
   });
 
 command('features <sae-dir>', "A feature browser of a saved SAE over a harvest folder: each latent's density, activations, top and interval examples in context, logits; a static page that opens from disk", [FEATURES_SCHEMA], [{ quiet: OPTIONS.quiet }], [COMMON])
