@@ -12,7 +12,6 @@ import { launchChromium } from './lib/chromium.js';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
 
 const page = path.resolve(process.argv[2] ?? 'index.html');
 const shot = path.resolve(process.argv[3] ?? path.join(os.tmpdir(), 'batchtopk-features.png'));
@@ -28,7 +27,7 @@ const expected = json.latents.map((l) => ({
 const panels = process.argv[5] !== undefined ? Number(process.argv[5]) : json.latents.length;
 const pick = process.argv[4] !== undefined && process.argv[4] !== '' ? Number(process.argv[4]) : json.latents.reduce((b, l) => (l.density > json.latents[b]!.density ? l.index : b), 0);
 
-const { proc, send, listeners, problems, stderr: browserStderr, close } = launchChromium('1440,900');
+const { proc, send, open, problems, stderr: browserStderr, close } = launchChromium('1440,900');
 let drawn_count = 0;
 
 const timeout = setTimeout(() => {
@@ -44,13 +43,7 @@ async function evaluate<T>(expression: string, sessionId: string): Promise<T> {
 }
 
 try {
-  const { targetInfos } = (await send('Target.getTargets')) as { targetInfos: { targetId: string; type: string }[] };
-  const target = targetInfos.find((t) => t.type === 'page')!;
-  const { sessionId } = (await send('Target.attachToTarget', { targetId: target.targetId, flatten: true })) as { sessionId: string };
-  for (const d of ['Runtime', 'Log', 'Page', 'Network']) await send(`${d}.enable`, {}, sessionId);
-  const loaded = new Promise<void>((resolve) => listeners.push((m) => m.method === 'Page.loadEventFired' && resolve()));
-  await send('Page.navigate', { url: pathToFileURL(page).href }, sessionId);
-  await loaded;
+  const sessionId = await open(page);
   const t0 = performance.now();
   // Every latent's panel, in order: what it drew against what features.json holds.
   const drawn = await evaluate<{ j: number; shown: number; rows: number; tokens: number; stats: number; hist: number; logits: number }[]>(

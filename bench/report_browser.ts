@@ -7,13 +7,12 @@ import { launchChromium } from './lib/chromium.js';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
 
 const page = path.resolve(process.argv[2] ?? 'docs/sweep/index.html');
 const shot = path.resolve(process.argv[3] ?? path.join(os.tmpdir(), 'batchtopk-report.png'));
 if (!fs.existsSync(page)) throw new Error(`${page}: no such page (give a report's index.html)`);
 
-const { proc, send, listeners, problems, stderr: browserStderr, close } = launchChromium('1400,1000');
+const { proc, send, open, problems, stderr: browserStderr, close } = launchChromium('1400,1000');
 
 const timeout = setTimeout(() => {
   console.error(`timed out; browser stderr:\n${browserStderr()}`);
@@ -22,13 +21,7 @@ const timeout = setTimeout(() => {
 }, 60_000);
 
 try {
-  const { targetInfos } = (await send('Target.getTargets')) as { targetInfos: { targetId: string; type: string }[] };
-  const target = targetInfos.find((t) => t.type === 'page')!;
-  const { sessionId } = (await send('Target.attachToTarget', { targetId: target.targetId, flatten: true })) as { sessionId: string };
-  for (const d of ['Runtime', 'Log', 'Page', 'Network']) await send(`${d}.enable`, {}, sessionId);
-  const loaded = new Promise<void>((resolve) => listeners.push((m) => m.method === 'Page.loadEventFired' && resolve()));
-  await send('Page.navigate', { url: pathToFileURL(page).href }, sessionId);
-  await loaded;
+  const sessionId = await open(page);
   const ev = (await send('Runtime.evaluate', {
     expression: `JSON.stringify({ title: document.title, rows: document.querySelectorAll('tr').length, images: document.images.length, broken: [...document.images].filter((i) => !i.complete || i.naturalWidth === 0).map((i) => i.getAttribute('src')), height: document.documentElement.scrollHeight })`,
     returnByValue: true,

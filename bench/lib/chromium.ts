@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 export type Msg = { id?: number; method?: string; params?: Record<string, unknown>; result?: Record<string, unknown>; error?: { message: string }; sessionId?: string };
 
@@ -16,6 +17,8 @@ export interface Chromium {
   listeners: ((m: Msg) => void)[];
   problems: string[];
   stderr(): string;
+  /** Attach to the browser's page, with its events on, and load `file` into it; resolves with the session id once loaded. */
+  open(file: string): Promise<string>;
   /** Stop the browser and remove its profile (it writes there until it exits). */
   close(): Promise<void>;
 }
@@ -70,5 +73,15 @@ export function launchChromium(windowSize: string): Chromium {
     await exited;
     fs.rmSync(profile, { recursive: true, force: true, maxRetries: 5 });
   };
-  return { proc, send, listeners, problems, stderr: () => stderr, close };
+  const open = async (file: string): Promise<string> => {
+    const { targetInfos } = (await send('Target.getTargets')) as { targetInfos: { targetId: string; type: string }[] };
+    const target = targetInfos.find((t) => t.type === 'page')!;
+    const { sessionId } = (await send('Target.attachToTarget', { targetId: target.targetId, flatten: true })) as { sessionId: string };
+    for (const d of ['Runtime', 'Log', 'Page', 'Network']) await send(`${d}.enable`, {}, sessionId);
+    const loaded = new Promise<void>((resolve) => listeners.push((m) => m.method === 'Page.loadEventFired' && resolve()));
+    await send('Page.navigate', { url: pathToFileURL(file).href }, sessionId);
+    await loaded;
+    return sessionId;
+  };
+  return { proc, send, open, listeners, problems, stderr: () => stderr, close };
 }
