@@ -1,5 +1,6 @@
 // Issue 11: the sweep's JumpReLU search lands the held-out L0 within +-5 % of the target k on the shared
 // real activations (stories260K layer-2 residuals), and the final run is trained at the coefficient found.
+// On cpu-fast: the search is the point, and the backend specs check cpu-fast against the reference.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -9,14 +10,14 @@ import type { TrainInput } from '../../src/run/train.js';
 import { readRun } from '../../src/io/run_folder.js';
 import { runSweep } from '../../src/run/sweep.js';
 import { SAE_DEFAULTS } from '../../src/sae/config.js';
-import { CpuBackend } from '../../src/backend/cpu/reference.js';
+import { FastCpuBackend } from '../../src/backend/cpu_fast.js';
 import { FileSource } from '../../src/data/source.js';
 import { evaluate } from '../../src/eval.js';
 import { Rng } from '../../src/rng.js';
 import { searchCoefficient, thetaInitL0For } from '../../src/sweep/search.js';
 import { makeTrainConfig } from '../../src/train/config.js';
 import { train } from '../../src/train/loop.js';
-import { cpu } from '../helpers/backends.js';
+import { cpuFast } from '../helpers/backends.js';
 
 const s = suite('sweep: JumpReLU at a target L0 on real activations');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'batchtopk-jtarget-'));
@@ -56,7 +57,7 @@ s('the search finds a coefficient whose full run has held-out L0 within 5 % of k
   const target = 8;
   const r = await runSweep(
     { options: base, grid: { archs: ['jumprelu'], ks: [target], dictSizes: [128] }, out, search: { tol: 0.05, shortSteps: 80, maxShort: 10, maxFull: 4 } },
-    async () => new CpuBackend(),
+    async () => new FastCpuBackend(2),
   );
   const run = readRun(path.join(out, 'jumprelu-k8-m128'))!;
   const l0 = run.summary.l0;
@@ -73,7 +74,7 @@ s('the search finds a coefficient whose full run has held-out L0 within 5 % of k
   let opened = 0;
   const again = await runSweep(
     { options: base, grid: { archs: ['jumprelu'], ks: [target], dictSizes: [128] }, out, search: { tol: 0.05, shortSteps: 80, maxShort: 10, maxFull: 4 } },
-    async () => (opened++, new CpuBackend()),
+    async () => (opened++, new FastCpuBackend(2)),
   );
   assert.is(again.runs[0]!.status, 'skipped');
   assert.is(again.runs[0]!.l0Coeff, run.meta!.l0Coeff);
@@ -110,8 +111,8 @@ s('short budget on real data: thresholds from the data let the search reach L0 8
         }
       },
     };
-    const t = await train(cpu, cfg, source);
-    const ev = await evaluate(cpu, { params: t.params, cfg: cfg.sae, theta: 0, normalize: cfg.normalize, normScale: t.normScale }, [heldOut]);
+    const t = await train(cpuFast(), cfg, source);
+    const ev = await evaluate(cpuFast(), { params: t.params, cfg: cfg.sae, theta: 0, normalize: cfg.normalize, normScale: t.normScale }, [heldOut]);
     t.dispose();
     return ev.l0;
   };
