@@ -131,7 +131,7 @@ s('clear errors: layer out of range, not a model folder, other options on an exi
     try {
       await runHarvest(opts(o), cpu);
     } catch (err) {
-      assert.match((err as Error).message, re);
+      assert.match((err as Error).message, re, (err as Error).message);
       return;
     }
     assert.unreachable(`no error for ${JSON.stringify(o)}`);
@@ -139,7 +139,9 @@ s('clear errors: layer out of range, not a model folder, other options on an exi
   await fail({ layer: 5 }, /--layer 5 out of range: stories260K has 5 blocks, so layers 0\.\.4/);
   await fail({ model: tmp }, /not a model folder/);
   await fail({ model: path.join(tmp, 'nope.bin') }, /model not found/);
-  await fail({ out: path.join(tmp, 'all'), layer: 1 }, /holds a harvest with layer = 2, not 1/);
+  const all = path.join(tmp, 'all');
+  await fail({ out: all, layer: 1 }, new RegExp(`^${all}: the harvest in this folder was made with different --layer \\(2, now 1\\), --skip-bos \\(false, now true\\); continue it with the same options, or choose another --out`));
+  await fail({ out: all, skipBos: false, encoding: 'latin1', shardRows: 7 }, /made with different --encoding \("utf8", now "latin1"\), --shard-rows \(500, now 7\)/);
 });
 
 s.run();

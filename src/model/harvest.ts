@@ -106,8 +106,43 @@ function writeActs(path: string, data: Float32Array, rows: number, d: number, dt
   });
 }
 
-/** Fields that must match for a run to be continued. */
-const RUN_KEYS = ['model_path', 'layer', 'seq_len', 'text', 'encoding', 'dtype', 'skip_bos', 'shard_rows', 'max_tokens'] as const;
+/**
+ * The manifest fields that define a harvest: a folder is continued only with the same values. The check is the
+ * harvest command's (run/harvest.ts, with the other continuations' checkResume); harvest() itself continues
+ * whatever the folder holds.
+ */
+export const HARVEST_DEFINING = ['model_path', 'layer', 'seq_len', 'text', 'encoding', 'dtype', 'skip_bos', 'shard_rows', 'max_tokens'] as const;
+export type HarvestDefining = Pick<HarvestManifest, (typeof HARVEST_DEFINING)[number]>;
+
+/** The defining fields a harvest of `lm` with these options writes to its manifest. */
+export function harvestDefining(lm: LoadedModel, o: Pick<HarvestOptions, 'textFile' | 'encoding' | 'layer' | 'seqLen' | 'dtype' | 'skipBos' | 'shardRows' | 'maxTokens'>): HarvestDefining {
+  return {
+    model_path: lm.path,
+    layer: o.layer,
+    seq_len: o.seqLen ?? lm.weights.config.maxSeqLen,
+    text: o.textFile,
+    encoding: o.encoding ?? 'utf8',
+    dtype: o.dtype,
+    skip_bos: o.skipBos,
+    shard_rows: o.shardRows,
+    max_tokens: o.maxTokens ?? null,
+  };
+}
+
+/** The harvest manifest in `dir`, or null when there is none; a damaged or foreign one is an error naming it. */
+export function readHarvestManifest(dir: string): HarvestManifest | null {
+  const file = join(dir, 'manifest.json');
+  if (!existsSync(file)) return null;
+  let old: HarvestManifest;
+  try {
+    old = JSON.parse(readFileSync(file, 'utf8')) as HarvestManifest;
+  } catch (err) {
+    throw new Error(`${file}: cannot read the harvest manifest (${(err as Error).message}); delete the folder's files to start over, or choose another --out`);
+  }
+  if (old === null || typeof old !== 'object' || old.format !== 'batchtopk-harvest-1') throw new Error(`${file}: not a batchtopk harvest manifest; choose an empty --out folder`);
+  old.encoding ??= 'utf8';
+  return old;
+}
 
 export async function harvest(be: Backend, lm: LoadedModel, docIds: Int32Array[], truncated: number, o: HarvestOptions): Promise<HarvestManifest> {
   const c = lm.weights.config;
@@ -118,22 +153,23 @@ export async function harvest(be: Backend, lm: LoadedModel, docIds: Int32Array[]
   const d = c.dim;
   mkdirSync(o.out, { recursive: true });
   const manifestFile = join(o.out, 'manifest.json');
+  const def = harvestDefining(lm, o);
   let m: HarvestManifest = {
     format: 'batchtopk-harvest-1',
     model: lm.name,
-    model_path: lm.path,
+    model_path: def.model_path,
     hook_name: hookName(o.layer),
-    layer: o.layer,
+    layer: def.layer,
     d_model: d,
-    seq_len: seqLen,
+    seq_len: def.seq_len,
     context_size: seqLen,
     tokenizer: lm.tokenizer.name,
-    text: o.textFile,
-    encoding: o.encoding ?? 'utf8',
-    dtype: o.dtype,
-    skip_bos: o.skipBos,
-    shard_rows: o.shardRows,
-    max_tokens: o.maxTokens ?? null,
+    text: def.text,
+    encoding: def.encoding,
+    dtype: def.dtype,
+    skip_bos: def.skip_bos,
+    shard_rows: def.shard_rows,
+    max_tokens: def.max_tokens,
     documents: docIds.length,
     documents_truncated: truncated,
     shards: [],
@@ -143,20 +179,8 @@ export async function harvest(be: Backend, lm: LoadedModel, docIds: Int32Array[]
     complete: false,
     next: { doc: 0, row: 0 },
   };
-  if (existsSync(manifestFile)) {
-    let old: HarvestManifest;
-    try {
-      old = JSON.parse(readFileSync(manifestFile, 'utf8')) as HarvestManifest;
-    } catch (err) {
-      throw new Error(`${manifestFile}: cannot read the harvest manifest (${(err as Error).message}); delete the folder's files to start over, or choose another --out`);
-    }
-    if (old === null || typeof old !== 'object' || old.format !== m.format) throw new Error(`${manifestFile}: not a batchtopk harvest manifest; choose an empty --out folder`);
-    old.encoding ??= 'utf8';
-    for (const k of RUN_KEYS) {
-      if (JSON.stringify(old[k]) !== JSON.stringify(m[k])) {
-        throw new Error(`${o.out} holds a harvest with ${k} = ${JSON.stringify(old[k])}, not ${JSON.stringify(m[k])}: continue it with the same options or choose another --out`);
-      }
-    }
+  const old = readHarvestManifest(o.out);
+  if (old) {
     if (old.complete) {
       o.progress?.(`harvest: ${o.out} is already complete (${old.rows} rows in ${old.shards.length} shards)`);
       return old;

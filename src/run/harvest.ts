@@ -2,8 +2,9 @@
 // language model (model/harvest.ts) as .npy shards that `train --data <dir>` reads.
 import { resolveBackend, type BackendOrOpen } from './backend.js';
 import { OPTIONS } from './options.js';
-import { resolveOptions, type Schema } from './schema.js';
-import { harvest, type HarvestManifest, type HarvestOptions } from '../model/harvest.js';
+import { flagOf, resolveOptions, type Schema } from './schema.js';
+import { HARVEST_DEFINING, harvest, harvestDefining, readHarvestManifest, type HarvestManifest, type HarvestOptions } from '../model/harvest.js';
+import { checkResume } from './resume.js';
 import { harvestPart } from '../model/harvest_parts.js';
 import { mergeParts } from '../model/parts.js';
 import { OptionError } from './errors.js';
@@ -73,6 +74,7 @@ export async function runHarvest(given: Partial<HarvestRunOptions> & Pick<Harves
   const lock = lockHarvestFolder(dir, note ?? undefined);
   try {
     checkHarvestInputs(dir, { '--text': [o.text], '--model': modelFiles(lm.path), ...(o.tokenizer ? { '--tokenizer': [o.tokenizer] } : {}) });
+    checkContinuation(dir, harvestDefining(lm, opts));
     if (o.parts !== undefined) {
       // One part: it tokenizes only its own documents; the last part to finish merges the folder.
       const r = await harvestPart(await resolveBackend(backendOrOpen, hint), lm, texts, { ...opts, parts: o.parts, part: o.part! });
@@ -83,6 +85,33 @@ export async function runHarvest(given: Partial<HarvestRunOptions> & Pick<Harves
   } finally {
     lock.release();
   }
+}
+
+/** The option each defining manifest field comes from (HARVEST_DEFINING), named by its flag in refusals. */
+const OPTION_OF_FIELD: Record<(typeof HARVEST_DEFINING)[number], keyof HarvestRunOptions> = {
+  model_path: 'model',
+  layer: 'layer',
+  seq_len: 'seqLen',
+  text: 'text',
+  encoding: 'encoding',
+  dtype: 'dtype',
+  skip_bos: 'skipBos',
+  shard_rows: 'shardRows',
+  max_tokens: 'maxTokens',
+};
+
+/** A folder holding an unfinished (or finished) harvest is continued only with the options it was made with. */
+function checkContinuation(dir: string, now: Record<string, unknown>): void {
+  const old = readHarvestManifest(dir);
+  if (!old) return;
+  checkResume({
+    what: `${dir}: the harvest in this folder`,
+    saved: old as unknown as Record<string, unknown>,
+    now,
+    keys: HARVEST_DEFINING,
+    fix: 'continue it with the same options, or choose another --out',
+    nameOf: (k) => flagOf(OPTION_OF_FIELD[k as (typeof HARVEST_DEFINING)[number]]),
+  });
 }
 
 export const HARVEST_MERGE_SCHEMA: Schema<{ merge?: string }> = {
