@@ -26,13 +26,13 @@ import { densify, gatherAt, gatherCols, sddmmCentered, spmm, sumByCol, topkBatch
 import { fromArray, full, tidy, type Tensor } from '../tensor.js';
 import { auxkLoss } from './auxk.js';
 import { center, decodeDense, mse, preActsRelu, type ForwardCtx, type TrainOut } from './common.js';
-import type { SaeConfig } from './config.js';
+import { defaultMatryoshkaWeights, type SaeConfig } from './config.js';
 import type { SaeParams } from './params.js';
 import { selectiveForward, type SelectiveDecode } from './selective.js';
 
-/** Each prefix's loss weight: the configured ones, or 1 for every prefix. */
+/** Each prefix's loss weight: the configured ones, or the defaults (w_i / m, config.ts defaultMatryoshkaWeights). */
 export function prefixWeights(cfg: Pick<SaeConfig, 'matryoshkaWidths' | 'matryoshkaWeights'>): number[] {
-  return cfg.matryoshkaWeights.length ? [...cfg.matryoshkaWeights] : cfg.matryoshkaWidths.map(() => 1);
+  return cfg.matryoshkaWeights.length ? [...cfg.matryoshkaWeights] : defaultMatryoshkaWeights(cfg.matryoshkaWidths);
 }
 
 /** [M] 1 for latents in [lo, hi), 0 elsewhere. */
