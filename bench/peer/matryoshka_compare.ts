@@ -8,45 +8,20 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { FastCpuBackend } from '../../src/backend/cpu_fast.js';
-import { readMatrix } from '../../src/data/source.js';
 import { writeNpy } from '../../src/data/npy.js';
 import { evaluate } from '../../src/eval.js';
-import { Rng } from '../../src/rng.js';
-import { SyntheticModel } from '../../src/synth.js';
 import { makeTrainConfig } from '../../src/train/config.js';
 import { train } from '../../src/train/loop.js';
+import { realRows, synthRows } from '../matryoshka_data.js';
 import { PYTHON, torchEnv } from './torch_env.js';
 
 const [which = 'real', stepsArg = '800', weightsArg = ''] = process.argv.slice(2);
 const STEPS = Number(stepsArg);
 const WEIGHTS = weightsArg ? weightsArg.split(',').map(Number) : [];
-const M = 1024, K = 16, B = 256, LR = 1e-3, SEED = 1, EVAL_ROWS = 16_384;
+const M = 1024, K = 16, B = 256, LR = 1e-3, SEED = 1;
 const WIDTHS = [128, 256, 512, M];
 const dir = '/tmp/matryoshka-peer';
 fs.mkdirSync(dir, { recursive: true });
-
-function realRows(): { train: Float32Array; held: Float32Array; d: number } {
-  const DATA = path.resolve(import.meta.dirname, '../../../shared/data/stories260K');
-  const acts = readMatrix(path.join(DATA, 'resid2_f16.npy'));
-  const b = fs.readFileSync(path.join(DATA, 'positions_u16.npy'));
-  const pos = new Uint16Array(b.buffer.slice(b.byteOffset + 10 + b.readUInt16LE(8), b.byteOffset + b.length));
-  const d = acts.cols;
-  const rows: number[] = [];
-  for (let r = 0; r < acts.rows; r++) if (pos[r] !== 0) rows.push(r);
-  const trainRows = rows.slice(0, rows.length - EVAL_ROWS);
-  new Rng(3).shuffle(trainRows);
-  const take = (list: number[]) => {
-    const out = new Float32Array(list.length * d);
-    list.forEach((r, i) => out.set(acts.data.subarray(r * d, (r + 1) * d), i * d));
-    return out;
-  };
-  return { train: take(trainRows), held: take(rows.slice(rows.length - EVAL_ROWS)), d };
-}
-
-function synthRows(): { train: Float32Array; held: Float32Array; d: number } {
-  const s = new SyntheticModel({ dIn: 64, nFeatures: 512, meanActive: 8, seed: 7 });
-  return { train: s.rows(0, 200_000), held: s.rows(50_000_000, EVAL_ROWS), d: 64 };
-}
 
 const data = which === 'synth' ? synthRows() : realRows();
 const { d } = data;
