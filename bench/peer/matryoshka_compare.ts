@@ -3,13 +3,14 @@
 // once, the last 16,384 held out; as spec/sae/matryoshka_real.spec.ts) or the synthetic set (src/synth.ts,
 // d 64, 512 true features, mean 8 active; 200k training rows, 16,384 held out). Same m, k, widths, weights,
 // batch, steps, lr, seed; each side its own init and recipe details. Held-out nmse under each side's threshold.
-// Run: `npx tsx bench/peer/matryoshka_compare.ts real|synth [steps] [weights, e.g. 1,1,1,3]`.
+// Run: `npx tsx bench/peer/matryoshka_compare.ts real|synth [steps] [weights, e.g. 1,1,1,3; default ours, w_i / m, given to both sides]`.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { FastCpuBackend } from '../../src/backend/cpu_fast.js';
 import { writeNpy } from '../../src/data/npy.js';
 import { evaluate } from '../../src/eval.js';
+import { prefixWeights } from '../../src/sae/matryoshka.js';
 import { makeTrainConfig } from '../../src/train/config.js';
 import { train } from '../../src/train/loop.js';
 import { realRows, synthRows } from '../matryoshka_data.js';
@@ -58,14 +59,14 @@ const t1 = performance.now();
 const r = spawnSync(
   PYTHON,
   ['bench/peer/matryoshka.py', '--train', trainFile, '--eval', evalFile, '--m', String(M), '--k', String(K), '--widths', WIDTHS.join(','),
-    ...(WEIGHTS.length ? ['--weights', WEIGHTS.join(',')] : []), '--batch', String(B), '--steps', String(STEPS), '--lr', String(LR), '--seed', String(SEED), '--dead-tokens', String(5 * B)],
+    '--weights', prefixWeights(cfg.sae).join(','), '--batch', String(B), '--steps', String(STEPS), '--lr', String(LR), '--seed', String(SEED), '--dead-tokens', String(5 * B)],
   { encoding: 'utf8', env: torchEnv() },
 );
 if (r.status !== 0) throw new Error(`peer failed:\n${r.stderr.slice(-2000)}`);
 const peer = JSON.parse(r.stdout.trim().split('\n').pop()!);
 const peerS = (performance.now() - t1) / 1000;
 const f = (v: number) => v.toFixed(4);
-console.log(`${which}: m ${M}, k ${K}, widths ${WIDTHS.join(',')}, weights ${WEIGHTS.length ? WEIGHTS.join(',') : 'default (ours 1 each, recipe 1/n each)'}, batch ${B}, ${STEPS} steps, lr ${LR}`);
+console.log(`${which}: m ${M}, k ${K}, widths ${WIDTHS.join(',')}, weights ${prefixWeights(cfg.sae).join(',')} (both sides), batch ${B}, ${STEPS} steps, lr ${LR}`);
 console.log(`| side | theta | L0 | nmse | prefix nmse | wall s |`);
 console.log(`|---|---|---|---|---|---|`);
 console.log(`| ours (TypeScript, cpu-fast) | ${f(theta)} | ${ours.l0.toFixed(2)} | ${f(ours.nmse)} | ${ours.prefixNmse!.map(f).join(' ')} | ${oursS.toFixed(0)} |`);
