@@ -7,7 +7,7 @@
 // Matryoshka step is spec/sae/matryoshka.spec.ts's; `bench/matryoshka_absorption.ts 200 webgpu 0` runs it on
 // WebGPU). Seed 0, 200 steps, measured (bench/RESULTS.md, "Matryoshka defaults"): Matryoshka mean F1 0.95,
 // recall where a child fires 1.00 on every parent, cosine 0.90; BatchTopK 0.86, 0.74, 0.82. Over seeds 0-3 at
-// 300 steps Matryoshka's mean recall leads by 0.15-0.33. The bounds sit between the two.
+// 300 steps Matryoshka's mean recall leads by 0.18-0.33. The bounds sit between the two.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cpu } from '../helpers/backends.js';
