@@ -1,12 +1,12 @@
 // Absorption on a known hierarchy (issue 19): plain BatchTopK against Matryoshka BatchTopK on
 // HierarchicalModel data, same k, width, steps and seed. For each parent feature: the cosine of the closest
 // decoder row to the parent's direction, that latent's F1 against the parent's firing, and its recall where a
-// child fires too. Run: `npx tsx bench/matryoshka_absorption.ts [steps] [backend cpu|webgpu] [seeds]`.
+// child fires too. Run: `npx tsx bench/matryoshka_absorption.ts [steps] [backend cpu|webgpu] [seeds]`; OVER='{"widths":[8,48],"weights":[1,1]}' overrides the setup.
 import type { Backend } from '../src/backend/backend.js';
 import { CpuBackend } from '../src/backend/cpu/reference.js';
 import { absorptionRun } from '../spec/sae/absorption_fixture.js';
 
-const [stepsArg = '600', beArg = 'cpu', seedsArg = '0'] = process.argv.slice(2);
+const [stepsArg = '200', beArg = 'cpu', seedsArg = '0'] = process.argv.slice(2);
 let be: Backend = new CpuBackend();
 if (beArg === 'webgpu') be = await (await import('../src/backend/webgpu/webgpu.js')).createWebGpuBackend({});
 for (const seed of seedsArg.split(',').map(Number)) {

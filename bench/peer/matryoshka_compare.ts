@@ -3,50 +3,26 @@
 // once, the last 16,384 held out; as spec/sae/matryoshka_real.spec.ts) or the synthetic set (src/synth.ts,
 // d 64, 512 true features, mean 8 active; 200k training rows, 16,384 held out). Same m, k, widths, weights,
 // batch, steps, lr, seed; each side its own init and recipe details. Held-out nmse under each side's threshold.
-// Run: `npx tsx bench/peer/matryoshka_compare.ts real|synth [steps] [weights, e.g. 1,1,1,3]`.
+// Run: `npx tsx bench/peer/matryoshka_compare.ts real|synth [steps] [weights, e.g. 1,1,1,3; default ours, w_i / m, given to both sides]`.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { FastCpuBackend } from '../../src/backend/cpu_fast.js';
-import { readMatrix } from '../../src/data/source.js';
 import { writeNpy } from '../../src/data/npy.js';
 import { evaluate } from '../../src/eval.js';
-import { Rng } from '../../src/rng.js';
-import { SyntheticModel } from '../../src/synth.js';
+import { prefixWeights } from '../../src/sae/matryoshka.js';
 import { makeTrainConfig } from '../../src/train/config.js';
 import { train } from '../../src/train/loop.js';
+import { realRows, synthRows } from '../matryoshka_data.js';
 import { PYTHON, torchEnv } from './torch_env.js';
 
 const [which = 'real', stepsArg = '800', weightsArg = ''] = process.argv.slice(2);
 const STEPS = Number(stepsArg);
 const WEIGHTS = weightsArg ? weightsArg.split(',').map(Number) : [];
-const M = 1024, K = 16, B = 256, LR = 1e-3, SEED = 1, EVAL_ROWS = 16_384;
+const M = 1024, K = 16, B = 256, LR = 1e-3, SEED = 1;
 const WIDTHS = [128, 256, 512, M];
 const dir = '/tmp/matryoshka-peer';
 fs.mkdirSync(dir, { recursive: true });
-
-function realRows(): { train: Float32Array; held: Float32Array; d: number } {
-  const DATA = path.resolve(import.meta.dirname, '../../../shared/data/stories260K');
-  const acts = readMatrix(path.join(DATA, 'resid2_f16.npy'));
-  const b = fs.readFileSync(path.join(DATA, 'positions_u16.npy'));
-  const pos = new Uint16Array(b.buffer.slice(b.byteOffset + 10 + b.readUInt16LE(8), b.byteOffset + b.length));
-  const d = acts.cols;
-  const rows: number[] = [];
-  for (let r = 0; r < acts.rows; r++) if (pos[r] !== 0) rows.push(r);
-  const trainRows = rows.slice(0, rows.length - EVAL_ROWS);
-  new Rng(3).shuffle(trainRows);
-  const take = (list: number[]) => {
-    const out = new Float32Array(list.length * d);
-    list.forEach((r, i) => out.set(acts.data.subarray(r * d, (r + 1) * d), i * d));
-    return out;
-  };
-  return { train: take(trainRows), held: take(rows.slice(rows.length - EVAL_ROWS)), d };
-}
-
-function synthRows(): { train: Float32Array; held: Float32Array; d: number } {
-  const s = new SyntheticModel({ dIn: 64, nFeatures: 512, meanActive: 8, seed: 7 });
-  return { train: s.rows(0, 200_000), held: s.rows(50_000_000, EVAL_ROWS), d: 64 };
-}
 
 const data = which === 'synth' ? synthRows() : realRows();
 const { d } = data;
@@ -83,14 +59,14 @@ const t1 = performance.now();
 const r = spawnSync(
   PYTHON,
   ['bench/peer/matryoshka.py', '--train', trainFile, '--eval', evalFile, '--m', String(M), '--k', String(K), '--widths', WIDTHS.join(','),
-    ...(WEIGHTS.length ? ['--weights', WEIGHTS.join(',')] : []), '--batch', String(B), '--steps', String(STEPS), '--lr', String(LR), '--seed', String(SEED), '--dead-tokens', String(5 * B)],
+    '--weights', prefixWeights(cfg.sae).join(','), '--batch', String(B), '--steps', String(STEPS), '--lr', String(LR), '--seed', String(SEED), '--dead-tokens', String(5 * B)],
   { encoding: 'utf8', env: torchEnv() },
 );
 if (r.status !== 0) throw new Error(`peer failed:\n${r.stderr.slice(-2000)}`);
 const peer = JSON.parse(r.stdout.trim().split('\n').pop()!);
 const peerS = (performance.now() - t1) / 1000;
 const f = (v: number) => v.toFixed(4);
-console.log(`${which}: m ${M}, k ${K}, widths ${WIDTHS.join(',')}, weights ${WEIGHTS.length ? WEIGHTS.join(',') : 'default (ours 1 each, recipe 1/n each)'}, batch ${B}, ${STEPS} steps, lr ${LR}`);
+console.log(`${which}: m ${M}, k ${K}, widths ${WIDTHS.join(',')}, weights ${prefixWeights(cfg.sae).join(',')} (both sides), batch ${B}, ${STEPS} steps, lr ${LR}`);
 console.log(`| side | theta | L0 | nmse | prefix nmse | wall s |`);
 console.log(`|---|---|---|---|---|---|`);
 console.log(`| ours (TypeScript, cpu-fast) | ${f(theta)} | ${ours.l0.toFixed(2)} | ${f(ours.nmse)} | ${ours.prefixNmse!.map(f).join(' ')} | ${oursS.toFixed(0)} |`);

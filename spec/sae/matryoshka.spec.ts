@@ -44,7 +44,8 @@ s('config: matryoshka needs widths ending at dSae, strictly increasing, one weig
   bad({ matryoshkaWeights: [1, -1, 1] }, /matryoshkaWeights\[1\] must be a finite number >= 0/);
   bad({ matryoshkaWeights: [0, 0, 0] }, /at least one positive weight/);
   assert.throws(() => makeSaeConfig({ arch: 'batchtopk', dIn: D, dSae: M, matryoshkaWidths: [8, M] }), /apply to arch matryoshka only/);
-  assert.equal(prefixWeights(mcfg({ matryoshkaWeights: [] })), [1, 1, 1]);
+  // Unset weights: each prefix weighs its share of the dictionary, the full width 1 (config.ts defaultMatryoshkaWeights).
+  assert.equal(prefixWeights(mcfg({ matryoshkaWeights: [] })), [8 / M, 24 / M, 1]);
   assert.equal(prefixWeights(mcfg()), WEIGHTS);
 });
 

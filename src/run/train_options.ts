@@ -35,7 +35,7 @@ export interface TrainOptions {
   thetaInitL0?: number;
   /** Matryoshka: cumulative prefix widths, the last the dictionary size. */
   matryoshkaWidths?: number[];
-  /** Matryoshka: the loss weight of each prefix (default 1 each). */
+  /** Matryoshka: the loss weight of each prefix (default w_i / m: sae/config.ts defaultMatryoshkaWeights). */
   matryoshkaWeights?: number[];
   warmupSteps: number;
   decayFraction: number;
@@ -95,7 +95,7 @@ export const TRAIN_SCHEMA: Schema<TrainOptions> = {
   thetaInit: { kind: 'number', min: 0, arg: 't', default: SAE_DEFAULTS.thetaInit, definesRun: true, help: 'JumpReLU initial threshold, in normalised input units' },
   thetaInitL0: { kind: 'number', min: 0, arg: 'n', definesRun: true, help: "JumpReLU: start each latent's threshold from the data, at the quantile of its pre-activations on the first batch that gives this L0 overall (0: --theta-init for every latent; a sweep starts at twice each target)" },
   matryoshkaWidths: { kind: 'list', item: 'int', min: 1, arg: 'list', definesRun: true, help: 'Matryoshka: cumulative prefix widths, strictly increasing, the last equal to the dictionary size (e.g. 3072,6144,12288,24576)', defaultText: 'm/8, m/4, m/2, m' },
-  matryoshkaWeights: { kind: 'list', item: 'number', min: 0, arg: 'list', definesRun: true, help: "Matryoshka: the loss weight of each prefix's reconstruction error, one per width", defaultText: '1 each' },
+  matryoshkaWeights: { kind: 'list', item: 'number', min: 0, arg: 'list', definesRun: true, help: "Matryoshka: the loss weight of each prefix's reconstruction error, one per width", defaultText: 'w_i / m (1/8, 1/4, 1/2, 1 with the default widths)' },
   warmupSteps: { kind: 'int', min: 0, arg: 'n', default: TRAIN_DEFAULTS.warmupSteps, definesRun: true, help: 'Linear learning-rate warm-up steps' },
   decayFraction: { kind: 'number', min: 0, max: 1, arg: 'f', default: TRAIN_DEFAULTS.decayFraction, definesRun: true, help: 'Linear decay to 0 over this final fraction of steps' },
   clipGradNorm: { kind: 'number', min: 0, arg: 'n', default: TRAIN_DEFAULTS.clipGradNorm, definesRun: true, help: 'Global gradient-norm clipping (0: off)' },

@@ -50,7 +50,7 @@ export interface SaeConfig {
    * prefix (latents < w_i, with b_dec) must reconstruct the input on its own. Empty for other architectures.
    */
   matryoshkaWidths: readonly number[];
-  /** Matryoshka: the loss weight of each prefix's reconstruction error (empty: 1 for every prefix, as SAELens). */
+  /** Matryoshka: the loss weight of each prefix's reconstruction error (empty: defaultMatryoshkaWeights, w_i / dSae). */
   matryoshkaWeights: readonly number[];
 }
 
@@ -123,4 +123,16 @@ function checkMatryoshka(cfg: SaeConfig, bad: (msg: string) => never): void {
  */
 export function defaultMatryoshkaWidths(dSae: number): number[] {
   return [dSae >> 3, dSae >> 2, dSae >> 1, dSae].filter((v, i, a) => v > 0 && a.indexOf(v) === i);
+}
+
+/**
+ * The default loss weights of the prefixes: each prefix weighs its share of the dictionary, w_i / dSae, so the
+ * full width weighs 1 (plain BatchTopK's loss, with AuxK's alpha against it as there) and a prefix half as wide
+ * weighs half as much. With equal weights the full width carries 1/n of the loss and ends 13-15% above plain
+ * BatchTopK's nmse at equal steps on stories260K; with these, within 6% (bench/RESULTS.md, "Matryoshka defaults").
+ * Used whenever matryoshkaWeights is empty (the run's --matryoshka-weights unset).
+ */
+export function defaultMatryoshkaWeights(widths: readonly number[]): number[] {
+  const m = widths[widths.length - 1]!;
+  return widths.map((w) => w / m);
 }

@@ -9,7 +9,7 @@
 // layernorm is written as SAELens's 'layer_norm'.
 import type { SaeExport } from '../io/saelens.js';
 import type { EvalModel } from '../eval.js';
-import type { Arch, NormalizeMode } from './config.js';
+import { defaultMatryoshkaWeights, type Arch, type NormalizeMode } from './config.js';
 import type { HostParams } from './params.js';
 import { paramToTheta, thetaToParam } from './jumprelu.js';
 
@@ -21,7 +21,7 @@ export interface Trained {
   params: HostParams;
   /** Inference threshold (batchtopk, matryoshka). */
   theta: number;
-  /** Matryoshka: the prefix widths (required for it) and loss weights (empty: all 1). */
+  /** Matryoshka: the prefix widths (required for it) and loss weights (empty: the defaults, written out). */
   matryoshkaWidths?: readonly number[];
   matryoshkaWeights?: readonly number[];
   normalize: NormalizeMode;
@@ -84,7 +84,9 @@ function matryoshkaMeta(t: Trained): Record<string, unknown> {
   if (widths.length === 0 || widths[widths.length - 1] !== t.dSae) {
     throw new Error(`export: a matryoshka SAE needs its matryoshkaWidths (ending at dSae ${t.dSae}), got [${widths.join(',')}]`);
   }
-  return { matryoshkaWidths: [...widths], matryoshkaWeights: [...(t.matryoshkaWeights ?? [])] };
+  // The weights it was trained with, the defaults written out: an empty list would read differently if they change.
+  const weights = t.matryoshkaWeights?.length ? t.matryoshkaWeights : defaultMatryoshkaWeights(widths);
+  return { matryoshkaWidths: [...widths], matryoshkaWeights: [...weights] };
 }
 
 /** The prefix widths recorded by our Matryoshka export (metadata.batchtopk), or [] when absent or unusable. */

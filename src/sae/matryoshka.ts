@@ -6,8 +6,11 @@
 // top-k over the whole dictionary, AuxK on the residual of the full width, theta calibrated on the final
 // weights, saved as SAELens jumprelu. Only the reconstruction loss differs:
 //   loss = sum_i weight_i * mse(b_dec + sum over selected entries with latent < w_i of v W_dec[latent], x)
-// (SAELens sums every level's mse with weight 1; dictionary_learning averages them with weights 1/n, a
-// constant factor Adam mostly ignores but which shifts the AuxK balance; our default is SAELens's).
+// SAELens sums every level's mse with weight 1; dictionary_learning averages them (weights 1/n; the overall
+// scale only moves AuxK's balance, and measured no effect). Both leave the full width 1/n of the loss, which
+// costs it 13-15% nmse against plain BatchTopK at equal steps on stories260K. Our default weighs each prefix by
+// its share of the dictionary, w_i / m (config.ts defaultMatryoshkaWeights): the full width weighs 1 as plain
+// BatchTopK's loss does, and the nested halvings add 7/8 more on the early latents (bench/RESULTS.md).
 //
 // The sparse path: a prefix is the selection's entries with latent < w_i, i.e. the union of the latent groups
 // [w_{j-1}, w_j) for j <= i; prefix i's reconstruction is b_dec plus the running sum of the groups' decoder
@@ -26,13 +29,13 @@ import { densify, gatherAt, gatherCols, sddmmCentered, spmm, sumByCol, topkBatch
 import { fromArray, full, tidy, type Tensor } from '../tensor.js';
 import { auxkLoss } from './auxk.js';
 import { center, decodeDense, mse, preActsRelu, type ForwardCtx, type TrainOut } from './common.js';
-import type { SaeConfig } from './config.js';
+import { defaultMatryoshkaWeights, type SaeConfig } from './config.js';
 import type { SaeParams } from './params.js';
 import { selectiveForward, type SelectiveDecode } from './selective.js';
 
-/** Each prefix's loss weight: the configured ones, or 1 for every prefix. */
+/** Each prefix's loss weight: the configured ones, or the defaults (w_i / m, config.ts defaultMatryoshkaWeights). */
 export function prefixWeights(cfg: Pick<SaeConfig, 'matryoshkaWidths' | 'matryoshkaWeights'>): number[] {
-  return cfg.matryoshkaWeights.length ? [...cfg.matryoshkaWeights] : cfg.matryoshkaWidths.map(() => 1);
+  return cfg.matryoshkaWeights.length ? [...cfg.matryoshkaWeights] : defaultMatryoshkaWeights(cfg.matryoshkaWidths);
 }
 
 /** [M] 1 for latents in [lo, hi), 0 elsewhere. */
