@@ -105,6 +105,50 @@ s('topk per row, group-maxima bound (k <= 128): with a list cap that sends some 
   );
 });
 
+/** Runs `body` and returns, per per-row select it ran on WebGPU, how many rows topk_rows_bound left to the radix. */
+async function rowsLeft(body: () => Promise<void>): Promise<number[]> {
+  const probes: { ctx: GpuContext; buf: GPUBuffer }[] = [];
+  ROW_BOUND.probe = (ctx, bad, rows) => {
+    const buf = ctx.scratch(16);
+    ctx.copy(bad, rows * 4, buf, 0, 4);
+    probes.push({ ctx, buf });
+  };
+  try {
+    await body();
+    const left: number[] = [];
+    for (const { ctx, buf } of probes) {
+      left.push(new Uint32Array(await ctx.readBytes(buf, 0, 4))[0]!);
+      ctx.release(buf);
+    }
+    return left;
+  } finally {
+    ROW_BOUND.probe = null;
+  }
+}
+
+s('topk per row, group-maxima bound: rows of distinct values are settled without the fallback; cap < k sends every row to it', async () => {
+  if ((await others()).length === 0) return;
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 2, max: 20 }), fc.integer({ min: 200, max: 5000 }), kFrac, seed, async (rows, cols, f, sd) => {
+      // k <= 64: the bound (the k-th of at least 2k lane maxima) lists ~k to ~3k entries of a random row.
+      const k = 1 + Math.floor(f * 63);
+      const x = topkValues(new Rng(sd), rows * cols, 'uniform');
+      const what = `rows ${rows}x${cols} k=${k}`;
+      const left = await rowsLeft(() => topkAgrees(x, rows, cols, k, `settled ${what}`));
+      assert.equal(left, [0], `${what}: rows left to the fallback`);
+      const saved = ROW_BOUND.cap;
+      ROW_BOUND.cap = k - 1;
+      try {
+        const all = await rowsLeft(() => topkAgrees(x, rows, cols, k, `cap k-1 ${what}`));
+        assert.equal(all, [rows], `${what}, cap ${k - 1}: rows left to the fallback`);
+      } finally {
+        ROW_BOUND.cap = saved;
+      }
+    }),
+    { numRuns: 30 },
+  );
+});
+
 s('topk per row, group-maxima bound: rows of ties, rows with fewer positives than k, k = 128 = WG', async () => {
   const rng = new Rng(23);
   const rows = 12, cols = 5000;

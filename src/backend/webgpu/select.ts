@@ -173,12 +173,26 @@ function fitItems(ctx: GpuContext, want: number): number {
   return items;
 }
 
-/**
- * Per-row select knobs: specs lower `cap` to force the radix fallback of topk_rows_bound. `smallWG` lanes
- * (fewer, longer groups) serve k <= smallWG / 2: the bound, the k-th of the lane maxima, stays tight while
- * ranking the maxima costs a quarter (llvmpipe, 512 x 24576, k 32: 634 -> 520 ms against 128 lanes).
- */
-export const ROW_BOUND = { enabled: true, cap: 1024, rowsPerGroup: 1, vec4: true, smallWG: 64 };
+export interface RowBoundKnobs {
+  enabled: boolean;
+  /** List capacity (<= 1024); specs lower it to force the radix fallback of topk_rows_bound. */
+  cap: number;
+  rowsPerGroup: number;
+  vec4: boolean;
+  /**
+   * Lanes for k <= smallWG / 2 (fewer, longer groups): the bound, the k-th of the lane maxima, stays tight
+   * while ranking the maxima costs a quarter (llvmpipe, 512 x 24576, k 32: 634 -> 520 ms against 128 lanes).
+   */
+  smallWG: number;
+  /**
+   * Test hook: called with the `bad` buffer after topk_rows_bound, before it is released, so a spec can see
+   * how many rows it left to the radix fallback (u32 [rows]).
+   */
+  probe: ((ctx: GpuContext, bad: GPUBuffer, rows: number) => void) | null;
+}
+
+/** The per-row select knobs. */
+export const ROW_BOUND: RowBoundKnobs = { enabled: true, cap: 1024, rowsPerGroup: 1, vec4: true, smallWG: 64, probe: null };
 
 /**
  * Per-row top-k, one workgroup per row, rows in binding-sized windows of x and out: topk_rows_bound where
@@ -221,6 +235,7 @@ function rowsSelect(ctx: GpuContext, out: GpuStorage, x: GpuStorage, rows: numbe
     ctx.dispatch('topk_rows_bound', consts, [w.binding, o.binding, badBinding, x4], params, g);
   }
   if (spare) ctx.release(spare);
+  ROW_BOUND.probe?.(ctx, bad, rows);
   const fallback = new GatedContext(ctx);
   radix(fallback, 1);
   fallback.commit(bad, rows, 'nonzero');
