@@ -13,6 +13,7 @@ import type { GpuBinding, GpuContext, GpuStorage } from './context.js';
 import { exactWindow, head, Params, unitFits, windows, type Window } from './chunk.js';
 import { GatedContext } from './gate.js';
 import { sampledPlan, sampledSelect } from './sampled_select.js';
+import type { GpuTuning } from './tuning.js';
 
 const WG = 128;
 /** Elements per invocation in a count/emit tile: 4096-element tiles, ~24.6k tiles at 4096 x 24576. */
@@ -35,6 +36,7 @@ const DIGITS: readonly (readonly [number, number])[] = [
 
 export function topkGpu(
   ctx: GpuContext,
+  tuning: GpuTuning,
   outIdx: GpuStorage,
   x: GpuStorage,
   rows: number,
@@ -49,7 +51,7 @@ export function topkGpu(
   // binding) go through the range select, one row at a time.
   const perRow = rows > 1 && unitFits(ctx, cols) && unitFits(ctx, k) && !(cols >= 1 << 20 && rows < 32);
   if (perRow) {
-    rowsSelect(ctx, outIdx, x, rows, cols, k);
+    rowsSelect(ctx, tuning, outIdx, x, rows, cols, k);
   } else {
     for (let r = 0; r < rows; r++) rangeSelect(ctx, outIdx, x, r * cols, cols, k, r * k);
   }
@@ -199,7 +201,7 @@ export const ROW_BOUND: RowBoundKnobs = { enabled: true, cap: 1024, rowsPerGroup
  * k <= WG, with topk_rows (the radix select per row) behind it for the rows it could not settle, gated on
  * their count so that it launches nothing when there are none; topk_rows alone for larger k.
  */
-function rowsSelect(ctx: GpuContext, out: GpuStorage, x: GpuStorage, rows: number, cols: number, k: number): void {
+function rowsSelect(ctx: GpuContext, tuning: GpuTuning, out: GpuStorage, x: GpuStorage, rows: number, cols: number, k: number): void {
   const align = ctx.limits.minStorageBufferOffsetAlignment;
   const outRowsFit = Math.floor((ctx.maxBindingBytes - align + 4) / (k * 4));
   const wins = windows(ctx, x.buffer, 0, rows * cols, cols, outRowsFit).map((w) => {
@@ -231,7 +233,8 @@ function rowsSelect(ctx: GpuContext, out: GpuStorage, x: GpuStorage, rows: numbe
     const g = ctx.grid(Math.ceil(n / ROW_BOUND.rowsPerGroup));
     const params = new Params().u32(cols, k, n, w.shift, o.shift, row0, g[0], cap, rows).bytes;
     const x4 = v4 ? w.binding : head(spare!, 16);
-    const consts = { WG: 2 * k <= ROW_BOUND.smallWG ? ROW_BOUND.smallWG : WG, RPW: ROW_BOUND.rowsPerGroup, V4: v4 ? 1 : 0 };
+    const lanes = 2 * k <= ROW_BOUND.smallWG ? ROW_BOUND.smallWG : WG;
+    const consts = { WG: lanes, RPW: ROW_BOUND.rowsPerGroup, V4: v4 ? 1 : 0, CONTIG: tuning.rowsContig ? 1 : 0 };
     ctx.dispatch('topk_rows_bound', consts, [w.binding, o.binding, badBinding, x4], params, g);
   }
   if (spare) ctx.release(spare);
