@@ -5,10 +5,10 @@
 // 1. Invocation lid reads its quads (4 columns) of the row: lid, lid + WG, ... (coalesced, for GPUs) or,
 //    with CONTIG, a contiguous run of them (CPU rasterisers: each lane's loads stay on its own cache
 //    lines; llvmpipe 512 x 24576, k 32: 527 -> 415 ms). Each of the 4 column positions of its quads is a
-//    group, of which it keeps the best two keys with their quads (selects, no
-//    branch). The k-th largest of the WG lane maxima, lo, is held by at least k entries of the row (the k
-//    lanes whose maxima rank first each hold an entry >= lo; an empty lane's maximum is 0, the smallest
-//    key), so the row's top k all have keys >= lo.
+//    group, of which it keeps the best two keys and the best one's quad (selects, no branch). The k-th
+//    largest of the WG lane maxima, lo, is held by at least k entries of the row (the k lanes whose
+//    maxima rank first each hold an entry >= lo; an empty lane's maximum is 0, the smallest key), so the
+//    row's top k all have keys >= lo.
 // 2. The entries with key >= lo go to a workgroup list (arrival order): a group whose second key is below
 //    lo holds at most its best there (listed from registers); a group whose second key reaches lo may hide
 //    more and re-reads its column (rare on real rows: two of the ~k entries above lo in one group of
@@ -102,12 +102,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 fn selectRow(row: u32, lid: u32) {
   let xb = p.xShift + row * p.cols;
   let n4 = (p.cols + 3u) / 4u;
-  // 1. Per group (component i of this lane's quads), the best two keys and their quads, branch-free: a key
-  // equal to a kept one stays below it (the earlier column first). Key 0 marks an empty slot.
+  // 1. Per group (component i of this lane's quads), the best two keys and the best one's quad, branch-free:
+  // a key equal to a kept one stays below it (the earlier column first). Key 0 marks an empty slot. (The
+  // second's quad is not needed: a group listing more than its best re-reads its column.)
   var m1 = vec4<u32>(0u);
   var m2 = vec4<u32>(0u);
   var q1 = vec4<u32>(0u);
-  var q2 = vec4<u32>(0u);
   // This lane's quads: q0, q0 + qs, ... below qe.
   let per = (n4 + WG - 1u) / WG;
   let q0 = select(lid, lid * per, CONTIG);
@@ -119,7 +119,6 @@ fn selectRow(row: u32, lid: u32) {
     let gt1 = k4 > m1;
     let gt2 = k4 > m2;
     m2 = select(select(m2, k4, gt2), m1, gt1);
-    q2 = select(select(q2, qv, gt2), q1, gt1);
     m1 = select(m1, k4, gt1);
     q1 = select(q1, qv, gt1);
   }
