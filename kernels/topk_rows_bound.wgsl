@@ -1,22 +1,27 @@
 // Per-row top-k for k <= WG (TopK SAE, AuxK at small k_aux), one workgroup per row, one read of the row,
-// and a handful of barriers per row (no histogram pass per digit):
-// 1. invocation lid takes the columns lid, lid + WG, ... (coalesced: its group) and keeps the group's best
-//    Q keys with their columns in registers. The k-th largest of the WG group maxima, lo, is a lower bound
-//    that holds at least k entries (the k groups whose maxima rank first each hold an entry >= lo), so the
+// a handful of barriers per row and no per-digit passes. The hot loop is branch-free vector work: a SIMD
+// rasteriser (llvmpipe) runs the body of a rarely-taken branch for every lane, so the former per-element
+// insertion into a best-Q list cost ~5x a plain read there; a GPU gains as much from no divergence.
+// 1. Invocation lid reads its quads (4 columns) of the row: lid, lid + WG, ... (coalesced, for GPUs) or,
+//    with CONTIG, a contiguous run of them (CPU rasterisers: each lane's loads stay on its own cache
+//    lines; llvmpipe 512 x 24576, k 32: 527 -> 415 ms). Each of the 4 column positions of its quads is a
+//    group, of which it keeps the best two keys and the best one's quad (selects, no branch). The k-th
+//    largest of the WG lane maxima, lo, is held by at least k entries of the row (the k lanes whose
+//    maxima rank first each hold an entry >= lo; an empty lane's maximum is 0, the smallest key), so the
 //    row's top k all have keys >= lo.
-// 2. each group appends its entries with key >= lo to a workgroup list (arrival order): from its registers
-//    when its Q-th best key is below lo (then no other entry of the group reaches lo), else by re-reading its
-//    group (rare: a group holding Q or more of the ~k entries above lo). On random rows the list holds a
-//    little over k entries.
-// 3. each listed entry's rank under the contract's order (key descending, column ascending) decides whether
+// 2. The entries with key >= lo go to a workgroup list (arrival order): a group whose second key is below
+//    lo holds at most its best there (listed from registers); a group whose second key reaches lo may hide
+//    more and re-reads its column (rare on real rows: two of the ~k entries above lo in one group of
+//    cols/(4 WG)). On random rows the list holds a little over k entries.
+// 3. Each listed entry's rank under the contract's order (key descending, column ascending) decides whether
 //    it is kept, and its slot is the number of kept entries with a lower column: the k kept columns go out
 //    in ascending order, as topkRows in src/backend/cpu/select.ts gives them.
 // A row whose list would exceed `cap` (many entries tied at lo: e.g. a ReLU'd row with fewer than k
 // positive entries) is marked in `bad` (bad[row] = 1, bad[total rows] counts them) and left to the radix
 // kernel (topk_rows, gated on that count).
-// V4: step 1 reads x as vec4s (binding 3, the same window as binding 0; rows start on whole vec4s, so
-// cols and the window's shift are multiples of 4): on llvmpipe a storage load costs about the same for a
-// vec4 as for one f32. A group is then the vec4 columns lid, lid + WG, ... (any split into WG groups works).
+// V4: x is read as vec4s (binding 3, the same window as binding 0; rows start on whole vec4s, so cols and
+// the window's shift are multiples of 4): on llvmpipe a storage load costs about the same for a vec4 as for
+// one f32. Without it a quad is four scalar loads, the columns past the row's end reading as key 0.
 // Bindings: 0 x window (f32, read), 1 out window (i32), 2 bad (atomic u32, rows + 1, global row index),
 // 3 x window as vec4 (read; bound to a 16-byte stand-in unless V4), 4 Params.
 override WG: u32 = 128;
@@ -24,8 +29,9 @@ override WG: u32 = 128;
 // at each start, and on llvmpipe each start costs a round of coroutine set-up).
 override RPW: u32 = 1;
 override V4: bool = false;
+// Each lane reads a contiguous run of quads instead of every WG-th quad (step 1).
+override CONTIG: bool = false;
 const LCAP: u32 = 1024u;
-const Q: u32 = 4u;
 
 struct Params {
   cols: u32,
@@ -54,21 +60,33 @@ var<workgroup> listCol: array<u32, LCAP>;
 var<workgroup> kept: array<u32, LCAP>;
 var<workgroup> listLen: atomic<u32>;
 var<workgroup> lo: u32;
-var<workgroup> found: u32;
 
 //#include "lib/topk_key.wgsl"
 
-// Into a group's best Q (key descending): a later column with an equal key stays below (lower column first).
-fn insert(bk: ptr<function, array<u32, Q>>, bc: ptr<function, array<u32, Q>>, kc: u32, c: u32) {
-  if (kc <= (*bk)[Q - 1u]) { return; }
-  var j = Q - 1u;
-  while (j > 0u && kc > (*bk)[j - 1u]) {
-    (*bk)[j] = (*bk)[j - 1u];
-    (*bc)[j] = (*bc)[j - 1u];
-    j--;
+// key() on four lanes at once (the same map: -0 -> +0, then flip negatives, set the sign bit of the rest).
+fn key4(v: vec4<f32>) -> vec4<u32> {
+  var b = bitcast<vec4<u32>>(v);
+  b = select(b, vec4<u32>(0u), b == vec4<u32>(0x80000000u));
+  return select(b | vec4<u32>(0x80000000u), ~b, (b & vec4<u32>(0x80000000u)) != vec4<u32>(0u));
+}
+
+// The keys of columns 4q .. 4q+3 of the row at xb; past the row's end 0, the smallest key, which no list
+// takes (step 2 lists keys >= lo from columns < cols only; with lo = 0 every group re-reads its column).
+fn keys4(xb: u32, q: u32) -> vec4<u32> {
+  if (V4) { return key4(x4[xb / 4u + q]); }
+  var k4 = vec4<u32>(0u);
+  for (var i = 0u; i < 4u; i++) {
+    if (4u * q + i < p.cols) { k4[i] = key(x[xb + 4u * q + i]); }
   }
-  (*bk)[j] = kc;
-  (*bc)[j] = c;
+  return k4;
+}
+
+fn append(kc: u32, c: u32) {
+  let s = atomicAdd(&listLen, 1u);
+  if (s < p.cap) {
+    listKey[s] = kc;
+    listCol[s] = c;
+  }
 }
 
 @compute @workgroup_size(WG)
@@ -83,23 +101,33 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 
 fn selectRow(row: u32, lid: u32) {
   let xb = p.xShift + row * p.cols;
-  // 1. The group's best Q (key descending; key 0, below every finite value's key, marks an empty slot).
-  var bk = array<u32, Q>(0u, 0u, 0u, 0u);
-  var bc = array<u32, Q>(0u, 0u, 0u, 0u);
-  if (V4) {
-    for (var q = lid; q < p.cols / 4u; q += WG) {
-      let v = x4[xb / 4u + q];
-      for (var i = 0u; i < 4u; i++) { insert(&bk, &bc, key(v[i]), 4u * q + i); }
-    }
-  } else {
-    for (var c = lid; c < p.cols; c += WG) { insert(&bk, &bc, key(x[xb + c]), c); }
+  let n4 = (p.cols + 3u) / 4u;
+  // 1. Per group (component i of this lane's quads), the best two keys and the best one's quad, branch-free:
+  // a key equal to a kept one stays below it (the earlier column first). Key 0 marks an empty slot. (The
+  // second's quad is not needed: a group listing more than its best re-reads its column.)
+  var m1 = vec4<u32>(0u);
+  var m2 = vec4<u32>(0u);
+  var q1 = vec4<u32>(0u);
+  // This lane's quads: q0, q0 + qs, ... below qe.
+  let per = (n4 + WG - 1u) / WG;
+  let q0 = select(lid, lid * per, CONTIG);
+  let qs = select(WG, 1u, CONTIG);
+  let qe = select(n4, min(n4, q0 + per), CONTIG);
+  for (var q = q0; q < qe; q += qs) {
+    let k4 = keys4(xb, q);
+    let qv = vec4<u32>(q);
+    let gt1 = k4 > m1;
+    let gt2 = k4 > m2;
+    m2 = select(select(m2, k4, gt2), m1, gt1);
+    m1 = select(m1, k4, gt1);
+    q1 = select(q1, qv, gt1);
   }
-  let m = bk[0];
+  let m = max(max(m1.x, m1.y), max(m1.z, m1.w));
   maxima[lid / 4u][lid % 4u] = m;
   if (lid == 0u) { atomicStore(&listLen, 0u); }
   workgroupBarrier();
-  // The k-th largest maximum: the one with exactly k - 1 ahead of it (ties broken by lid). Four maxima per
-  // step, and a group stops counting once k are ahead of it (most groups: their maximum is not the k-th).
+  // The k-th largest lane maximum: the one with exactly k - 1 ahead of it (ties broken by lid). Four maxima
+  // per step, and a lane stops counting once k are ahead of it (most lanes: their maximum is not the k-th).
   var ahead = 0u;
   let mv = vec4<u32>(m);
   for (var t = 0u; t < WG / 4u && ahead < p.k; t++) {
@@ -110,37 +138,35 @@ fn selectRow(row: u32, lid: u32) {
   }
   if (ahead == p.k - 1u) { lo = m; }
   let bound = workgroupUniformLoad(&lo);
-  // 2. The entries at or above the bound: from the registers, or (a group with Q or more of them, whose
-  // Q-th best key is >= lo and may hide more) by re-reading the group.
-  if (bk[Q - 1u] < bound || bk[Q - 1u] == 0u) {
-    for (var j = 0u; j < Q; j++) {
-      if (bk[j] >= bound && bk[j] != 0u) {
-        let s = atomicAdd(&listLen, 1u);
-        if (s < p.cap) {
-          listKey[s] = bk[j];
-          listCol[s] = bc[j];
-        }
+  // 2. The entries at or above the bound. A group whose second key is below it holds at most its best
+  // there, listed from registers (one reservation per lane). A group whose second key reaches it may hide
+  // more (rare: two of the ~k entries above lo among its cols/(4 WG)): it re-reads its column, in a loop
+  // that runs no iteration for the other groups (a rarely-taken branch costs its body on SIMD rasterisers).
+  let bv = vec4<u32>(bound);
+  let reread = m2 >= bv;
+  let take1 = (m1 >= bv) & !reread;
+  let take = dot(select(vec4<u32>(0u), vec4<u32>(1u), take1), vec4<u32>(1u));
+  var s = 0u;
+  if (take > 0u) { s = atomicAdd(&listLen, take); }
+  for (var i = 0u; i < 4u; i++) {
+    if (take1[i]) {
+      if (s < p.cap) {
+        listKey[s] = m1[i];
+        listCol[s] = 4u * q1[i] + i;
       }
+      s++;
     }
-  } else {
-    // The same group as step 1: columns lid, lid + WG, ... or (V4) the vec4 columns lid, lid + WG, ...
-    let step = select(1u, 4u, V4);
-    for (var c0 = lid * step; c0 < p.cols; c0 += WG * step) {
-      for (var c = c0; c < c0 + step; c++) {
-        let kc = key(x[xb + c]);
-        if (kc >= bound) {
-          let s = atomicAdd(&listLen, 1u);
-          if (s < p.cap) {
-            listKey[s] = kc;
-            listCol[s] = c;
-          }
-        }
+    for (var q = select(qe, q0, reread[i]); q < qe; q += qs) {
+      let c = 4u * q + i;
+      if (c < p.cols) {
+        let kc = keys4(xb, q)[i];
+        if (kc >= bound) { append(kc, c); }
       }
     }
   }
   workgroupBarrier();
-  if (lid == 0u) { found = atomicLoad(&listLen); }
-  let n = workgroupUniformLoad(&found);
+  if (lid == 0u) { lo = atomicLoad(&listLen); }
+  let n = workgroupUniformLoad(&lo);
   let g = p.rowBase + row;
   if (n > p.cap) {
     if (lid == 0u) {

@@ -119,3 +119,7 @@ for (const [label, key, tk] of [['batch top-k [1, B*M]', 'batch', 'batch_ms'], [
   const cells = Object.values(ours).map((o) => `${o[key].toFixed(1)} | ${(t[tk] / o[key]).toFixed(2)}x`);
   console.log(`| ${label} | ${t[tk].toFixed(1)} | ${cells.join(' | ')} |`);
 }
+// Each side against its own read of the matrix: comparable across runs on a loaded machine, where the
+// absolute times (and so torch/ours) move with the other jobs.
+const overRead = Object.entries(ours).map(([k, o]) => `${k} batch ${(o.batch / o.read).toFixed(2)}x, per-row ${(o.rows / o.read).toFixed(2)}x`);
+console.log(`\nin reads of the matrix (time / own sum): torch batch ${(t.batch_ms / t.read_ms).toFixed(2)}x, per-row ${(t.rows_ms / t.read_ms).toFixed(2)}x; ${overRead.join('; ')}`);

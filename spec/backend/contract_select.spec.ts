@@ -9,7 +9,8 @@
 import fc from 'fast-check';
 import { suite } from 'uvu';
 import type { Backend, Storage } from '../../src/backend/backend.js';
-import { withBindingLimit } from '../../src/backend/webgpu/webgpu.js';
+import { withBindingLimit, type WebGpuBackend } from '../../src/backend/webgpu/webgpu.js';
+import type { GpuTuning } from '../../src/backend/webgpu/tuning.js';
 import { ROW_BOUND } from '../../src/backend/webgpu/select.js';
 import type { GpuContext } from '../../src/backend/webgpu/context.js';
 import { SAMPLED, type SampledKnobs } from '../../src/backend/webgpu/sampled_select.js';
@@ -88,20 +89,73 @@ s('topk per row: random shapes, value styles and k (1..cols) give the CPU indice
   );
 });
 
-s('topk per row, group-maxima bound (k <= 128): with a list cap that sends some rows to the radix fallback', async () => {
+/** The WebGPU backends' tuning objects (shared by their binding-limited views). */
+async function tunings(): Promise<GpuTuning[]> {
+  return (await others()).flatMap((be) => ('tuning' in be ? [(be as WebGpuBackend).tuning] : []));
+}
+
+s('topk per row, group-maxima bound (k <= 128): with a list cap that sends some rows to the radix fallback, both read layouts', async () => {
+  const ts = await tunings();
   await fc.assert(
-    fc.asyncProperty(fc.integer({ min: 2, max: 30 }), fc.integer({ min: 1, max: 3000 }), kFrac, fc.integer({ min: 1, max: 300 }), seed, topkStyle,
-      async (rows, cols, f, cap, sd, st) => {
+    fc.asyncProperty(fc.integer({ min: 2, max: 30 }), fc.integer({ min: 1, max: 3000 }), kFrac, fc.integer({ min: 1, max: 300 }), seed, topkStyle, fc.boolean(),
+      async (rows, cols, f, cap, sd, st, contig) => {
         const k = Math.min(cols, 128, 1 + Math.floor(f * f * 128));
         const saved = ROW_BOUND.cap;
+        const layouts = ts.map((t) => t.rowsContig);
         ROW_BOUND.cap = cap;
+        for (const t of ts) t.rowsContig = contig;
         try {
-          await topkAgrees(topkValues(new Rng(sd), rows * cols, st), rows, cols, k, `bound rows ${rows}x${cols} k=${k} cap=${cap} ${st}`);
+          await topkAgrees(topkValues(new Rng(sd), rows * cols, st), rows, cols, k, `bound rows ${rows}x${cols} k=${k} cap=${cap} ${st} contig=${contig}`);
         } finally {
           ROW_BOUND.cap = saved;
+          ts.forEach((t, i) => (t.rowsContig = layouts[i]!));
         }
       }),
-    { numRuns: 60 },
+    { numRuns: 80 },
+  );
+});
+
+/** Runs `body` and returns, per per-row select it ran on WebGPU, how many rows topk_rows_bound left to the radix. */
+async function rowsLeft(body: () => Promise<void>): Promise<number[]> {
+  const probes: { ctx: GpuContext; buf: GPUBuffer }[] = [];
+  ROW_BOUND.probe = (ctx, bad, rows) => {
+    const buf = ctx.scratch(16);
+    ctx.copy(bad, rows * 4, buf, 0, 4);
+    probes.push({ ctx, buf });
+  };
+  try {
+    await body();
+    const left: number[] = [];
+    for (const { ctx, buf } of probes) {
+      left.push(new Uint32Array(await ctx.readBytes(buf, 0, 4))[0]!);
+      ctx.release(buf);
+    }
+    return left;
+  } finally {
+    ROW_BOUND.probe = null;
+  }
+}
+
+s('topk per row, group-maxima bound: rows of distinct values are settled without the fallback; cap < k sends every row to it', async () => {
+  if ((await others()).length === 0) return;
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 2, max: 20 }), fc.integer({ min: 200, max: 5000 }), kFrac, seed, async (rows, cols, f, sd) => {
+      // k <= 64: the bound (the k-th of at least 2k lane maxima) lists ~k to ~3k entries of a random row.
+      const k = 1 + Math.floor(f * 63);
+      const x = topkValues(new Rng(sd), rows * cols, 'uniform');
+      const what = `rows ${rows}x${cols} k=${k}`;
+      const left = await rowsLeft(() => topkAgrees(x, rows, cols, k, `settled ${what}`));
+      assert.equal(left, [0], `${what}: rows left to the fallback`);
+      const saved = ROW_BOUND.cap;
+      ROW_BOUND.cap = k - 1;
+      try {
+        const all = await rowsLeft(() => topkAgrees(x, rows, cols, k, `cap k-1 ${what}`));
+        assert.equal(all, [rows], `${what}, cap ${k - 1}: rows left to the fallback`);
+      } finally {
+        ROW_BOUND.cap = saved;
+      }
+    }),
+    { numRuns: 30 },
   );
 });
 

@@ -13,6 +13,7 @@ import type { GpuBinding, GpuContext, GpuStorage } from './context.js';
 import { exactWindow, head, Params, unitFits, windows, type Window } from './chunk.js';
 import { GatedContext } from './gate.js';
 import { sampledPlan, sampledSelect } from './sampled_select.js';
+import type { GpuTuning } from './tuning.js';
 
 const WG = 128;
 /** Elements per invocation in a count/emit tile: 4096-element tiles, ~24.6k tiles at 4096 x 24576. */
@@ -35,6 +36,7 @@ const DIGITS: readonly (readonly [number, number])[] = [
 
 export function topkGpu(
   ctx: GpuContext,
+  tuning: GpuTuning,
   outIdx: GpuStorage,
   x: GpuStorage,
   rows: number,
@@ -49,7 +51,7 @@ export function topkGpu(
   // binding) go through the range select, one row at a time.
   const perRow = rows > 1 && unitFits(ctx, cols) && unitFits(ctx, k) && !(cols >= 1 << 20 && rows < 32);
   if (perRow) {
-    rowsSelect(ctx, outIdx, x, rows, cols, k);
+    rowsSelect(ctx, tuning, outIdx, x, rows, cols, k);
   } else {
     for (let r = 0; r < rows; r++) rangeSelect(ctx, outIdx, x, r * cols, cols, k, r * k);
   }
@@ -173,15 +175,33 @@ function fitItems(ctx: GpuContext, want: number): number {
   return items;
 }
 
-/** Per-row select knobs: specs lower `cap` to force the radix fallback of topk_rows_bound. */
-export const ROW_BOUND = { enabled: true, cap: 1024, rowsPerGroup: 1, vec4: true };
+export interface RowBoundKnobs {
+  enabled: boolean;
+  /** List capacity (<= 1024); specs lower it to force the radix fallback of topk_rows_bound. */
+  cap: number;
+  rowsPerGroup: number;
+  vec4: boolean;
+  /**
+   * Lanes for k <= smallWG / 2 (fewer, longer groups): the bound, the k-th of the lane maxima, stays tight
+   * while ranking the maxima costs a quarter (llvmpipe, 512 x 24576, k 32: 634 -> 520 ms against 128 lanes).
+   */
+  smallWG: number;
+  /**
+   * Test hook: called with the `bad` buffer after topk_rows_bound, before it is released, so a spec can see
+   * how many rows it left to the radix fallback (u32 [rows]).
+   */
+  probe: ((ctx: GpuContext, bad: GPUBuffer, rows: number) => void) | null;
+}
+
+/** The per-row select knobs. */
+export const ROW_BOUND: RowBoundKnobs = { enabled: true, cap: 1024, rowsPerGroup: 1, vec4: true, smallWG: 64, probe: null };
 
 /**
  * Per-row top-k, one workgroup per row, rows in binding-sized windows of x and out: topk_rows_bound where
  * k <= WG, with topk_rows (the radix select per row) behind it for the rows it could not settle, gated on
  * their count so that it launches nothing when there are none; topk_rows alone for larger k.
  */
-function rowsSelect(ctx: GpuContext, out: GpuStorage, x: GpuStorage, rows: number, cols: number, k: number): void {
+function rowsSelect(ctx: GpuContext, tuning: GpuTuning, out: GpuStorage, x: GpuStorage, rows: number, cols: number, k: number): void {
   const align = ctx.limits.minStorageBufferOffsetAlignment;
   const outRowsFit = Math.floor((ctx.maxBindingBytes - align + 4) / (k * 4));
   const wins = windows(ctx, x.buffer, 0, rows * cols, cols, outRowsFit).map((w) => {
@@ -213,9 +233,12 @@ function rowsSelect(ctx: GpuContext, out: GpuStorage, x: GpuStorage, rows: numbe
     const g = ctx.grid(Math.ceil(n / ROW_BOUND.rowsPerGroup));
     const params = new Params().u32(cols, k, n, w.shift, o.shift, row0, g[0], cap, rows).bytes;
     const x4 = v4 ? w.binding : head(spare!, 16);
-    ctx.dispatch('topk_rows_bound', { WG, RPW: ROW_BOUND.rowsPerGroup, V4: v4 ? 1 : 0 }, [w.binding, o.binding, badBinding, x4], params, g);
+    const lanes = 2 * k <= ROW_BOUND.smallWG ? ROW_BOUND.smallWG : WG;
+    const consts = { WG: lanes, RPW: ROW_BOUND.rowsPerGroup, V4: v4 ? 1 : 0, CONTIG: tuning.rowsContig ? 1 : 0 };
+    ctx.dispatch('topk_rows_bound', consts, [w.binding, o.binding, badBinding, x4], params, g);
   }
   if (spare) ctx.release(spare);
+  ROW_BOUND.probe?.(ctx, bad, rows);
   const fallback = new GatedContext(ctx);
   radix(fallback, 1);
   fallback.commit(bad, rows, 'nonzero');

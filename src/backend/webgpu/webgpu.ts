@@ -179,7 +179,7 @@ export class WebGpuBackend implements Backend {
   topk(outIdx: Storage, x: Storage, rows: number, cols: number, k: number): void {
     const [o, xv] = this.args.topk(outIdx, x, rows, cols, k);
     this.ctx.recorder.check();
-    topkGpu(this.ctx, o, xv, rows, cols, k);
+    topkGpu(this.ctx, this.tuning, o, xv, rows, cols, k);
   }
 
   // ---- indexing ----
