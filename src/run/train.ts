@@ -22,10 +22,7 @@ import { toSaeExport } from '../sae/export.js';
 import { activationProvenance } from '../model/provenance.js';
 import { jumpreluScaleWarning, type ScaleStats } from '../sae/jumprelu.js';
 import { downloadParams } from '../sae/params.js';
-import { isCut } from '../sae/threshold.js';
-import { encodeBatchTopK } from '../sae/batch_encode.js';
-import { normalizeInput } from '../sae/normalize.js';
-import { fromArray, tidy } from '../tensor.js';
+import { isCut, ThetaBatches } from '../sae/threshold.js';
 import { featureRecovery, SyntheticModel, SyntheticSource, type SynthConfig } from '../synth.js';
 import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { makeTrainConfig, type TrainConfig } from '../train/config.js';
@@ -369,8 +366,9 @@ async function trainLoop(r: Run): Promise<number> {
  * position, so a resumed run that finishes calibrates to the same bits as the uninterrupted one.
  *
  * Batch by batch (not one Trainer.calibrate call over them all) so that a signal is seen and progress
- * shown between batches: the same batch minima and the same sum in the same order as Trainer.calibrate
- * (calibrateThreshold), so the same theta to the bit (spec/run/train_phases.spec.ts checks it). A resumed
+ * shown between batches; the batches' theta_b stay on the device and are read once at the end (ThetaBatches,
+ * as calibrateThreshold does), so the same batch minima and the same sum in the same order as
+ * Trainer.calibrate: the same theta to the bit (spec/run/train_phases.spec.ts checks it). A resumed
  * run whose checkpoint already holds theta for these weights skips it. A theta that cannot be calibrated
  * is reported in the summary with the reason, not thrown: the trained weights are kept.
  */
@@ -389,15 +387,13 @@ async function calibrate(r: Run): Promise<void> {
   const n = cfg.calibrationBatches;
   const d = cfg.sae.dIn;
   const batch = new Float32Array(cfg.batchSize * d);
-  const minima: number[] = [];
+  const thetas = new ThetaBatches(backend, { params: trainer.params, k: cfg.sae.k, normalize: cfg.normalize, normScale: trainer.normScale, dIn: d });
+  let minima: number[];
   progress.log(`calibrating theta on ${n} training batches`);
   try {
     for (let i = 0; i < n; i++) {
       loader.nextBatch(batch);
-      const t = tidy(() => encodeBatchTopK(normalizeInput(fromArray(backend, batch, [cfg.batchSize, d]), cfg.normalize, trainer.normScale).x, trainer.params, cfg.sae.k).minSelected);
-      const v = await t.item();
-      t.free();
-      minima.push(isCut(v) ? v : NaN);
+      thetas.add(batch);
       progress.phase('calibrating theta', i + 1, n, 'batches');
       await interrupt.poll();
       if (interrupt.signal) {
@@ -405,8 +401,10 @@ async function calibrate(r: Run): Promise<void> {
         await stop(r, interrupt.signal, `during the theta calibration (batch ${i + 1} of ${n}) after step ${trainer.step} of ${cfg.steps}`);
       }
     }
+    minima = await thetas.read();
   } finally {
     loader.restore(state);
+    thetas.dispose();
   }
   progress.done();
   let sum = 0;
