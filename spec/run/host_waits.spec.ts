@@ -72,7 +72,7 @@ s('when the host reads changes no bit: --log-every and --checkpoint-every give t
         { logEvery: 12, checkpointEvery: 0 },
       ].map((c, i) => ({ c, out: path.join(tmp, `bits-${name}-${arch}-${i}`) }));
       const sums = [];
-      for (const { c, out } of runs) sums.push(await runTrain(small(out, { arch, dictSize: 64, batchSize: 64, deadTokens: 128, ...c }), be));
+      for (const { c, out } of runs) sums.push(await runTrain(small(out, { arch, dictSize: 256, k: 2, batchSize: 64, deadTokens: 128, ...c }), be));
       const [a, ...rest] = runs.map((r) => weights(r.out));
       for (const [i, b] of rest.entries()) {
         for (const key of ['W_enc', 'W_dec', 'b_enc', 'b_dec', 'threshold']) {
@@ -84,6 +84,8 @@ s('when the host reads changes no bit: --log-every and --checkpoint-every give t
       // Every line's step is a log step; the 12th-step lines agree on what is a state (dead, running theta).
       const last = (out: string) => JSON.parse(fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').pop()!);
       const ends = runs.map((r) => last(r.out));
+      // Latents die (AuxK is live from step 3), so the run depends on everything the device keeps.
+      assert.ok(ends[0].dead > 0, `${name} ${arch}: dead latents at step 12 (${ends[0].dead})`);
       for (const e of ends) {
         assert.is(e.step, 12);
         assert.is(e.dead, ends[0].dead, `${name} ${arch}: dead at step 12`);
