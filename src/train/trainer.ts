@@ -179,19 +179,13 @@ export class Trainer {
 
   /** [M] 1 for dead latents: no positive activation for deadTokens tokens, counted in whole batches. */
   private deadMask(): Tensor {
-    const steps = Math.ceil(this.cfg.sae.deadTokens / this.cfg.batchSize);
-    return o.ge(this.since, scalar(this.backend, steps));
+    return o.ge(this.since, scalar(this.backend, this.deadSteps()));
   }
 
   /** One optimisation step on a host batch [batchSize * dIn], then a settle: its own metrics. */
   async trainStep(batch: Float32Array): Promise<StepMetrics> {
     await this.advance(batch);
     return this.settle();
-  }
-
-  /** Steps recorded since the last settle. */
-  get unsettled(): number {
-    return this.pending;
   }
 
   /**
