@@ -22,10 +22,7 @@ import { toSaeExport } from '../sae/export.js';
 import { activationProvenance } from '../model/provenance.js';
 import { jumpreluScaleWarning, type ScaleStats } from '../sae/jumprelu.js';
 import { downloadParams } from '../sae/params.js';
-import { isCut } from '../sae/threshold.js';
-import { encodeBatchTopK } from '../sae/batch_encode.js';
-import { normalizeInput } from '../sae/normalize.js';
-import { fromArray, tidy } from '../tensor.js';
+import { isCut, ThetaBatches } from '../sae/threshold.js';
 import { featureRecovery, SyntheticModel, SyntheticSource, type SynthConfig } from '../synth.js';
 import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { makeTrainConfig, type TrainConfig } from '../train/config.js';
@@ -302,27 +299,45 @@ async function trainLoop(r: Run): Promise<number> {
   await prof?.start();
   const t0 = performance.now();
   const startStep = trainer.step;
+  // Settled windows since the last metrics.jsonl line (a line may span several: checkpoints settle too).
   let window: StepMetrics[] = [];
+  let settled: StepMetrics | null = null;
   const stopAt = opts.stopAfter !== undefined ? Math.min(cfg.steps, startStep + opts.stopAfter) : cfg.steps;
+  const logStep = (step: number) => step % opts.logEvery === 0 || step === stopAt;
+  const checkpointStep = (step: number) => opts.checkpointEvery > 0 && step % opts.checkpointEvery === 0;
+  // Read the device's metrics only where something needs them: a metrics.jsonl line, a checkpoint (written
+  // only once the settle has shown every step up to it finite), this invocation's first loss (the divergence
+  // warning), or a stop on a signal. Every other step runs without a host wait (trainer.ts).
+  let settleNow = false;
+  const tps = (step: number) => ((step - startStep) * cfg.batchSize) / ((performance.now() - t0) / 1000);
+  const show = (step: number) =>
+    progress.update({ step, steps: cfg.steps, tokens: step * cfg.batchSize, tokensPerSecond: tps(step), loss: settled?.loss ?? NaN, l0: settled?.l0 ?? NaN, dead: settled?.dead ?? NaN });
   r.setPhase('steps');
   try {
     await train(backend, cfg, loader, {
       trainer,
       stopAt,
+      settleAt: () => settleNow,
+      onAdvance: async (s) => {
+        await interrupt.poll();
+        settleNow = s.step === startStep + 1 || logStep(s.step) || checkpointStep(s.step) || interrupt.signal !== null;
+        // The profile's step ends with its settle (onStep) when it has one, so the read is counted in it.
+        if (!settleNow) await prof?.markStep(s.step);
+        if (settled) show(s.step);
+      },
       onStep: async (m, t) => {
-        await prof?.markStep(t.step);
+        settled = m;
         r.losses ??= { first: m.loss, last: m.loss, firstStep: t.step, lastStep: t.step };
         r.losses.last = m.loss;
         r.losses.lastStep = t.step;
         window.push(m);
-        const tps = ((t.step - startStep) * cfg.batchSize) / ((performance.now() - t0) / 1000);
-        progress.update({ step: t.step, steps: cfg.steps, tokens: t.step * cfg.batchSize, tokensPerSecond: tps, loss: m.loss, l0: m.l0, dead: m.dead });
-        if (t.step % opts.logEvery === 0 || t.step === stopAt) {
-          fs.appendFileSync(f.metrics, JSON.stringify(intervalRecord(window, cfg.batchSize, tps, hasBatchThreshold(cfg.sae.arch))) + '\n');
+        show(t.step);
+        if (logStep(t.step)) {
+          fs.appendFileSync(f.metrics, JSON.stringify(intervalRecord(window, cfg.batchSize, tps(t.step), hasBatchThreshold(cfg.sae.arch))) + '\n');
           window = [];
         }
-        if (opts.checkpointEvery > 0 && t.step % opts.checkpointEvery === 0) await checkpoint(r);
-        await interrupt.poll();
+        if (checkpointStep(t.step)) await checkpoint(r);
+        await prof?.markStep(t.step);
         if (interrupt.signal) await stop(r, interrupt.signal, `at step ${t.step} of ${cfg.steps}`);
       },
     });
@@ -351,8 +366,9 @@ async function trainLoop(r: Run): Promise<number> {
  * position, so a resumed run that finishes calibrates to the same bits as the uninterrupted one.
  *
  * Batch by batch (not one Trainer.calibrate call over them all) so that a signal is seen and progress
- * shown between batches: the same batch minima and the same sum in the same order as Trainer.calibrate
- * (calibrateThreshold), so the same theta to the bit (spec/run/train_phases.spec.ts checks it). A resumed
+ * shown between batches; the batches' theta_b stay on the device and are read once at the end (ThetaBatches,
+ * as calibrateThreshold does), so the same batch minima and the same sum in the same order as
+ * Trainer.calibrate: the same theta to the bit (spec/run/train_phases.spec.ts checks it). A resumed
  * run whose checkpoint already holds theta for these weights skips it. A theta that cannot be calibrated
  * is reported in the summary with the reason, not thrown: the trained weights are kept.
  */
@@ -371,15 +387,13 @@ async function calibrate(r: Run): Promise<void> {
   const n = cfg.calibrationBatches;
   const d = cfg.sae.dIn;
   const batch = new Float32Array(cfg.batchSize * d);
-  const minima: number[] = [];
+  const thetas = new ThetaBatches(backend, { params: trainer.params, k: cfg.sae.k, normalize: cfg.normalize, normScale: trainer.normScale, dIn: d });
+  let minima: number[];
   progress.log(`calibrating theta on ${n} training batches`);
   try {
     for (let i = 0; i < n; i++) {
       loader.nextBatch(batch);
-      const t = tidy(() => encodeBatchTopK(normalizeInput(fromArray(backend, batch, [cfg.batchSize, d]), cfg.normalize, trainer.normScale).x, trainer.params, cfg.sae.k).minSelected);
-      const v = await t.item();
-      t.free();
-      minima.push(isCut(v) ? v : NaN);
+      thetas.add(batch);
       progress.phase('calibrating theta', i + 1, n, 'batches');
       await interrupt.poll();
       if (interrupt.signal) {
@@ -387,8 +401,10 @@ async function calibrate(r: Run): Promise<void> {
         await stop(r, interrupt.signal, `during the theta calibration (batch ${i + 1} of ${n}) after step ${trainer.step} of ${cfg.steps}`);
       }
     }
+    minima = await thetas.read();
   } finally {
     loader.restore(state);
+    thetas.dispose();
   }
   progress.done();
   let sum = 0;
@@ -572,14 +588,19 @@ function* firstRows(batches: Iterable<Float32Array>, rows: number, d: number): G
   }
 }
 
-/** One metrics.jsonl line: means over the steps since the previous line. */
+/**
+ * One metrics.jsonl line: means over the steps since the previous line, from the settled windows that
+ * cover them (each a mean over its own steps, weighted here by them).
+ */
 function intervalRecord(w: StepMetrics[], batchSize: number, tokensPerSecond: number, batchTopK: boolean): Record<string, number> {
-  const mean = (k: keyof StepMetrics) => w.reduce((a, m) => a + (Number.isFinite(m[k]) ? m[k] : 0), 0) / w.length;
+  const steps = w.reduce((a, m) => a + m.steps, 0);
+  const mean = (k: 'loss' | 'mse' | 'aux' | 'sparsity' | 'l0') => w.reduce((a, m) => a + (Number.isFinite(m[k]) ? m[k] * m.steps : 0), 0) / steps;
   const last = w[w.length - 1]!;
   // BatchTopK: the batch cuts theta_b of the interval beside the running estimate, so drift is visible.
-  const cuts = batchTopK ? w.map((m) => m.minSelected).filter(isCut) : [];
-  const drift: Record<string, number> = cuts.length
-    ? { thetaBatchMin: Math.min(...cuts), thetaBatchMean: cuts.reduce((a, v) => a + v, 0) / cuts.length }
+  const cut = batchTopK ? w.filter((m) => isCut(m.minSelected)) : [];
+  const cutSteps = cut.reduce((a, m) => a + m.cutSteps, 0);
+  const drift: Record<string, number> = cut.length
+    ? { thetaBatchMin: Math.min(...cut.map((m) => m.minSelected)), thetaBatchMean: cut.reduce((a, m) => a + m.thetaBatchMean * m.cutSteps, 0) / cutSteps }
     : {};
   return {
     step: last.step,

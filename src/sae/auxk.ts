@@ -5,7 +5,7 @@
 import { noGrad } from '../autodiff/tape.js';
 import * as o from '../ops.js';
 import { gatherCols, sddmmCentered, spmm, topkRows } from '../sparse.js';
-import type { Tensor } from '../tensor.js';
+import { scalar, type Tensor } from '../tensor.js';
 import type { ForwardCtx } from './common.js';
 import type { SaeParams } from './params.js';
 
@@ -15,12 +15,18 @@ const MASKED = -3.0e38;
 /**
  * AuxK loss (element mean, before alpha) for centred input xc = x - b_dec [B,D] (computed without gradient:
  * b_dec's gradient comes through sddmmCentered), dense pre-activations pre [B,M] (any gradient ignored),
- * residual = x - x_hat [B,D]. Null when no latent is dead.
+ * residual = x - x_hat [B,D]. Null when ctx says no latent can be dead.
+ *
+ * ctx.deadCount bounds the dead latents from above: the exact count, or dSae when only the device knows it
+ * (the Trainer never reads it back). Each row selects min(kAux, dSae, deadCount) latents; picks beyond the
+ * dead ones carry the value 0 (the dead mask), so they add exact zeros to the reconstruction and to every
+ * gradient, and the result equals the exact-count selection's bit for bit (spec/train/auxk_gate.spec.ts).
+ * The loss is multiplied by the gate min(1, sum(dead)), computed on the device: exactly 0 with no dead latent
+ * (where the zero-valued picks would otherwise leave mean(residual^2)), exactly 1 otherwise.
  */
 export function auxkLoss(xc: Tensor, pre: Tensor, residual: Tensor, p: SaeParams, ctx: ForwardCtx): Tensor | null {
   const { dead, deadCount, cfg } = ctx;
   if (!dead || deadCount === 0) return null;
-  // Only dead latents can contribute, so never select more per row than there are dead ones.
   const kAux = Math.min(cfg.kAux, cfg.dSae, deadCount);
   const sel = noGrad(() => {
     // pre where dead, MASKED elsewhere: pre*dead + (dead-1)*3e38 is exact (pre*0 = 0, pre*1 = pre).
@@ -31,5 +37,6 @@ export function auxkLoss(xc: Tensor, pre: Tensor, residual: Tensor, p: SaeParams
   // mask zeroes such picks.
   const vals = o.mul(o.relu(o.add(sddmmCentered(xc, p.b_dec, p.W_enc, sel), gatherCols(p.b_enc, sel))), gatherCols(dead, sel));
   const recon = spmm(vals, sel, p.W_dec);
-  return o.mean(o.square(o.sub(recon, o.detach(residual))));
+  const gate = noGrad(() => o.minimum(o.sum(dead), scalar(dead.backend, 1)));
+  return o.mul(o.mean(o.square(o.sub(recon, o.detach(residual)))), gate);
 }

@@ -31,7 +31,10 @@ export interface TrainOut {
 /** Forward options shared by the architectures. */
 export interface ForwardCtx {
   cfg: SaeConfig;
-  /** [M] 1 for dead latents, 0 otherwise, and how many there are (AuxK). */
+  /**
+   * [M] 1 for dead latents, 0 otherwise, and an upper bound of how many there are (AuxK): the exact count, or
+   * dSae when the count stays on the device (auxk.ts gates the loss there). 0 or a null mask: no AuxK.
+   */
   dead: Tensor | null;
   deadCount: number;
   /** Decode through the dense [B,M] product instead of the sparse path (the reference it is checked against). */

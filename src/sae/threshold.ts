@@ -10,11 +10,14 @@
 //     exist (theta_b keeps falling for as long as the encoder trains at lr 3e-4); this one describes the
 //     encoder the user gets.
 // Batches whose selection holds no positive value contribute to neither.
+// A calibration keeps every batch's theta_b on the device (ThetaBatches) and reads them all at the end in one
+// read: no host wait per batch, and the host then sums them in float64 as before (same theta, same minima).
 import type { Backend } from '../backend/backend.js';
 import { normalizeInput } from './normalize.js';
 import type { NormalizeMode } from './config.js';
 import type { SaeParams } from './params.js';
 import { encodeBatchTopK } from './batch_encode.js';
+import type { Tensor } from '../tensor.js';
 import { fromArray, tidy } from '../tensor.js';
 
 /** SAELens's rate: a time constant of 100 steps. */
@@ -75,33 +78,84 @@ export interface Calibration {
 }
 
 /**
- * theta = mean over `batches` (host arrays [rows * dIn]) of the smallest positive value the batch top-k
- * (rows * k entries) selects, with the given weights and no updates. Accumulated in float64.
+ * The theta_b of a calibration's batches, kept on the device until `read` packs them into one buffer and
+ * reads it once. Each `add` only records device work (and uploads the batch).
  */
-export async function calibrateThreshold(backend: Backend, m: CalibrationModel, batches: Iterable<Float32Array>): Promise<Calibration> {
-  const minima: number[] = [];
-  let sum = 0;
-  let used = 0;
-  let rows = 0;
-  for (const batch of batches) {
-    if (batch.length === 0) continue;
+export class ThetaBatches {
+  private readonly cuts: Tensor[] = [];
+  rows = 0;
+
+  constructor(
+    private readonly backend: Backend,
+    private readonly m: CalibrationModel,
+  ) {}
+
+  get batches(): number {
+    return this.cuts.length;
+  }
+
+  /** Record the theta_b of one host batch [rows * dIn]. */
+  add(batch: Float32Array): void {
+    const { m, backend } = this;
     if (batch.length % m.dIn !== 0) throw new Error(`calibrate: batch of ${batch.length} values is not a multiple of dIn (${m.dIn})`);
     const n = batch.length / m.dIn;
     const t = tidy(() => {
       const x = normalizeInput(fromArray(backend, batch, [n, m.dIn]), m.normalize, m.normScale).x;
       return encodeBatchTopK(x, m.params, m.k).minSelected;
     });
-    const v = await t.item();
-    t.free();
-    rows += n;
-    if (isCut(v)) {
-      minima.push(v);
-      sum += v;
-      used++;
-    } else {
-      minima.push(NaN);
+    this.cuts.push(t.keep());
+    this.rows += n;
+  }
+
+  /**
+   * Every batch's theta_b in order (NaN where none was positive), in one read: slot i of a [batches] buffer
+   * is batch i's value, placed by scatterAdd onto zeros (exact).
+   */
+  async read(): Promise<number[]> {
+    const n = this.cuts.length;
+    if (n === 0) return [];
+    const { backend } = this;
+    const packed = backend.alloc(n, 'f32');
+    const slots: Tensor[] = [];
+    try {
+      this.cuts.forEach((t, i) => {
+        const slot = fromArray(backend, Int32Array.of(i), [1], 'i32');
+        slots.push(slot);
+        backend.scatterAdd(packed, t.storage, slot.storage);
+      });
+      const v = (await backend.read(packed)) as Float32Array;
+      return Array.from(v, (x) => (isCut(x) ? x : NaN));
+    } finally {
+      backend.free(packed);
+      slots.forEach((t) => t.free());
     }
   }
+
+  dispose(): void {
+    this.cuts.forEach((t) => t.free());
+    this.cuts.length = 0;
+  }
+}
+
+/**
+ * theta = mean over `batches` (host arrays [rows * dIn]) of the smallest positive value the batch top-k
+ * (rows * k entries) selects, with the given weights and no updates. Accumulated in float64.
+ */
+export async function calibrateThreshold(backend: Backend, m: CalibrationModel, batches: Iterable<Float32Array>): Promise<Calibration> {
+  const tb = new ThetaBatches(backend, m);
+  try {
+    for (const batch of batches) if (batch.length > 0) tb.add(batch);
+    return thetaOf(await tb.read(), tb.rows);
+  } finally {
+    tb.dispose();
+  }
+}
+
+/** theta from the batches' theta_b (NaN: none positive): their mean in float64, in batch order. */
+export function thetaOf(minima: number[], rows: number): Calibration {
+  let sum = 0;
+  let used = 0;
+  for (const v of minima) if (!Number.isNaN(v)) (sum += v), used++;
   if (used === 0) throw new Error(`calibrate: no batch selected a positive activation (${minima.length} batches); theta is undefined`);
   return { theta: sum / used, minima, batches: minima.length, rows };
 }

@@ -4,6 +4,11 @@
 // Its whole state (parameters, Adam moments, step, theta, dead counters) can be saved and restored, so a
 // resumed run continues bit for bit. `calibrate` sets the saved BatchTopK theta of the current weights
 // from batches the caller provides (training rows, never eval rows), with no update.
+//
+// No host wait in a step (issue 20): `advance` records a step and returns; its metrics, the dead count and
+// the running theta stay on the device (window.ts) until `settle` reads them all in one read. Nothing read
+// back feeds the computation (AuxK's need is known from the step count, auxk.ts gates its loss on the
+// device), so when the caller settles changes no bit of the run. `trainStep` is one step then a settle.
 import type { Backend } from '../backend/backend.js';
 import { backward, zeroGrad } from '../autodiff/grad.js';
 import { noGrad } from '../autodiff/tape.js';
@@ -15,6 +20,7 @@ import { fromArray, scalar, Tensor, tidy } from '../tensor.js';
 import { hasBatchThreshold } from '../sae/config.js';
 import { trainForward } from '../sae/forward.js';
 import { matryoshkaForwardGrouped, selectGrouped, type GroupedSelection } from '../sae/matryoshka.js';
+import { StepWindow } from './window.js';
 import { normalizeInput, scalarNormFactor } from '../sae/normalize.js';
 import {
   downloadParams,
@@ -27,26 +33,55 @@ import {
   type SaeParams,
 } from '../sae/params.js';
 import { clampThresholds, thetaToParam } from '../sae/jumprelu.js';
-import { calibrateThreshold, ThresholdEma, type Calibration, type ThresholdState } from '../sae/threshold.js';
+import { calibrateThreshold, isCut, ThresholdEma, type Calibration, type ThresholdState } from '../sae/threshold.js';
 import { learningRate, type TrainConfig } from './config.js';
 
+/**
+ * The metrics of the steps since the previous settle (a window; one step for trainStep), ending at `step`:
+ * means over its steps (float32 sums on the device), or the state after its last step where so marked.
+ */
 export interface StepMetrics {
+  /** The window's last step, and how many steps it holds. */
   step: number;
+  steps: number;
   loss: number;
   mse: number;
   /** AuxK loss before alpha (0 when no latent is dead). */
   aux: number;
   /** Sparsity penalty before its coefficient (L1 or L0), 0 for topk/batchtopk. */
   sparsity: number;
-  /** Mean active latents per sample in this batch (the batch selection for topk/batchtopk). */
+  /** Mean active latents per sample (the batch selection for topk/batchtopk). */
   l0: number;
-  /** Latents dead after this step. */
+  /** Latents dead after the last step. */
   dead: number;
-  /** Smallest positive selected activation of this batch (topk/batchtopk), else NaN. */
+  /**
+   * Smallest positive selected activation of the window's batches (topk/batchtopk/matryoshka; a value >= 1e38
+   * when none was positive), else NaN.
+   */
   minSelected: number;
-  /** Running (EMA) threshold estimate after this step (batchtopk, matryoshka), else NaN; monitoring only. */
+  /** Mean of the window's usable batch cuts theta_b (isCut), NaN when none, and how many steps had one. */
+  thetaBatchMean: number;
+  cutSteps: number;
+  /** Running (EMA) threshold estimate after the last step (batchtopk, matryoshka), else NaN; monitoring only. */
   threshold: number;
+  /** Learning rate of the last step. */
   lr: number;
+}
+
+/** What the host knows of a step the moment it is recorded (no wait). */
+export interface StepFacts {
+  step: number;
+  lr: number;
+  tokens: number;
+}
+
+/**
+ * Whether host waits cost on this backend: one that records work for a device (it has device counters,
+ * Backend.counters, forwarded by the profiler) runs ahead of the host until a read waits for it. The CPU
+ * backends compute as they are called, so a read there costs only the copy.
+ */
+export function recordsForDevice(backend: Backend): boolean {
+  return backend.counters !== undefined;
 }
 
 export interface TrainerState {
@@ -64,17 +99,33 @@ export class Trainer {
   readonly params: SaeParams;
   private readonly adam: Adam;
   step = 0;
-  /** Running estimate of theta (monitoring). */
+  /** Running estimate of theta (monitoring), as of the last settle or getState (the device holds the live one). */
   thetaEma: ThresholdEma;
   /** Calibrated theta of the weights at step `thetaStep` (0: not calibrated). */
   theta = 0;
   thetaStep = -1;
   private readonly since: Tensor; // [M] steps since fired
-  private deadCount = 0;
-  private deadCountPending: Tensor | null = null;
   /**
-   * Matryoshka: each prefix's reconstruction mse (element mean, narrowest first) in the last step; empty for
-   * other architectures. Kept beside StepMetrics, whose fields are all plain numbers (metrics.jsonl means).
+   * How far `since` may exceed the step count (0 but for a checkpoint that says otherwise): since grows by at
+   * most 1 a step from 0, so at step s no latent can be dead while s - 1 + sinceLead < ceil(deadTokens/batch).
+   */
+  private sinceLead = 0;
+  private readonly window: StepWindow;
+  /** Steps recorded since the last settle, and the learning rate of the latest. */
+  private pending = 0;
+  private lastLr = 0;
+  /** Whether the architecture reports theta_b (known after the first step). */
+  private hasMinSelected = false;
+  /**
+   * Matryoshka: split the selection by latent group on the host (selectGrouped, one read of its indices per
+   * step) and decode each entry once, or decode the masked whole selection per group (matryoshkaForward, no
+   * read). The grouped path is cheaper on the CPU backends (bench/RESULTS.md "Matryoshka"); on a device its
+   * read would be a host wait every step. Equal training results up to summation order (spec/train).
+   */
+  groupedMatryoshka: boolean;
+  /**
+   * Matryoshka: each prefix's reconstruction mse (element mean, narrowest first), the mean over the last
+   * settled window; empty for other architectures. Kept beside StepMetrics, whose fields are all plain numbers.
    */
   lastPrefixMse: number[] = [];
 
@@ -87,7 +138,9 @@ export class Trainer {
     this.params = uploadParams(backend, cfg.sae, host);
     this.adam = new Adam(paramList(this.params), cfg.adam);
     this.thetaEma = new ThresholdEma(cfg.thresholdEmaRate);
+    this.window = new StepWindow(backend, cfg.thresholdEmaRate);
     this.since = fromArray(backend, new Float32Array(cfg.sae.dSae), [cfg.sae.dSae]).keep();
+    this.groupedMatryoshka = !recordsForDevice(backend);
   }
 
   /**
@@ -118,30 +171,30 @@ export class Trainer {
     t.step = st.step;
     t.setThresholdState(st.threshold);
     backend.write(t.since.storage, st.stepsSinceFired);
-    t.refreshDead();
+    let most = 0;
+    for (const v of st.stepsSinceFired) most = Math.max(most, v);
+    t.sinceLead = Math.max(0, most - st.step);
     return t;
   }
 
   /** [M] 1 for dead latents: no positive activation for deadTokens tokens, counted in whole batches. */
   private deadMask(): Tensor {
-    const steps = Math.ceil(this.cfg.sae.deadTokens / this.cfg.batchSize);
-    return o.ge(this.since, scalar(this.backend, steps));
+    return o.ge(this.since, scalar(this.backend, this.deadSteps()));
   }
 
-  /** After a restore: count the dead latents (read at the next step, with no extra sync now). */
-  private refreshDead(): void {
-    this.deadCountPending = noGrad(() => tidy(() => o.sum(this.deadMask()))).keep();
-  }
-
-  /** One optimisation step on a host batch [batchSize * dIn]. */
+  /** One optimisation step on a host batch [batchSize * dIn], then a settle: its own metrics. */
   async trainStep(batch: Float32Array): Promise<StepMetrics> {
+    await this.advance(batch);
+    return this.settle();
+  }
+
+  /**
+   * One optimisation step on a host batch [batchSize * dIn], recorded without waiting for the device (but for
+   * Matryoshka on the CPU backends, whose grouped path reads the selection). Its metrics wait for `settle`.
+   */
+  async advance(batch: Float32Array): Promise<StepFacts> {
     const { sae, batchSize } = this.cfg;
     checkBatch(batch, this.cfg);
-    if (this.deadCountPending) {
-      this.deadCount = await this.deadCountPending.item();
-      this.deadCountPending.free();
-      this.deadCountPending = null;
-    }
     this.step++;
     const lr = learningRate(this.cfg, this.step);
     const params = paramList(this.params);
@@ -150,7 +203,7 @@ export class Trainer {
     // its indices, sae/matryoshka.ts), so each selected entry is decoded and back-propagated once.
     let grouped: GroupedSelection | null = null;
     let xnGrouped: Tensor | null = null;
-    if (sae.arch === 'matryoshka') {
+    if (sae.arch === 'matryoshka' && this.groupedMatryoshka) {
       xnGrouped = tidy(input).keep();
       try {
         grouped = await selectGrouped(xnGrouped, this.params, sae);
@@ -160,25 +213,25 @@ export class Trainer {
       }
     }
     try {
-      return await this.finishStep(lr, params, input, xnGrouped, grouped);
+      this.record(lr, params, input, xnGrouped, grouped);
     } finally {
       grouped?.free();
       xnGrouped?.free();
     }
+    this.pending++;
+    this.lastLr = lr;
+    return { step: this.step, lr, tokens: this.step * batchSize };
   }
 
-  private async finishStep(
-    lr: number,
-    params: Tensor[],
-    input: () => Tensor,
-    xnGrouped: Tensor | null,
-    grouped: GroupedSelection | null,
-  ): Promise<StepMetrics> {
+  private record(lr: number, params: Tensor[], input: () => Tensor, xnGrouped: Tensor | null, grouped: GroupedSelection | null): void {
     const { sae } = this.cfg;
-    const scalars = tidy(() => {
+    // AuxK from the step count alone: before any latent can be dead, none is taken (as with a dead count of 0);
+    // after, every step selects min(kAux, dSae) and the device gates the loss (auxk.ts). No read either way.
+    const deadPossible = this.step - 1 + this.sinceLead >= this.deadSteps();
+    tidy(() => {
       const xn = xnGrouped ?? input();
-      const dead = this.deadCount > 0 ? noGrad(() => this.deadMask()) : null;
-      const ctx = { cfg: sae, dead, deadCount: this.deadCount };
+      const dead = deadPossible ? noGrad(() => this.deadMask()) : null;
+      const ctx = { cfg: sae, dead, deadCount: deadPossible ? sae.dSae : 0 };
       const out = grouped ? matryoshkaForwardGrouped(xn, this.params, ctx, grouped) : trainForward(xn, this.params, ctx);
       backward(out.loss);
       // Own scopes: their [M,D] temporaries are freed here, not at the end of the step (peak memory).
@@ -188,52 +241,53 @@ export class Trainer {
       zeroGrad(params);
       tidy(() => normalizeDecoder(this.params));
       clampThresholds(this.params);
-      return noGrad(() => {
+      noGrad(() => {
         // since = (since + 1) * (fired == 0)
         const quiet = o.addScalar(o.neg(o.step(out.fired)), 1);
         this.backend.copy(this.since.storage, o.mul(o.addScalar(this.since, 1), quiet).storage);
-        return {
-          loss: out.loss,
-          mse: out.mse,
-          aux: out.aux,
-          sparsity: out.sparsity,
-          l0: out.l0,
-          minSelected: out.minSelected,
-          dead: o.sum(this.deadMask()),
-          prefixMse: out.prefixMse ?? [],
-        };
+        this.window.add({ loss: out.loss, mse: out.mse, aux: out.aux, sparsity: out.sparsity, l0: out.l0, minSelected: out.minSelected, prefixMse: out.prefixMse ?? [] });
       });
+      this.hasMinSelected = out.minSelected !== null;
     });
-    const read = async (t: Tensor | null, dflt: number) => {
-      if (!t) return dflt;
-      const v = await t.item();
-      t.free();
-      return v;
-    };
-    const [loss, mse, aux, sparsity, l0, minSelected, dead] = await Promise.all([
-      read(scalars.loss, 0),
-      read(scalars.mse, 0),
-      read(scalars.aux, 0),
-      read(scalars.sparsity, 0),
-      read(scalars.l0, 0),
-      read(scalars.minSelected, NaN),
-      read(scalars.dead, 0),
-    ]);
-    // The last prefix is the full width: the very tensor read (and freed) as mse above.
-    this.lastPrefixMse = await Promise.all(scalars.prefixMse.map((t) => (t === scalars.mse ? mse : read(t, 0))));
-    this.deadCount = dead;
-    if (hasBatchThreshold(sae.arch)) this.thetaEma.update(minSelected);
+  }
+
+  private deadSteps(): number {
+    return Math.ceil(this.cfg.sae.deadTokens / this.cfg.batchSize);
+  }
+
+  /**
+   * The metrics of the steps since the last settle, in one read of the device (window.ts), and a new window.
+   * A non-finite loss in any of its steps makes `loss` non-finite (the caller stops: loop.ts).
+   */
+  async settle(): Promise<StepMetrics> {
+    const n = this.pending;
+    if (n === 0) throw new Error(`settle: no training step since the last settle (step ${this.step})`);
+    const dead = noGrad(() => tidy(() => o.sum(this.deadMask()))).keep();
+    let s;
+    try {
+      s = await this.window.read(dead);
+    } finally {
+      dead.free();
+    }
+    this.pending = 0;
+    const batchThreshold = hasBatchThreshold(this.cfg.sae.arch);
+    if (batchThreshold) [this.thetaEma.ema, this.thetaEma.count] = [s.ema, s.emaCount];
+    this.lastPrefixMse = s.prefixMse.map((v) => v / n);
+    const minSelected = this.hasMinSelected ? s.cutMin : NaN;
     return {
       step: this.step,
-      loss,
-      mse,
-      aux,
-      sparsity,
-      l0,
-      dead,
+      steps: n,
+      loss: s.loss / n,
+      mse: s.mse / n,
+      aux: s.aux / n,
+      sparsity: s.sparsity / n,
+      l0: s.l0 / n,
+      dead: s.dead,
       minSelected,
-      threshold: hasBatchThreshold(sae.arch) ? this.thetaEma.value : NaN,
-      lr,
+      thetaBatchMean: s.cuts > 0 && isCut(minSelected) ? s.cutSum / s.cuts : NaN,
+      cutSteps: s.cuts,
+      threshold: batchThreshold ? this.thetaEma.value : NaN,
+      lr: this.lastLr,
     };
   }
 
@@ -271,9 +325,13 @@ export class Trainer {
       this.thetaEma.ema = s.count ? s.sum / s.count : 0;
       this.thetaEma.count = s.count ? Math.max(s.count, 1000) : 0;
     }
+    // The live estimate is the device's (float32; a checkpoint of a float64 host EMA is rounded once here).
+    this.window.setEma(this.thetaEma.ema, this.thetaEma.count, this.thetaEma.rate);
   }
 
   async getState(): Promise<TrainerState> {
+    const live = await this.window.ema();
+    [this.thetaEma.ema, this.thetaEma.count] = [live.ema, live.count];
     return {
       step: this.step,
       params: await downloadParams(this.params),
@@ -293,7 +351,7 @@ export class Trainer {
   dispose(): void {
     for (const p of paramList(this.params)) p.free();
     this.since.free();
-    this.deadCountPending?.free();
+    this.window.dispose();
     this.adam.dispose();
   }
 }
