@@ -8,7 +8,8 @@
 // No host wait in a step (issue 20): `advance` records a step and returns; its metrics, the dead count and
 // the running theta stay on the device (window.ts) until `settle` reads them all in one read. Nothing read
 // back feeds the computation (AuxK's need is known from the step count, auxk.ts gates its loss on the
-// device), so when the caller settles changes no bit of the run. `trainStep` is one step then a settle.
+// device; the CPU backends read the dead count only to select fewer AuxK entries, to the same bits), so when
+// the caller settles changes no bit of the run. `trainStep` is one step then a settle.
 import type { Backend } from '../backend/backend.js';
 import { backward, zeroGrad } from '../autodiff/grad.js';
 import { noGrad } from '../autodiff/tape.js';
@@ -213,7 +214,7 @@ export class Trainer {
       }
     }
     try {
-      this.record(lr, params, input, xnGrouped, grouped);
+      this.record(lr, params, input, xnGrouped, grouped, await this.deadBound());
     } finally {
       grouped?.free();
       xnGrouped?.free();
@@ -223,15 +224,30 @@ export class Trainer {
     return { step: this.step, lr, tokens: this.step * batchSize };
   }
 
-  private record(lr: number, params: Tensor[], input: () => Tensor, xnGrouped: Tensor | null, grouped: GroupedSelection | null): void {
+  /**
+   * An upper bound on the latents dead before this step, for AuxK's per-row k (auxk.ts): 0 while the step count
+   * says none can be dead. After that, on a device, dSae: every step selects min(kAux, dSae) and the device gates
+   * the loss, with no read. On the CPU backends, which compute as they are called (a read costs only the copy),
+   * the exact count, so a step with few dead latents selects only those: the same bits (the extra picks of the
+   * bound carry exact zeros, spec/train/auxk_gate), less work.
+   */
+  private async deadBound(): Promise<number> {
+    if (this.step - 1 + this.sinceLead < this.deadSteps()) return 0;
+    if (recordsForDevice(this.backend)) return this.cfg.sae.dSae;
+    const count = noGrad(() => tidy(() => o.sum(this.deadMask()))).keep();
+    try {
+      return await count.item();
+    } finally {
+      count.free();
+    }
+  }
+
+  private record(lr: number, params: Tensor[], input: () => Tensor, xnGrouped: Tensor | null, grouped: GroupedSelection | null, deadBound: number): void {
     const { sae } = this.cfg;
-    // AuxK from the step count alone: before any latent can be dead, none is taken (as with a dead count of 0);
-    // after, every step selects min(kAux, dSae) and the device gates the loss (auxk.ts). No read either way.
-    const deadPossible = this.step - 1 + this.sinceLead >= this.deadSteps();
     tidy(() => {
       const xn = xnGrouped ?? input();
-      const dead = deadPossible ? noGrad(() => this.deadMask()) : null;
-      const ctx = { cfg: sae, dead, deadCount: deadPossible ? sae.dSae : 0 };
+      const dead = deadBound > 0 ? noGrad(() => this.deadMask()) : null;
+      const ctx = { cfg: sae, dead, deadCount: deadBound };
       const out = grouped ? matryoshkaForwardGrouped(xn, this.params, ctx, grouped) : trainForward(xn, this.params, ctx);
       backward(out.loss);
       // Own scopes: their [M,D] temporaries are freed here, not at the end of the step (peak memory).
