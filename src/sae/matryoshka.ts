@@ -23,6 +23,7 @@
 //     The backend contract has no integer ops to split them on the device; the read is K i32 (512 KB at
 //     B 4096, k 32), one sync per step.
 // bench/RESULTS.md, "Matryoshka", states both against plain BatchTopK.
+import type { Backend } from '../backend/backend.js';
 import { noGrad } from '../autodiff/tape.js';
 import * as o from '../ops.js';
 import { densify, gatherAt, gatherCols, sddmmCentered, spmm, sumByCol, topkBatch, type Selection } from '../sparse.js';
@@ -38,11 +39,25 @@ export function prefixWeights(cfg: Pick<SaeConfig, 'matryoshkaWidths' | 'matryos
   return cfg.matryoshkaWeights.length ? [...cfg.matryoshkaWeights] : defaultMatryoshkaWeights(cfg.matryoshkaWidths);
 }
 
-/** [M] 1 for latents in [lo, hi), 0 elsewhere. */
+/**
+ * The group indicators made so far, per backend: made once and kept, because on a device every new one is an
+ * upload, and a write submits the work recorded before it (4 uploads and submits a step at 4 groups).
+ */
+const indicators = new WeakMap<Backend, Map<string, Tensor>>();
+
+/** [M] 1 for latents in [lo, hi), 0 elsewhere (kept: the caller must not free it). */
 function indicator(like: Tensor, m: number, lo: number, hi: number): Tensor {
-  const v = new Float32Array(m);
-  v.fill(1, lo, hi);
-  return fromArray(like.backend, v, [m]);
+  let made = indicators.get(like.backend);
+  if (!made) indicators.set(like.backend, (made = new Map()));
+  const key = `${m}:${lo}:${hi}`;
+  let t = made.get(key);
+  if (!t) {
+    const v = new Float32Array(m);
+    v.fill(1, lo, hi);
+    t = fromArray(like.backend, v, [m]).keep();
+    made.set(key, t);
+  }
+  return t;
 }
 
 /**
