@@ -1,5 +1,5 @@
-// bench/gpu/run.sh's training step: our BatchTopK step (Trainer.trainStep, as `train` runs it) on WebGPU at
-// one shape, timed like bench/peer/ours_step.ts (random-normal batch, the same every step, warm-up untimed),
+// bench/gpu/run.sh's training step: our BatchTopK step as `train` runs it between two log steps
+// (Trainer.advance: recorded with no host wait; one settle at the end reads the window) on WebGPU at one shape, timed like bench/peer/ours_step.ts (random-normal batch, the same every step, warm-up untimed),
 // plus the device's activity per timed step from Backend.counters (dispatches, submits, readbacks = host
 // waits, readback and upload bytes). Prints one JSON object (the last line of stdout).
 // Run: `npx tsx bench/gpu/step.ts <d> <m> <k> <batch> <steps> <warmup>`.
@@ -21,7 +21,8 @@ try {
   const cfg = makeTrainConfig({ sae: { arch: 'batchtopk', dIn: D, dSae: M, k: K }, batchSize: B, steps: 1_000_000, seed: 0 });
   const x = new Rng(0).fillNormal(new Float32Array(B * D));
   const t = await Trainer.create(be, cfg, x);
-  for (let i = 0; i < warmup; i++) await t.trainStep(x);
+  for (let i = 0; i < warmup; i++) await t.advance(x);
+  if (warmup > 0) await t.settle();
   await be.sync();
   const keys = ['dispatches', 'submits', 'readbacks', 'readbackBytes', 'uploadBytes'] as const;
   const ts: number[] = [];
@@ -29,15 +30,17 @@ try {
   let last: BackendCounters = be.counters();
   for (let i = 0; i < steps; i++) {
     const t0 = performance.now();
-    await t.trainStep(x);
+    await t.advance(x);
     ts.push(performance.now() - t0);
     const now = be.counters();
     perStep.push({ step: warmup + i + 1, ...Object.fromEntries(keys.map((k) => [k, now[k] - last[k]])) });
     last = now;
   }
-  // Steps that return before the device has finished are finished by this wait (counted in no step).
+  // The steps return before the device has run them: the settle (one read of the window's metrics, as a log
+  // step does) waits for them all, and is counted in no step.
   const tEnd = performance.now();
-  await be.sync();
+  const window = await t.settle();
+  if (!Number.isFinite(window.loss)) throw new Error(`step.ts: the loss over the timed steps is ${window.loss}`);
   const tail = performance.now() - tEnd;
   t.dispose();
   const total = ts.reduce((a, v) => a + v, 0) + tail;
