@@ -56,7 +56,8 @@ export async function absorptionRun(be: Backend, arch: 'batchtopk' | 'matryoshka
     sae: { arch, dIn: d, dSae: S.m, k: S.k, kAux: 16, deadTokens: S.batch * 20, ...(arch === 'matryoshka' ? { matryoshkaWidths: S.widths.length ? S.widths : defaultMatryoshkaWidths(S.m), matryoshkaWeights: S.weights } : {}) },
   });
   let next = 0;
-  const t = await train(be, cfg, { nextBatch: (out: Float32Array) => void data.rows(S.batch * next++, S.batch, out) });
+  // One settle at the end (as train between log steps): the metrics are not needed here.
+  const t = await train(be, cfg, { nextBatch: (out: Float32Array) => void data.rows(S.batch * next++, S.batch, out) }, { settleAt: () => false });
   const calib = Array.from({ length: 16 }, (_, i) => data.rows(20_000_000 + i * S.batch, S.batch));
   const { theta } = await t.calibrate(calib);
   const N = 4096;
