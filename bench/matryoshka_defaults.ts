@@ -11,7 +11,7 @@ import { defaultMatryoshkaWidths } from '../src/sae/config.js';
 import { prefixWeights } from '../src/sae/matryoshka.js';
 import { makeTrainConfig } from '../src/train/config.js';
 import { train } from '../src/train/loop.js';
-import { realRows, synthRows } from './matryoshka_data.js';
+import { realRows, synthRows } from '../spec/sae/matryoshka_data.js';
 
 const [which = 'real', stepsArg = '800', lrArg = '3e-4', seedsArg = '1', ...cands] = process.argv.slice(2);
 const M = 1024, K = 16, B = 256;

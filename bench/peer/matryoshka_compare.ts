@@ -13,7 +13,7 @@ import { evaluate } from '../../src/eval.js';
 import { prefixWeights } from '../../src/sae/matryoshka.js';
 import { makeTrainConfig } from '../../src/train/config.js';
 import { train } from '../../src/train/loop.js';
-import { realRows, synthRows } from '../matryoshka_data.js';
+import { realRows, synthRows } from '../../spec/sae/matryoshka_data.js';
 import { PYTHON, torchEnv } from './torch_env.js';
 
 const [which = 'real', stepsArg = '800', weightsArg = ''] = process.argv.slice(2);

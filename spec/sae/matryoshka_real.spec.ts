@@ -14,24 +14,21 @@ import * as path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Backend } from '../../src/backend/backend.js';
-import { readMatrix } from '../../src/data/source.js';
 import { readSafetensors } from '../../src/data/safetensors.js';
 import { evaluate } from '../../src/eval.js';
 import { readSae, writeSaelens } from '../../src/io/saelens.js';
-import { Rng } from '../../src/rng.js';
 import { defaultMatryoshkaWidths } from '../../src/sae/config.js';
 import { fromSaeExport, toSaeExport } from '../../src/sae/export.js';
 import { downloadParams, paramList, uploadParams } from '../../src/sae/params.js';
 import { makeTrainConfig } from '../../src/train/config.js';
 import { train } from '../../src/train/loop.js';
 import { cpuFast } from '../helpers/backends.js';
+import { realRows, type RowSets } from './matryoshka_data.js';
 
 const s = suite('sae: Matryoshka BatchTopK on real activations');
-const DATA = path.resolve(import.meta.dirname, '../../../shared/data/stories260K');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'batchtopk-matryoshka-real-'));
 s.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const EVAL_ROWS = 16_384;
 const M = 1024;
 const K = 16;
 // The defaults unless overridden (to measure other settings with the same checks).
@@ -40,31 +37,7 @@ const WEIGHTS: number[] = JSON.parse(process.env.MATRYOSHKA_REAL_WEIGHTS ?? '[]'
 const B = 256;
 const STEPS = Number(process.env.MATRYOSHKA_REAL_STEPS ?? 200);
 
-/** A uint16 .npy vector (the positions file). */
-function readU16(file: string): Uint16Array {
-  const b = fs.readFileSync(file);
-  const start = 10 + b.readUInt16LE(8);
-  return new Uint16Array(b.buffer.slice(b.byteOffset + start, b.byteOffset + b.length));
-}
-
-/** Non-BOS rows: training rows (all but the last EVAL_ROWS, shuffled once) and the held-out last EVAL_ROWS. */
-function prepare(): { train: Float32Array; held: Float32Array; d: number } {
-  const acts = readMatrix(path.join(DATA, 'resid2_f16.npy'));
-  const pos = readU16(path.join(DATA, 'positions_u16.npy'));
-  const d = acts.cols;
-  const rows: number[] = [];
-  for (let r = 0; r < acts.rows; r++) if (pos[r] !== 0) rows.push(r);
-  const trainRows = rows.slice(0, rows.length - EVAL_ROWS);
-  new Rng(3).shuffle(trainRows);
-  const take = (list: number[]) => {
-    const out = new Float32Array(list.length * d);
-    list.forEach((r, i) => out.set(acts.data.subarray(r * d, (r + 1) * d), i * d));
-    return out;
-  };
-  return { train: take(trainRows), held: take(rows.slice(rows.length - EVAL_ROWS)), d };
-}
-
-async function fit(be: Backend, arch: 'batchtopk' | 'matryoshka', data: ReturnType<typeof prepare>) {
+async function fit(be: Backend, arch: 'batchtopk' | 'matryoshka', data: RowSets) {
   const { d } = data;
   const n = data.train.length / d;
   const cfg = makeTrainConfig({
@@ -89,7 +62,7 @@ async function fit(be: Backend, arch: 'batchtopk' | 'matryoshka', data: ReturnTy
 
 s('m 1024, k 16: L0 under theta within 5% of k, nmse within 10% of BatchTopK, prefix nmse falls, SAELens jumprelu export', async () => {
   const be = cpuFast();
-  const data = prepare();
+  const data = realRows();
   const plain = await fit(be, 'batchtopk', data);
   const mat = await fit(be, 'matryoshka', data);
   const pn = mat.ev.prefixNmse!;

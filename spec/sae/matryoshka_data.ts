@@ -1,12 +1,12 @@
-// The two data sets the Matryoshka quality checks train on (bench/matryoshka_defaults.ts,
-// bench/peer/matryoshka_compare.ts): the stories260K residual stream (non-BOS rows; training rows shuffled once,
-// the last 16,384 held out, as spec/sae/matryoshka_real.spec.ts) and the synthetic set (src/synth.ts, d 64, 512
+// The two data sets the Matryoshka quality checks train on (spec/sae/matryoshka_real.spec.ts,
+// bench/matryoshka_defaults.ts, bench/peer/matryoshka_compare.ts): the stories260K residual stream (non-BOS rows;
+// training rows shuffled once, the last 16,384 held out) and the synthetic set (src/synth.ts, d 64, 512
 // true features, mean 8 active; 200k training rows, 16,384 held out).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readMatrix } from '../src/data/source.js';
-import { Rng } from '../src/rng.js';
-import { SyntheticModel } from '../src/synth.js';
+import { readMatrix } from '../../src/data/source.js';
+import { Rng } from '../../src/rng.js';
+import { SyntheticModel } from '../../src/synth.js';
 
 export interface RowSets {
   train: Float32Array;
@@ -17,7 +17,7 @@ export interface RowSets {
 export const EVAL_ROWS = 16_384;
 
 export function realRows(): RowSets {
-  const DATA = path.resolve(import.meta.dirname, '../../shared/data/stories260K');
+  const DATA = path.resolve(import.meta.dirname, '../../../shared/data/stories260K');
   const acts = readMatrix(path.join(DATA, 'resid2_f16.npy'));
   const b = fs.readFileSync(path.join(DATA, 'positions_u16.npy'));
   const pos = new Uint16Array(b.buffer.slice(b.byteOffset + 10 + b.readUInt16LE(8), b.byteOffset + b.length));
