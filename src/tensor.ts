@@ -184,3 +184,25 @@ export function parameter(backend: Backend, data: Float32Array, shape: Shape): T
   t.requiresGrad = true;
   return t;
 }
+
+/** [1] i32 indices 0, 1, 2, ... per backend, made once: readScalars' slots. */
+const scalarSlots = new WeakMap<Backend, Tensor[]>();
+
+/**
+ * Scalar tensors (one element each, f32, one backend) read in one read: slot j of a packed buffer is parts[j],
+ * placed by scatterAdd onto zeros (exact), so the host waits once, not once per scalar.
+ */
+export async function readScalars(parts: readonly Tensor[]): Promise<Float32Array> {
+  if (parts.length === 0) return new Float32Array(0);
+  const backend = parts[0]!.backend;
+  let slots = scalarSlots.get(backend);
+  if (!slots) scalarSlots.set(backend, (slots = []));
+  while (slots.length < parts.length) slots.push(fromArray(backend, Int32Array.of(slots.length), [1], 'i32').keep());
+  const packed = backend.alloc(parts.length, 'f32');
+  try {
+    parts.forEach((t, j) => backend.scatterAdd(packed, t.storage, slots[j]!.storage));
+    return (await backend.read(packed)) as Float32Array;
+  } finally {
+    backend.free(packed);
+  }
+}

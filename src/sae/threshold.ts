@@ -18,7 +18,7 @@ import type { NormalizeMode } from './config.js';
 import type { SaeParams } from './params.js';
 import { encodeBatchTopK } from './batch_encode.js';
 import type { Tensor } from '../tensor.js';
-import { fromArray, tidy } from '../tensor.js';
+import { fromArray, readScalars, tidy } from '../tensor.js';
 
 /** SAELens's rate: a time constant of 100 steps. */
 export const THETA_EMA_RATE = 0.01;
@@ -107,28 +107,9 @@ export class ThetaBatches {
     this.rows += n;
   }
 
-  /**
-   * Every batch's theta_b in order (NaN where none was positive), in one read: slot i of a [batches] buffer
-   * is batch i's value, placed by scatterAdd onto zeros (exact).
-   */
+  /** Every batch's theta_b in order (NaN where none was positive), in one read (readScalars). */
   async read(): Promise<number[]> {
-    const n = this.cuts.length;
-    if (n === 0) return [];
-    const { backend } = this;
-    const packed = backend.alloc(n, 'f32');
-    const slots: Tensor[] = [];
-    try {
-      this.cuts.forEach((t, i) => {
-        const slot = fromArray(backend, Int32Array.of(i), [1], 'i32');
-        slots.push(slot);
-        backend.scatterAdd(packed, t.storage, slot.storage);
-      });
-      const v = (await backend.read(packed)) as Float32Array;
-      return Array.from(v, (x) => (isCut(x) ? x : NaN));
-    } finally {
-      backend.free(packed);
-      slots.forEach((t) => t.free());
-    }
+    return Array.from(await readScalars(this.cuts), (x) => (isCut(x) ? x : NaN));
   }
 
   dispose(): void {

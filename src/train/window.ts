@@ -10,7 +10,7 @@
 // without a comparison on the device (WGSL may assume no NaN or infinity in comparisons).
 import type { Backend } from '../backend/backend.js';
 import * as o from '../ops.js';
-import { fromArray, scalar, tidy, type Tensor } from '../tensor.js';
+import { readScalars, scalar, tidy, type Tensor } from '../tensor.js';
 
 /** Stands in for +inf as the minimum of no cut (the kernels report >= 1e38 when no selected value is positive). */
 const NO_CUT = 3.0e38;
@@ -53,8 +53,6 @@ type Slot = (typeof SUMS)[number];
 export class StepWindow {
   private readonly acc: Record<Slot, Tensor>;
   private prefix: Tensor[] = [];
-  /** [1] i32 index j of every packed slot (uploaded once). */
-  private readonly slots: Tensor[] = [];
 
   constructor(
     private readonly backend: Backend,
@@ -109,7 +107,7 @@ export class StepWindow {
    * sums (the EMA carries on).
    */
   async read(dead: Tensor): Promise<WindowSums> {
-    const v = await this.pack([...SUMS.map((k) => this.acc[k]), dead, ...this.prefix]);
+    const v = await readScalars([...SUMS.map((k) => this.acc[k]), dead, ...this.prefix]);
     const at = (k: Slot) => v[SUMS.indexOf(k)]!;
     for (const k of SUMS) if (k !== 'ema' && k !== 'emaCount') this.backend.fill(this.acc[k].storage, k === 'cutMin' ? NO_CUT : 0);
     for (const t of this.prefix) this.backend.fill(t.storage, 0);
@@ -131,25 +129,12 @@ export class StepWindow {
 
   /** The running estimate's state (a checkpoint): one read. */
   async ema(): Promise<{ ema: number; count: number }> {
-    const [ema, count] = await this.pack([this.acc.ema, this.acc.emaCount]);
+    const [ema, count] = await readScalars([this.acc.ema, this.acc.emaCount]);
     return { ema: ema!, count: count! };
-  }
-
-  /** Scalars `parts` packed into one buffer (slot j = parts[j], placed by scatterAdd onto zeros) and read once. */
-  private async pack(parts: Tensor[]): Promise<Float32Array> {
-    while (this.slots.length < parts.length) this.slots.push(fromArray(this.backend, Int32Array.of(this.slots.length), [1], 'i32').keep());
-    const packed = this.backend.alloc(parts.length, 'f32');
-    try {
-      parts.forEach((t, j) => this.backend.scatterAdd(packed, t.storage, this.slots[j]!.storage));
-      return (await this.backend.read(packed)) as Float32Array;
-    } finally {
-      this.backend.free(packed);
-    }
   }
 
   dispose(): void {
     for (const k of SUMS) this.acc[k].free();
     this.prefix.forEach((t) => t.free());
-    this.slots.forEach((t) => t.free());
   }
 }
