@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeNpy } from '../src/data/npy.js';
+import { STEP_COUNTERS } from '../src/backend/profile.js';
 import { createWebGpuBackend } from '../src/backend/webgpu/webgpu.js';
 import { runTrain } from '../src/run/train.js';
 import { SyntheticModel } from '../src/synth.js';
@@ -22,8 +23,7 @@ try {
     const out = path.join(tmp, 'run');
     await runTrain({ arch, dictSize: 256, k: 8, batchSize: 256, steps: 12, logEvery: 5, checkpointEvery: 0, profile: true, quiet: true, out, seed: 1 }, be);
     const prof = JSON.parse(fs.readFileSync(path.join(out, 'profile.json'), 'utf8')) as { perStep: Record<string, number>[] };
-    const keys = ['dispatches', 'submits', 'readbacks', 'readbackBytes', 'uploadBytes'];
-    const mean = (rows: Record<string, number>[]) => Object.fromEntries(keys.map((k) => [k, rows.reduce((a, r) => a + r[k]!, 0) / rows.length]));
+    const mean = (rows: Record<string, number>[]) => Object.fromEntries(STEP_COUNTERS.map((k) => [k, rows.reduce((a, r) => a + r[k]!, 0) / rows.length]));
     const steady = prof.perStep.filter((r) => r['step'] !== 1 && r['step']! % 5 !== 0 && r['step'] !== 12);
     console.log(JSON.stringify({ arch, steps: prof.perStep.length, all: mean(prof.perStep), steady: mean(steady), perStep: prof.perStep }));
   } else if (mode === 'speed') {

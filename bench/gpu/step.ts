@@ -1,9 +1,12 @@
 // bench/gpu/run.sh's training step: our BatchTopK step as `train` runs it between two log steps
-// (Trainer.advance: recorded with no host wait; one settle at the end reads the window) on WebGPU at one shape, timed like bench/peer/ours_step.ts (random-normal batch, the same every step, warm-up untimed),
+// (Trainer.advance: recorded with no host wait; one settle at the end reads the window) on WebGPU at one
+// shape, timed like bench/peer/ours_step.ts (random-normal batch, the same every step, warm-up untimed) but as
+// a mean only (a step's own time is the host's recording time, not the device's work),
 // plus the device's activity per timed step from Backend.counters (dispatches, submits, readbacks = host
 // waits, readback and upload bytes). Prints one JSON object (the last line of stdout).
 // Run: `npx tsx bench/gpu/step.ts <d> <m> <k> <batch> <steps> <warmup>`.
 import type { BackendCounters } from '../../src/backend/backend.js';
+import { STEP_COUNTERS } from '../../src/backend/profile.js';
 import { describeAdapter } from '../../src/backend/webgpu/info.js';
 import { createWebGpuBackend, WebGpuBackend } from '../../src/backend/webgpu/webgpu.js';
 import { makeTrainConfig } from '../../src/train/config.js';
@@ -24,7 +27,6 @@ try {
   for (let i = 0; i < warmup; i++) await t.advance(x);
   if (warmup > 0) await t.settle();
   await be.sync();
-  const keys = ['dispatches', 'submits', 'readbacks', 'readbackBytes', 'uploadBytes'] as const;
   const ts: number[] = [];
   const perStep: Record<string, number>[] = [];
   let last: BackendCounters = be.counters();
@@ -33,7 +35,7 @@ try {
     await t.advance(x);
     ts.push(performance.now() - t0);
     const now = be.counters();
-    perStep.push({ step: warmup + i + 1, ...Object.fromEntries(keys.map((k) => [k, now[k] - last[k]])) });
+    perStep.push({ step: warmup + i + 1, ...Object.fromEntries(STEP_COUNTERS.map((k) => [k, now[k] - last[k]])) });
     last = now;
   }
   // The steps return before the device has run them: the settle (one read of the window's metrics, as a log
@@ -55,7 +57,6 @@ try {
       steps,
       warmup,
       mean_s: total / steps / 1000,
-      min_s: Math.min(...ts) / 1000,
       tokens_per_s: (B * steps * 1000) / total,
       kernelTiming: be.counters().kernelTiming,
       perStep,

@@ -102,6 +102,16 @@ export function unitFits(ctx: GpuContext, unit: number): boolean {
   return unit * 4 + align(ctx) - 4 <= ctx.maxBindingBytes;
 }
 
+/**
+ * Entries per invocation for a tile of `wg` invocations: `want`, halved (never below `floor`) until the tile
+ * (wg * items f32) fits one binding wherever it starts.
+ */
+export function tileItems(ctx: GpuContext, wg: number, want: number, floor: number): number {
+  let items = want;
+  while (items > floor && !unitFits(ctx, wg * items)) items >>= 1;
+  return items;
+}
+
 /** Bind the first `bytes` (a multiple of 4) of a scratch buffer, which may be larger. */
 export function head(buffer: GPUBuffer, bytes: number): WindowBinding {
   return { buffer, offset: 0, size: bytes };

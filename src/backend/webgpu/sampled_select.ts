@@ -10,7 +10,7 @@
 // Kernels: topk_sample (per window of x), topk_bracket, topk_sieve (per window), topk_check, then
 // topk_hist + topk_pick (three digits over the candidates), topk_seg count, scan_u32 x2, topk_seg emit.
 import type { GpuContext, GpuStorage } from './context.js';
-import { exactWindow, head, Params, unitFits, windows } from './chunk.js';
+import { exactWindow, head, Params, tileItems, windows } from './chunk.js';
 
 export interface SampledKnobs {
   /** log2 of the number of samples (<= 16: lib/sample_pos.wgsl's exact integer arithmetic). */
@@ -42,9 +42,7 @@ const SEG_WG = 64;
 
 /** The sieve's entries per invocation: SIEVE_ITEMS, halved until a tile fits one binding anywhere. */
 function sieveItems(ctx: GpuContext): number {
-  let items = SIEVE_ITEMS;
-  while (items > 1 && !unitFits(ctx, WG * items)) items >>= 1;
-  return items;
+  return tileItems(ctx, WG, SIEVE_ITEMS, 1);
 }
 
 /** The plan for one range, or null when the sampled path does not apply (the caller runs the radix select). */

@@ -10,7 +10,7 @@
 //   an exact rank over the few entries above it (topk_rows_bound), else (and for the rows it cannot settle)
 //   a radix select and emit per row (topk_rows).
 import type { GpuBinding, GpuContext, GpuStorage } from './context.js';
-import { exactWindow, head, Params, unitFits, windows, type Window } from './chunk.js';
+import { exactWindow, head, Params, tileItems, unitFits, windows, type Window } from './chunk.js';
 import { GatedContext } from './gate.js';
 import { sampledPlan, sampledSelect } from './sampled_select.js';
 import type { GpuTuning } from './tuning.js';
@@ -168,11 +168,9 @@ function emit(
   ctx.release(thr);
 }
 
-/** The largest power-of-two ITEMS <= want whose tile (WG*ITEMS f32) fits one binding anywhere. */
+/** The largest power-of-two ITEMS <= want (at least 4) whose tile (WG*ITEMS f32) fits one binding anywhere. */
 function fitItems(ctx: GpuContext, want: number): number {
-  let items = want;
-  while (items > 4 && !unitFits(ctx, WG * items)) items >>= 1;
-  return items;
+  return tileItems(ctx, WG, want, 4);
 }
 
 export interface RowBoundKnobs {
