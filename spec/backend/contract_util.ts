@@ -4,7 +4,7 @@
 // each tolerance below is the error bound of the other backend's algorithm plus one CPU rounding.
 import fc from 'fast-check';
 import type { Backend, HostArray, Storage } from '../../src/backend/backend.js';
-import { allBackends, cpu } from '../helpers/backends.js';
+import { allBackends, backendName, cpu, webgpuGles } from '../helpers/backends.js';
 import { dim } from './cpu_util.js';
 
 /** Sizes 1..67 plus the edges of 64/128-wide workgroups and tiles. */
@@ -45,9 +45,10 @@ export async function exec(
   }
 }
 
-/** The other backends (WebGPU): each is compared with the CPU reference. */
+/** The other backends (WebGPU, and WebGPU on GL ES where the shared one is not): each compared with the CPU reference. */
 export async function others(): Promise<Backend[]> {
-  return (await allBackends()).filter((b) => b !== cpu);
+  const gles = await webgpuGles();
+  return [...(await allBackends()).filter((b) => b !== cpu), ...(gles ? [gles] : [])];
 }
 
 /**
@@ -64,6 +65,6 @@ export async function agree(
   const ref = await exec(cpu, inputs, (s) => fn(cpu, s), read);
   for (const be of backends ?? (await others())) {
     const got = await exec(be, inputs, (s) => fn(be, s), read);
-    check((be as { variant?: string }).variant ?? be.name, got, ref);
+    check(await backendName(be), got, ref);
   }
 }

@@ -35,6 +35,35 @@ export function webgpu(): Promise<Backend | null> {
   return gpu;
 }
 
+let gles: Promise<Backend | null> | null = null;
+
+/**
+ * A second WebGPU device, on Dawn's OpenGL ES backend at the compatibility feature level, for the contract
+ * suites: where the shared device runs on Vulkan (lavapipe with Mesa >= 24, or a GPU), users without Vulkan
+ * still get this path (its own WGSL translation, its limits), so the contract is checked on both. null where
+ * the shared device is itself on GL ES, or where there is none (an error in CI, which installs Mesa's GL ES).
+ */
+export function webgpuGles(): Promise<Backend | null> {
+  gles ??= (async () => {
+    const main = (await webgpu()) as { owner?: { backend: string } | null } | null;
+    if (!main || main.owner?.backend === 'opengles') return null;
+    try {
+      const { createWebGpuBackend } = await import('../../src/backend/webgpu/webgpu.js');
+      return await createWebGpuBackend({ backend: 'opengles' });
+    } catch (err) {
+      if (process.env.CI === 'true') throw err;
+      console.warn(`\n  WebGPU contract on OpenGL ES SKIPPED: ${(err as Error).message}\n`);
+      return null;
+    }
+  })();
+  return gles;
+}
+
+/** How a spec names a backend in its messages: the GL ES device apart from the shared one. */
+export async function backendName(be: Backend): Promise<string> {
+  return be === (await gles) && be !== null ? 'webgpu (opengles)' : (be.variant ?? be.name);
+}
+
 /** Both backends, for contract suites (WebGPU last; absent only under BATCHTOPK_ALLOW_NO_WEBGPU=1). */
 export async function allBackends(): Promise<Backend[]> {
   const g = await webgpu();
@@ -47,4 +76,6 @@ export async function closeSharedBackends(): Promise<void> {
   if (!gpu) return;
   const g = await gpu.catch(() => null);
   g?.dispose();
+  const e = await gles?.catch(() => null);
+  e?.dispose();
 }

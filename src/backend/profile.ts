@@ -9,8 +9,8 @@
 // submission. This serialises the device, so a profiled run is slower than a plain one: read the table for
 // the shares, not the totals. The fixed cost of one empty submit + wait is measured and reported (`syncMs`).
 // Where the adapter has timestamp-query (DeviceProfiling.timeOnDevice), each dispatch is timed on the device
-// instead (clears and copies keep the synced wall time); `timing` says which was used. The llvmpipe adapter
-// this project runs on has none.
+// instead (clears and copies keep the synced wall time); `timing` says which was used. Lavapipe (Vulkan) has
+// timestamp-query; llvmpipe through OpenGL ES has none.
 // Per step (markStep, called once a step): the device's activity counters (Backend.counters: dispatches,
 // submits, readbacks = host waits, readback and upload bytes) as differences, in `perStep`. markStep first
 // runs the captured work, so each step's commands are counted in that step.

@@ -102,7 +102,8 @@ export interface AcquiredDevice {
 }
 
 const INSTALL_HINT =
-  'On a machine without a GPU install Mesa (llvmpipe): apt-get install -y libegl1 libegl-mesa0 libgl1-mesa-dri libgles2; ' +
+  'On a machine without a GPU install Mesa (lavapipe and llvmpipe; lavapipe needs Mesa >= 24, on Debian 12 from ' +
+  'bookworm-backports, see the README): apt-get install -y libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 libvulkan1 mesa-vulkan-drivers; ' +
   'or choose a backend with BATCHTOPK_WEBGPU_BACKEND=vulkan|metal|d3d12|opengles.';
 
 /**
@@ -124,6 +125,12 @@ export const COMPUTE_LIMITS = [
   'maxBindGroups',
   'maxBindingsPerBindGroup',
 ] as const;
+
+/**
+ * Features used where the adapter has them, never required: timestamp-query times each kernel on the device
+ * in `train --profile` (otherwise synced wall time). A device has only the features asked for here.
+ */
+export const OPTIONAL_FEATURES: GPUFeatureName[] = ['timestamp-query'];
 
 interface Attempt {
   flag: string;
@@ -216,7 +223,11 @@ async function acquire(opts: WebGpuOptions): Promise<AcquiredDevice> {
       tried.push(`${a.flag} (${a.featureLevel}): no adapter`);
       continue;
     }
-    const device = await adapter.requestDevice({ requiredLimits: requiredLimits(adapter), label: 'batchtopk' });
+    const device = await adapter.requestDevice({
+      requiredLimits: requiredLimits(adapter),
+      requiredFeatures: OPTIONAL_FEATURES.filter((f) => adapter.features.has(f)),
+      label: 'batchtopk',
+    });
     return { gpu, adapter, device, backend: a.flag, featureLevel: a.featureLevel };
   }
   throw new Error(`No WebGPU adapter found. Tried: ${tried.join('; ')}. ${INSTALL_HINT}`);

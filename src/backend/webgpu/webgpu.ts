@@ -99,7 +99,7 @@ export class WebGpuBackend implements Backend {
       check: () => rec.check(),
     };
     if (device.features.has('timestamp-query')) {
-      // Not run on this project's machines (llvmpipe has no timestamp-query): written to the WebGPU spec.
+      // Lavapipe has timestamp-query (spec/backend/profile checks this path there); GL ES has none.
       const querySet = device.createQuerySet({ type: 'timestamp', count: 2 });
       const resolved = device.createBuffer({ size: 16, usage: 0x200 /* QUERY_RESOLVE */ | 0x4 /* COPY_SRC */ });
       const staging = device.createBuffer({ size: 16, usage: 0x1 /* MAP_READ */ | 0x8 /* COPY_DST */ });
