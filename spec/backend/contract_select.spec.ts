@@ -16,7 +16,7 @@ import type { GpuContext } from '../../src/backend/webgpu/context.js';
 import { SAMPLED, type SampledKnobs } from '../../src/backend/webgpu/sampled_select.js';
 import * as assert from 'uvu/assert';
 import { Rng } from '../../src/rng.js';
-import { cpu } from '../helpers/backends.js';
+import { backendName, cpu } from '../helpers/backends.js';
 import { assertClose, assertSame, seed, U32, values, type Style } from './cpu_util.js';
 import { agree, exec, others, size } from './contract_util.js';
 
@@ -65,17 +65,18 @@ async function topkAgrees(x: Float32Array, rows: number, cols: number, k: number
   invariants(`cpu ${what}`, ref, x, rows, cols, k);
   for (const be of gpus ?? (await others())) {
     const got = await run(be);
-    invariants(`${be.name} ${what}`, got, x, rows, cols, k);
+    const name = await backendName(be);
+    invariants(`${name} ${what}`, got, x, rows, cols, k);
     const bad = ref.findIndex((f, i) => got[i] !== f);
-    if (bad >= 0) throw new Error(`${be.name} ${what}: index ${bad}: got ${got[bad]}, cpu ${ref[bad]}`);
+    if (bad >= 0) throw new Error(`${name} ${what}: index ${bad}: got ${got[bad]}, cpu ${ref[bad]}`);
   }
 }
 
-/** The shared WebGPU backend viewed with a small binding limit (forces windows in every regime). */
 /** A value once per WebGPU backend of the suite (a probe reports once per select run); set by the tests that use it. */
 let gpuCount = 0;
 const each = <T,>(v: T): T[] => Array(gpuCount).fill(v);
 
+/** The shared WebGPU backend viewed with a small binding limit (forces windows in every regime). */
 async function smallBinding(): Promise<Backend[]> {
   return (await others()).map((be) => withBindingLimit(be, SMALL_BINDING));
 }
@@ -90,6 +91,32 @@ s('topk per row: random shapes, value styles and k (1..cols) give the CPU indice
       await topkAgrees(topkValues(new Rng(sd), rows * cols, st), rows, cols, k, `rows ${rows}x${cols} k=${k} ${st}`);
     }),
     { numRuns: 80 },
+  );
+});
+
+s('topk per row: NaNs (either sign), infinities and a row of -inf give the CPU indices exactly', async () => {
+  // The contract's order (select.ts's keys) puts +NaN above +inf and -NaN below -inf; a WGSL compiler may
+  // assume no NaN in f32 compares, so the kernels order keys. Columns a multiple of 4 (the vec4 reads) or not.
+  // (No invariants here: min/max over NaN mean nothing.)
+  const bits = (b: number) => new Float32Array(new Uint32Array([b]).buffer)[0]!;
+  const specials = [bits(0x7fc00000), bits(0xffc00000), bits(0x7f800001), Infinity, -Infinity, -3.4028234663852886e38, -0];
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 1, max: 12 }), fc.constantFrom(63, 64, 256, 1027, 1028, 4096), fc.integer({ min: 1, max: 32 }), fc.double({ min: 0, max: 0.2, noNaN: true }), seed,
+      async (rows, cols, k, p, sd) => {
+        const rng = new Rng(sd);
+        const x = new Float32Array(rows * cols);
+        for (let i = 0; i < x.length; i++) x[i] = rng.uniform() < p ? specials[rng.int(specials.length)]! : rng.uniformIn(-2, 2);
+        if (rows > 1) x.fill(-Infinity, 0, cols); // a row of one value, below every finite one
+        const run = async (be: Backend) =>
+          (await exec(be, [x, new Int32Array(rows * k)], (st) => be.topk(st[1]!, st[0]!, rows, cols, k), [1]))[0] as Int32Array;
+        const ref = await run(cpu);
+        for (const be of await others()) {
+          const got = await run(be);
+          const bad = ref.findIndex((f, i) => got[i] !== f);
+          if (bad >= 0) throw new Error(`${await backendName(be)} rows ${rows}x${cols} k=${k} p=${p}: index ${bad}: got ${got[bad]} (${x[got[bad]!]}), cpu ${ref[bad]} (${x[ref[bad]!]})`);
+        }
+      }),
+    { numRuns: 40 },
   );
 });
 
