@@ -151,7 +151,7 @@ s('no adapter: --backend webgpu says what was tried and how to fix it; auto fall
   const line = r.err.trim().split('\n').filter((l) => l.startsWith('batchtopk: '));
   assert.is(line.length, 1, r.err);
   assert.match(line[0]!, new RegExp(`Tried: ${backend}`));
-  assert.match(line[0]!, /apt-get install -y libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 libvulkan1 mesa-vulkan-drivers/);
+  assert.match(line[0]!, /apt-get install -y libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 libegl-dev libvulkan1 mesa-vulkan-drivers/);
   const auto = runEnv({ BATCHTOPK_WEBGPU_BACKEND: backend }, 'train', '--data', data, '--steps', '2', '--out', path.join(tmp, 'noadapter'), '--json', '--quiet', '--batch-size', '32', '--dict-size', '24', '--k', '2');
   assert.is(auto.code, 0, auto.err);
   assert.is(lastJson(auto.out).backend, 'cpu-fast');

@@ -103,7 +103,7 @@ export interface AcquiredDevice {
 
 const INSTALL_HINT =
   'On a machine without a GPU install Mesa (lavapipe and llvmpipe; lavapipe needs Mesa >= 24, on Debian 12 from ' +
-  'bookworm-backports, see the README): apt-get install -y libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 libvulkan1 mesa-vulkan-drivers; ' +
+  'bookworm-backports, see the README): apt-get install -y libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 libegl-dev libvulkan1 mesa-vulkan-drivers; ' +
   'or choose a backend with BATCHTOPK_WEBGPU_BACKEND=vulkan|metal|d3d12|opengles.';
 
 /**
