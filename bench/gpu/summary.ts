@@ -15,7 +15,7 @@ const read = (f: string): Record<string, unknown> | null => {
 };
 const status = read('status.json') as Record<string, string> | null;
 const select = read('select.json') as {
-  torch: { device: string; batch_ms: number; rows_ms: number; read_ms: number };
+  torch: { device: string; batch_ms: number; rows_ms: number; read_ms: number } | null;
   ours: Record<string, { batch: number; rows: number; read: number }>;
 } | null;
 const rows: string[] = [];
@@ -25,11 +25,12 @@ rows.push('| part | result |', '|---|---|');
 for (const [part, st] of Object.entries(status ?? {})) if (!['mode', 'adapter'].includes(part)) rows.push(`| ${part} | ${st} |`);
 rows.push('');
 if (select) {
-  rows.push(`| selection (ms) | torch (${select.torch.device}) | ${Object.keys(select.ours).join(' | ')} |`);
+  const torch = select.torch;
+  rows.push(`| selection (ms) | torch (${torch?.device ?? 'none'}) | ${Object.keys(select.ours).join(' | ')} |`);
   rows.push(`|---|---|${Object.keys(select.ours).map(() => '---|').join('')}`);
   for (const [label, key, tk] of [['batch top-k', 'batch', 'batch_ms'], ['per-row top-k', 'rows', 'rows_ms'], ['one read', 'read', 'read_ms']] as const) {
-    const cells = Object.values(select.ours).map((o) => `${o[key].toFixed(1)} (${(select.torch[tk] / o[key]).toFixed(2)}x)`);
-    rows.push(`| ${label} | ${select.torch[tk].toFixed(1)} | ${cells.join(' | ')} |`);
+    const cells = Object.values(select.ours).map((o) => `${o[key].toFixed(1)}${torch ? ` (${(torch[tk] / o[key]).toFixed(2)}x)` : ''}`);
+    rows.push(`| ${label} | ${torch ? torch[tk].toFixed(1) : '-'} | ${cells.join(' | ')} |`);
   }
   rows.push('');
 }

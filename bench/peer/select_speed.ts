@@ -7,6 +7,8 @@
 // Options (bench/gpu/run.sh): --backends cpu,cpu-fast,webgpu (default all three), --torch-device cuda (torch
 // on the GPU, each timing closed by torch.cuda.synchronize(); default cpu), --json FILE (the figures as JSON).
 // Which WebGPU kernels ran: the batch select reports its path (sampled bracket or radix fallback).
+// --without-torch: ours only, the torch columns '-' (bench/gpu/run.sh where the machine has no torch); without
+// it a missing torch is an error, so that a comparison is never dropped silently.
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { PYTHON, torchBlas, torchEnv } from './torch_env.js';
@@ -27,6 +29,7 @@ const short = argv.includes('--short');
 const wanted = (opt('backends') ?? 'cpu,cpu-fast,webgpu').split(',');
 const torchDevice = opt('torch-device') ?? 'cpu';
 const jsonFile = opt('json');
+const withoutTorch = argv.includes('--without-torch');
 if (!['cpu', 'cuda'].includes(torchDevice)) throw new Error(`--torch-device: cpu or cuda, got ${torchDevice}`);
 const [B, M, K] = short ? [1024, 4096, 32] : [4096, 24576, 32];
 const n = B * M;
@@ -102,24 +105,33 @@ for (let j = 2; j < picks.length; j++) {
   // (each backend added a batch and a per-row pick: all must equal the first backend's)
   if (picks[j]!.some((v, i) => v !== picks[j % 2]![i])) throw new Error('the backends selected different indices');
 }
-// bench/gpu/run.sh names the interpreter that has torch (with CUDA) on a lent machine.
-const python = process.env['BATCHTOPK_PYTHON'] ?? PYTHON;
-const r = spawnSync(python, ['-c', TORCH, `${B}`, `${M}`, `${K}`, torchDevice], { encoding: 'utf8', env: torchEnv() });
-if (r.status !== 0) throw new Error(`torch failed: ${r.stderr}`);
-const t = JSON.parse(r.stdout.trim().split('\n').pop()!) as { torch: string; device: string; batch_ms: number; rows_ms: number; read_ms: number };
-const blas = torchDevice === 'cuda' ? { torch: t.torch, blas: t.device } : torchBlas();
+type TorchTimes = { torch: string; device: string; batch_ms: number; rows_ms: number; read_ms: number };
+let t: TorchTimes | null = null;
+let peer = 'no torch (--without-torch): ours only';
+if (!withoutTorch) {
+  // bench/gpu/run.sh names the interpreter that has torch (with CUDA) on a lent machine.
+  const python = process.env['BATCHTOPK_PYTHON'] ?? PYTHON;
+  const r = spawnSync(python, ['-c', TORCH, `${B}`, `${M}`, `${K}`, torchDevice], { encoding: 'utf8', env: torchEnv() });
+  if (r.status !== 0) throw new Error(`torch failed (run with --without-torch for ours alone): ${r.stderr}`);
+  t = JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchTimes;
+  const blas = torchDevice === 'cuda' ? { torch: t.torch, blas: t.device } : torchBlas();
+  peer = `torch ${t.torch} on ${blas.blas} with ${os.availableParallelism()} threads`;
+}
+const ms = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(1));
+const ratio = (a: number | undefined, b: number) => (a === undefined ? '-' : `${(a / b).toFixed(2)}x`);
 if (jsonFile) {
-  const ratios = Object.fromEntries(Object.entries(ours).map(([k, o]) => [k, { batch: t.batch_ms / o.batch, rows: t.rows_ms / o.rows, read: t.read_ms / o.read }]));
+  const ratios = t && Object.fromEntries(Object.entries(ours).map(([k, o]) => [k, { batch: t.batch_ms / o.batch, rows: t.rows_ms / o.rows, read: t.read_ms / o.read }]));
   writeFileSync(jsonFile, JSON.stringify({ B, M, K, torch: t, ours, torchOverOurs: ratios, when: new Date().toISOString() }, null, 1) + '\n');
 }
-console.log(`# top-k selection, B=${B} M=${M} k=${K} per row (BatchTopK k = ${B * K}); torch ${t.torch} on ${blas.blas} with ${os.availableParallelism()} threads; ${new Date().toISOString()}`);
+console.log(`# top-k selection, B=${B} M=${M} k=${K} per row (BatchTopK k = ${B * K}); ${peer}; ${new Date().toISOString()}`);
 console.log('| case | torch ms | ' + Object.keys(ours).map((k) => `ours ${k} ms | torch/ours`).join(' | ') + ' |');
 console.log('|---|---|' + Object.keys(ours).map(() => '---|---|').join('') );
 for (const [label, key, tk] of [['batch top-k [1, B*M]', 'batch', 'batch_ms'], ['per-row top-k [B, M]', 'rows', 'rows_ms'], ['one read (sum)', 'read', 'read_ms']] as const) {
-  const cells = Object.values(ours).map((o) => `${o[key].toFixed(1)} | ${(t[tk] / o[key]).toFixed(2)}x`);
-  console.log(`| ${label} | ${t[tk].toFixed(1)} | ${cells.join(' | ')} |`);
+  const cells = Object.values(ours).map((o) => `${o[key].toFixed(1)} | ${ratio(t?.[tk], o[key])}`);
+  console.log(`| ${label} | ${ms(t?.[tk])} | ${cells.join(' | ')} |`);
 }
 // Each side against its own read of the matrix: comparable across runs on a loaded machine, where the
 // absolute times (and so torch/ours) move with the other jobs.
 const overRead = Object.entries(ours).map(([k, o]) => `${k} batch ${(o.batch / o.read).toFixed(2)}x, per-row ${(o.rows / o.read).toFixed(2)}x`);
-console.log(`\nin reads of the matrix (time / own sum): torch batch ${(t.batch_ms / t.read_ms).toFixed(2)}x, per-row ${(t.rows_ms / t.read_ms).toFixed(2)}x; ${overRead.join('; ')}`);
+const torchOverRead = t ? `torch batch ${(t.batch_ms / t.read_ms).toFixed(2)}x, per-row ${(t.rows_ms / t.read_ms).toFixed(2)}x; ` : '';
+console.log(`\nin reads of the matrix (time / own sum): ${torchOverRead}${overRead.join('; ')}`);

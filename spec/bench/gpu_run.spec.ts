@@ -33,11 +33,13 @@ s('runs green on the adapter at hand and writes status, selection and step JSON'
     else assert.ok(v.startsWith('ok'), `${part}: ${v}`);
   }
   const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8')) as {
-    select: { ours: Record<string, { batch: number; rows: number; read: number }>; torch: { rows_ms: number } };
+    select: { ours: Record<string, { batch: number; rows: number; read: number }>; torch: { rows_ms: number } | null };
     steps: Step[];
   };
   const g = summary.select.ours['webgpu']!;
-  for (const v of [g.batch, g.rows, g.read, summary.select.torch.rows_ms]) assert.ok(Number.isFinite(v) && v > 0, JSON.stringify(summary.select));
+  // torch.topk beside ours where the machine has torch (none in a bare CI image: ours alone then).
+  const torchMs = summary.select.torch ? [summary.select.torch.rows_ms] : [];
+  for (const v of [g.batch, g.rows, g.read, ...torchMs]) assert.ok(Number.isFinite(v) && v > 0, JSON.stringify(summary.select));
   assert.is(summary.steps.length, 2);
   for (const st of summary.steps) {
     assert.ok(st.ours.tokens_per_s > 0, st.config);
