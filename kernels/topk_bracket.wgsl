@@ -21,6 +21,9 @@ var<workgroup> hist: array<atomic<u32>, 2048>;
 var<workgroup> cut: vec2<u32>;
 
 //#include "lib/scan.wgsl"
+//#include "lib/radix_digit.wgsl"
+
+fn histAt(b: u32) -> u32 { return atomicLoad(&hist[b]); }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32) {
@@ -38,26 +41,8 @@ fn main(@builtin(local_invocation_index) lid: u32) {
       if ((k & mask) == prefix) { atomicAdd(&hist[(k >> shift) & (bins - 1u)], 1u); }
     }
     workgroupBarrier();
-    let per = (bins + WG - 1u) / WG;
-    var s = 0u;
-    for (var j = 0u; j < per; j++) {
-      let q = lid * per + j;
-      if (q < bins) { s += atomicLoad(&hist[bins - 1u - q]); }
-    }
-    let incl = scanIncl(lid, s);
-    var acc = incl - s;
-    if (acc < kRem && kRem <= incl) {
-      for (var j = 0u; j < per; j++) {
-        let q = lid * per + j;
-        if (q >= bins) { break; }
-        let c = atomicLoad(&hist[bins - 1u - q]);
-        if (acc + c >= kRem) {
-          cut = vec2<u32>(prefix | ((bins - 1u - q) << shift), kRem - acc);
-          break;
-        }
-        acc += c;
-      }
-    }
+    let d = pickDigit(lid, bins, kRem);
+    if (d.x == 1u) { cut = vec2<u32>(prefix | (d.y << shift), d.z); }
     let pick = workgroupUniformLoad(&cut);
     prefix = pick.x;
     kRem = pick.y;

@@ -18,6 +18,9 @@ struct Params {
 @group(0) @binding(2) var<uniform> p: Params;
 
 //#include "lib/scan.wgsl"
+//#include "lib/radix_digit.wgsl"
+
+fn histAt(b: u32) -> u32 { return hist[b]; }
 
 var<workgroup> skip: u32;
 
@@ -31,28 +34,13 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   // One invocation rewrites state below: every read of it must happen first.
   storageBarrier();
   let bins = 1u << p.bits;
+  let d = pickDigit(lid, bins, kRem);
+  if (d.x == 1u) {
+    state[0] = prefix | (d.y << p.shift);
+    state[1] = d.z;
+  }
+  // Clear the histogram for the next pass (each invocation its own span of it).
   let per = (bins + WG - 1u) / WG;
-  // Thread lid owns positions [lid*per, lid*per + per) of the bins in descending digit order.
-  var s = 0u;
-  for (var j = 0u; j < per; j++) {
-    let q = lid * per + j;
-    if (q < bins) { s += hist[bins - 1u - q]; }
-  }
-  let incl = scanIncl(lid, s);
-  var acc = incl - s;
-  if (acc < kRem && kRem <= incl) {
-    for (var j = 0u; j < per; j++) {
-      let q = lid * per + j;
-      if (q >= bins) { break; }
-      let c = hist[bins - 1u - q];
-      if (acc + c >= kRem) {
-        state[0] = prefix | ((bins - 1u - q) << p.shift);
-        state[1] = kRem - acc;
-        break;
-      }
-      acc += c;
-    }
-  }
   for (var j = 0u; j < per; j++) {
     let q = lid * per + j;
     if (q < bins) { hist[bins - 1u - q] = 0u; }
