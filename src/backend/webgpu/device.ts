@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { create } from 'webgpu';
+import { installHostPolling } from './host_poll.js';
 
 export interface WebGpuOptions {
   /** Dawn backend to use: 'vulkan' | 'metal' | 'd3d12' | 'd3d11' | 'opengles' | 'opengl'; env BATCHTOPK_WEBGPU_BACKEND. */
@@ -179,6 +180,7 @@ function dawnInstance(flags: string[]): GPU {
   const key = flags.join('\n');
   let gpu = instances.get(key);
   if (!gpu) {
+    installHostPolling();
     gpu = create(flags);
     instances.set(key, gpu);
   }
