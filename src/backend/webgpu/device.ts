@@ -15,6 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { create } from 'webgpu';
 import { installHostPolling } from './host_poll.js';
+import { isCpuAdapter } from './tuning.js';
 
 export interface WebGpuOptions {
   /** Dawn backend to use: 'vulkan' | 'metal' | 'd3d12' | 'd3d11' | 'opengles' | 'opengl'; env BATCHTOPK_WEBGPU_BACKEND. */
@@ -180,7 +181,6 @@ function dawnInstance(flags: string[]): GPU {
   const key = flags.join('\n');
   let gpu = instances.get(key);
   if (!gpu) {
-    installHostPolling();
     gpu = create(flags);
     instances.set(key, gpu);
   }
@@ -225,6 +225,8 @@ async function acquire(opts: WebGpuOptions): Promise<AcquiredDevice> {
       tried.push(`${a.flag} (${a.featureLevel}): no adapter`);
       continue;
     }
+    // A CPU adapter's threads share the host's cores: the host's wait must not spin one (host_poll.ts).
+    if (isCpuAdapter(adapter.info)) installHostPolling();
     const device = await adapter.requestDevice({
       requiredLimits: requiredLimits(adapter),
       requiredFeatures: OPTIONAL_FEATURES.filter((f) => adapter.features.has(f)),

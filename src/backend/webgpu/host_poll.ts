@@ -5,7 +5,9 @@
 // 402 MB 174 ms with the spin, 186 and 90 ms with the polls on a timer (bench/RESULTS.md).
 // So Dawn's polls (its callbacks are native functions without a name; every other setImmediate call goes to
 // Node's own, unchanged) run immediately for the first SPIN_MS of a wait, which keeps short waits as fast as
-// before, and from then on once per timer tick (~1 ms). Installed once, when the first Dawn instance is made.
+// before, and from then on once per timer tick (~1 ms). Installed once, when a device is taken from a CPU
+// adapter: on a GPU the spin costs a core the device does not need, and a timer tick would add up to ~1 ms to
+// a wait of a few milliseconds.
 
 /** How long a wait polls on every tick before it polls on a timer. */
 export const SPIN_MS = 2;
