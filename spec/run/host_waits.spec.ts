@@ -96,4 +96,24 @@ s('when the host reads changes no bit: --log-every and --checkpoint-every give t
   }
 });
 
+s('AuxK on WebGPU: no launch while the last settle saw no dead latent and none can have died since', async () => {
+  const be = await webgpu();
+  if (!be) return;
+  // 32 latents, 8 of them kept per row of 256: every latent fires every step, so none ever dies. With
+  // --dead-tokens 1024 (4 steps) AuxK is possible by the step count from step 5 on; with 10^9 it never is.
+  const dispatches = async (deadTokens: number) => {
+    const out = path.join(tmp, `auxk-skip-${deadTokens}`);
+    await runTrain(small(out, { dictSize: 32, k: 8, deadTokens, profile: true }), be);
+    const rows = (JSON.parse(fs.readFileSync(path.join(out, 'profile.json'), 'utf8')) as { perStep: (StepRow & { dispatches: number })[] }).perStep;
+    const lines = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { dead?: number });
+    return { dead: Math.max(...lines.map((l) => l.dead ?? 0)), steady: rows.filter((r) => [6, 7, 8, 9].includes(r.step)).map((r) => r.dispatches) };
+  };
+  const live = await dispatches(1024);
+  const never = await dispatches(1e9);
+  assert.is(live.dead, 0, 'no latent died');
+  // Steps 6-9 follow the settle at step 5, which read 0 dead latents, every latent fired in step 5: none can
+  // be dead before step 5 + 4. (Step 10, past that, selects again, gated on the device.)
+  assert.equal(live.steady, never.steady, 'dispatches a step with AuxK possible but none dead');
+});
+
 s.run();

@@ -111,6 +111,11 @@ export class Trainer {
    * most 1 a step from 0, so at step s no latent can be dead while s - 1 + sinceLead < ceil(deadTokens/batch).
    */
   private sinceLead = 0;
+  /**
+   * What the last settle showed of dead latents on a device: `dead` of them before step `from`, and none
+   * other can be dead before any step up to `until` (see deadBound). null before the first settle.
+   */
+  private deadSeen: { from: number; until: number; dead: number } | null = null;
   private readonly window: StepWindow;
   /** Steps recorded since the last settle, and the learning rate of the latest. */
   private pending = 0;
@@ -226,14 +231,19 @@ export class Trainer {
 
   /**
    * An upper bound on the latents dead before this step, for AuxK's per-row k (auxk.ts): 0 while the step count
-   * says none can be dead. After that, on a device, dSae: every step selects min(kAux, dSae) and the device gates
-   * the loss, with no read. On the CPU backends, which compute as they are called (a read costs only the copy),
-   * the exact count, so a step with few dead latents selects only those: the same bits (the extra picks of the
-   * bound carry exact zeros, spec/train/auxk_gate), less work.
+   * says none can be dead. After that, on a device, what the last settle read with the window (no read of its
+   * own): the latents dead then, as long as no latent alive then can have died since (its steps-since-fired
+   * grows by at most 1 a step), else dSae: the step selects min(kAux, bound) and the device gates the loss.
+   * So a step with no dead latent launches no AuxK work, and one with few selects only those. On the CPU
+   * backends, which compute as they are called (a read costs only the copy), the exact count. Any bound gives
+   * the same bits (the extra picks carry exact zeros, spec/train/auxk_gate), with less work the tighter it is.
    */
   private async deadBound(): Promise<number> {
     if (this.step - 1 + this.sinceLead < this.deadSteps()) return 0;
-    if (recordsForDevice(this.backend)) return this.cfg.sae.dSae;
+    if (recordsForDevice(this.backend)) {
+      const seen = this.deadSeen;
+      return seen && this.step >= seen.from && this.step <= seen.until ? seen.dead : this.cfg.sae.dSae;
+    }
     const count = noGrad(() => tidy(() => o.sum(this.deadMask()))).keep();
     try {
       return await count.item();
@@ -278,13 +288,24 @@ export class Trainer {
   async settle(): Promise<StepMetrics> {
     const n = this.pending;
     if (n === 0) throw new Error(`settle: no training step since the last settle (step ${this.step})`);
-    const dead = noGrad(() => tidy(() => o.sum(this.deadMask()))).keep();
+    const [dead, maxAlive] = noGrad(() =>
+      tidy(() => {
+        const mask = this.deadMask();
+        // since where alive, -1 where dead: its max is the oldest firing among the living.
+        const alive = o.sub(o.mul(o.addScalar(this.since, 1), o.addScalar(o.neg(mask), 1)), scalar(this.backend, 1));
+        return [o.sum(mask).keep(), o.reduceAll('max', alive).keep()];
+      }),
+    );
     let s;
     try {
-      s = await this.window.read(dead);
+      s = await this.window.read(dead, maxAlive);
     } finally {
       dead.free();
+      maxAlive.free();
     }
+    // Before step S + j a latent alive now (since <= maxAliveSince) has since <= maxAliveSince + j - 1, so none
+    // of them is dead before any step up to S + deadSteps - maxAliveSince; the dead now may only revive.
+    this.deadSeen = { from: this.step + 1, until: this.step + this.deadSteps() - Math.max(0, s.maxAliveSince), dead: s.dead };
     this.pending = 0;
     const batchThreshold = hasBatchThreshold(this.cfg.sae.arch);
     if (batchThreshold) [this.thetaEma.ema, this.thetaEma.count] = [s.ema, s.emaCount];

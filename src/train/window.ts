@@ -45,6 +45,8 @@ export interface WindowSums {
   emaCount: number;
   /** Latents dead now. */
   dead: number;
+  /** The most steps since a latent that is not dead fired (-1: every latent dead). */
+  maxAliveSince: number;
 }
 
 const SUMS = ['loss', 'mse', 'aux', 'sparsity', 'l0', 'cutSum', 'cuts', 'cutMin', 'ema', 'emaCount'] as const;
@@ -103,11 +105,11 @@ export class StepWindow {
   }
 
   /**
-   * Read the accumulators (and `dead`, a scalar the caller computed) in one read, then reset the window's
-   * sums (the EMA carries on).
+   * Read the accumulators (and `dead` and `maxAliveSince`, scalars the caller computed) in one read, then
+   * reset the window's sums (the EMA carries on).
    */
-  async read(dead: Tensor): Promise<WindowSums> {
-    const v = await readScalars([...SUMS.map((k) => this.acc[k]), dead, ...this.prefix]);
+  async read(dead: Tensor, maxAliveSince: Tensor): Promise<WindowSums> {
+    const v = await readScalars([...SUMS.map((k) => this.acc[k]), dead, maxAliveSince, ...this.prefix]);
     const at = (k: Slot) => v[SUMS.indexOf(k)]!;
     for (const k of SUMS) if (k !== 'ema' && k !== 'emaCount') this.backend.fill(this.acc[k].storage, k === 'cutMin' ? NO_CUT : 0);
     for (const t of this.prefix) this.backend.fill(t.storage, 0);
@@ -117,13 +119,14 @@ export class StepWindow {
       aux: at('aux'),
       sparsity: at('sparsity'),
       l0: at('l0'),
-      prefixMse: Array.from(v.subarray(SUMS.length + 1)),
+      prefixMse: Array.from(v.subarray(SUMS.length + 2)),
       cuts: at('cuts'),
       cutSum: at('cutSum'),
       cutMin: at('cutMin'),
       ema: at('ema'),
       emaCount: at('emaCount'),
       dead: v[SUMS.length]!,
+      maxAliveSince: v[SUMS.length + 1]!,
     };
   }
 
