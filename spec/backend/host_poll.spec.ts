@@ -4,7 +4,7 @@
 import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { hostPolls, SPIN_MS } from '../../src/backend/webgpu/host_poll.js';
+import { hostPolls, isDawnPoll, SPIN_MS } from '../../src/backend/webgpu/host_poll.js';
 import { isCpuAdapter } from '../../src/backend/webgpu/tuning.js';
 import type { WebGpuBackend } from '../../src/backend/webgpu/webgpu.js';
 import { webgpu } from '../helpers/backends.js';
@@ -25,7 +25,7 @@ s('a long wait polls Dawn on a timer after its first SPIN_MS, a short one on eve
   let queued = 0;
   const routed = globalThis.setImmediate;
   globalThis.setImmediate = ((fn: (...a: unknown[]) => void, ...args: unknown[]) => {
-    if (typeof fn === 'function' && fn.name === '' && /\[native code\]/.test(Function.prototype.toString.call(fn))) queued++;
+    if (isDawnPoll(fn)) queued++;
     return routed(fn, ...args);
   }) as unknown as typeof setImmediate;
   const before = { ...hostPolls };

@@ -6,6 +6,7 @@
 import type { Backend } from '../../src/backend/backend.js';
 import { CpuBackend } from '../../src/backend/cpu/reference.js';
 import { FastCpuBackend } from '../../src/backend/cpu_fast.js';
+import { backendLabel } from '../../src/backend/open.js';
 
 export const cpu: Backend = new CpuBackend();
 
@@ -61,7 +62,7 @@ export function webgpuGles(): Promise<Backend | null> {
 
 /** How a spec names a backend in its messages: the GL ES device apart from the shared one. */
 export async function backendName(be: Backend): Promise<string> {
-  return be === (await gles) && be !== null ? 'webgpu (opengles)' : (be.variant ?? be.name);
+  return be === (await gles) && be !== null ? 'webgpu (opengles)' : backendLabel(be);
 }
 
 /** Both backends, for contract suites (WebGPU last; absent only under BATCHTOPK_ALLOW_NO_WEBGPU=1). */

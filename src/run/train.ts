@@ -22,7 +22,7 @@ import { toSaeExport } from '../sae/export.js';
 import { activationProvenance } from '../model/provenance.js';
 import { jumpreluScaleWarning, type ScaleStats } from '../sae/jumprelu.js';
 import { downloadParams } from '../sae/params.js';
-import { isCut, ThetaBatches } from '../sae/threshold.js';
+import { isCut, meanCut, ThetaBatches } from '../sae/threshold.js';
 import { featureRecovery, SyntheticModel, SyntheticSource, type SynthConfig } from '../synth.js';
 import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { makeTrainConfig, type TrainConfig } from '../train/config.js';
@@ -407,15 +407,13 @@ async function calibrate(r: Run): Promise<void> {
     thetas.dispose();
   }
   progress.done();
-  let sum = 0;
-  let used = 0;
-  for (const v of minima) if (!Number.isNaN(v)) (sum += v), used++;
-  if (used === 0) {
+  const theta = meanCut(minima);
+  if (theta === null) {
     const why = `theta could not be calibrated: no batch of the ${n} calibration batches selected a positive activation; ${diagnose(r)}`;
     r.warnings.push(why);
     process.stderr.write(`warning: ${why}\n`);
   } else {
-    trainer.theta = sum / used;
+    trainer.theta = theta;
     trainer.thetaStep = trainer.step;
     const cuts = minima.filter(isCut);
     const sd = Math.sqrt(cuts.reduce((a, v) => a + (v - trainer.theta) ** 2, 0) / Math.max(1, cuts.length - 1));

@@ -132,11 +132,17 @@ export async function calibrateThreshold(backend: Backend, m: CalibrationModel, 
   }
 }
 
-/** theta from the batches' theta_b (NaN: none positive): their mean in float64, in batch order. */
-export function thetaOf(minima: number[], rows: number): Calibration {
+/** The mean of the batches' theta_b (NaN: none positive) in float64, in batch order; null when none is a cut. */
+export function meanCut(minima: readonly number[]): number | null {
   let sum = 0;
   let used = 0;
   for (const v of minima) if (!Number.isNaN(v)) (sum += v), used++;
-  if (used === 0) throw new Error(`calibrate: no batch selected a positive activation (${minima.length} batches); theta is undefined`);
-  return { theta: sum / used, minima, batches: minima.length, rows };
+  return used === 0 ? null : sum / used;
+}
+
+/** theta from the batches' theta_b (meanCut). */
+function thetaOf(minima: number[], rows: number): Calibration {
+  const theta = meanCut(minima);
+  if (theta === null) throw new Error(`calibrate: no batch selected a positive activation (${minima.length} batches); theta is undefined`);
+  return { theta, minima, batches: minima.length, rows };
 }

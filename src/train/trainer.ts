@@ -112,10 +112,10 @@ export class Trainer {
    */
   private sinceLead = 0;
   /**
-   * What the last settle showed of dead latents on a device: `dead` of them before step `from`, and none
+   * What the last settle showed of dead latents on a device: `dead` of them before the next step, and none
    * other can be dead before any step up to `until` (see deadBound). null before the first settle.
    */
-  private deadSeen: { from: number; until: number; dead: number } | null = null;
+  private deadSeen: { until: number; dead: number } | null = null;
   private readonly window: StepWindow;
   /** Steps recorded since the last settle, and the learning rate of the latest. */
   private pending = 0;
@@ -242,7 +242,7 @@ export class Trainer {
     if (this.step - 1 + this.sinceLead < this.deadSteps()) return 0;
     if (recordsForDevice(this.backend)) {
       const seen = this.deadSeen;
-      return seen && this.step >= seen.from && this.step <= seen.until ? seen.dead : this.cfg.sae.dSae;
+      return seen && this.step <= seen.until ? seen.dead : this.cfg.sae.dSae;
     }
     const count = noGrad(() => tidy(() => o.sum(this.deadMask()))).keep();
     try {
@@ -305,7 +305,7 @@ export class Trainer {
     }
     // Before step S + j a latent alive now (since <= maxAliveSince) has since <= maxAliveSince + j - 1, so none
     // of them is dead before any step up to S + deadSteps - maxAliveSince; the dead now may only revive.
-    this.deadSeen = { from: this.step + 1, until: this.step + this.deadSteps() - Math.max(0, s.maxAliveSince), dead: s.dead };
+    this.deadSeen = { until: this.step + this.deadSteps() - Math.max(0, s.maxAliveSince), dead: s.dead };
     this.pending = 0;
     const batchThreshold = hasBatchThreshold(this.cfg.sae.arch);
     if (batchThreshold) [this.thetaEma.ema, this.thetaEma.count] = [s.ema, s.emaCount];

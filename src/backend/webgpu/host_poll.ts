@@ -17,7 +17,8 @@ export const hostPolls = { immediate: 0, timer: 0 };
 
 let installed = false;
 
-function isDawnPoll(fn: unknown): boolean {
+/** Whether a setImmediate callback is Dawn's event poll (a native function without a name). */
+export function isDawnPoll(fn: unknown): boolean {
   return typeof fn === 'function' && fn.name === '' && /\[native code\]/.test(Function.prototype.toString.call(fn));
 }
 
